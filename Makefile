@@ -1,0 +1,68 @@
+# kubectl-inspect: every developer and CI entry point. `make test` works from a fresh clone.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+
+.PHONY: help venv cluster-binaries cluster-up cluster-down cluster-status lint unit e2e test demo demo-down e2e-kind bench clean
+
+help:
+	@echo "make demo          bring up the local cluster, apply the demo scenarios, show the findings"
+	@echo "make test          lint, types, import contracts, unit and e2e tests (starts and stops a local cluster)"
+	@echo "make cluster-up    start the local cluster (.cluster/env has KUBECONFIG and INSPECTOR_DNS_SERVER)"
+	@echo "make cluster-down  stop every process of the local cluster"
+	@echo "make e2e-kind      the e2e suite against a kind cluster (needs Docker and kind)"
+
+$(VENV)/.installed: pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+	  || { echo "error: Python 3.11+ is required ($(PYTHON) is $$($(PYTHON) --version 2>&1))"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+venv: $(VENV)/.installed
+
+cluster-binaries:
+	@bash cluster/build.sh
+
+cluster-up: venv cluster-binaries
+	@$(PY) cluster/localcluster.py up
+
+cluster-down:
+	@$(PYTHON) cluster/localcluster.py down
+
+cluster-status:
+	@$(PYTHON) cluster/localcluster.py status
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+unit: venv
+	$(BIN)/pytest tests
+
+# The e2e session fixture starts the local cluster unless E2E_KUBECONFIG names another one,
+# and stops what it started, pass or fail.
+e2e: venv cluster-binaries
+	$(BIN)/pytest e2e
+
+test: lint unit e2e
+
+demo: venv cluster-binaries
+	@bash e2e/demo.sh
+
+e2e-kind: venv
+	@command -v kind >/dev/null || { echo "error: kind is not installed (https://kind.sigs.k8s.io)"; exit 1; }
+	@command -v docker >/dev/null || { echo "error: docker is not installed"; exit 1; }
+	bash e2e/kind.sh
+
+bench: venv cluster-binaries
+	$(PY) bench/bench_diff.py
+
+clean: cluster-down
+	rm -rf .cluster $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,95 @@
+"""The public Python API: one call from a kubeconfig to a `Report`.
+
+Why it exists: the CLI, `wait` and the pytest plugin all run the same pipeline (fetch a snapshot,
+inspect it), so it is written once here, and users' test suites can call it directly.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from inspector.errors import BadInput, NotFound
+from inspector.fetching import Cluster, connect
+from inspector.inspecting import Report, inspect_snapshot
+from inspector.selectors import LabelSelector, parse_selector
+from inspector.snapshot import Service
+
+_DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+
+
+def validate_name(name: str, what: str = "name") -> str:
+    if not name or len(name) > 63 or not _DNS1123_LABEL.match(name):
+        raise BadInput(
+            f"invalid {what} {name!r}: must be at most 63 lowercase letters, digits or '-', "
+            "starting and ending with a letter or digit"
+        )
+    return name
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """Which Services to inspect: a namespace (None: the context's), or all; one name; a label selector."""
+
+    namespace: str | None = None
+    all_namespaces: bool = False
+    name: str | None = None
+    selector: LabelSelector | None = None
+
+    def namespace_in(self, cluster: Cluster) -> str | None:
+        """The namespace to read (None: all of them)."""
+        return None if self.all_namespaces else (self.namespace or cluster.namespace)
+
+    def includes(self, svc: Service) -> bool:
+        if self.name is not None and svc.name != self.name:
+            return False
+        return self.selector is None or self.selector.matches(svc.labels)
+
+    @property
+    def filtered(self) -> bool:
+        return self.name is not None or bool(self.selector and self.selector.requirements)
+
+
+def make_scope(
+    namespace: str | None = None,
+    all_namespaces: bool = False,
+    name: str | None = None,
+    selector: str | None = None,
+) -> Scope:
+    """A validated scope: bad names and selectors fail here, before any request."""
+    if namespace is not None:
+        validate_name(namespace, "namespace")
+    if name is not None:
+        validate_name(name, "Service name")
+    return Scope(namespace, all_namespaces, name, parse_selector(selector) if selector else None)
+
+
+def inspect_cluster(cluster: Cluster, scope: Scope) -> Report:
+    namespace = scope.namespace_in(cluster)
+    snapshot = cluster.snapshot(namespace)
+    include: Callable[[Service], bool] | None = scope.includes if scope.filtered else None
+    report = inspect_snapshot(snapshot, include)
+    if scope.name is not None and not report.services:
+        where = f'namespace "{namespace}"' if namespace else "any namespace"
+        raise NotFound(f'service "{scope.name}" not found in {where}')
+    return report
+
+
+def inspect(
+    namespace: str | None = None,
+    *,
+    all_namespaces: bool = False,
+    service: str | None = None,
+    selector: str | None = None,
+    kubeconfig: str | None = None,
+    context: str | None = None,
+    request_timeout: float | None = None,
+) -> Report:
+    """Inspect the Services of a namespace (the context's by default) or of all namespaces.
+
+    Raises `inspector.errors.InspectorError` subclasses (each with its `exit_status`) on bad input or
+    an unreachable cluster; findings are data in the returned report, never exceptions.
+    """
+    scope = make_scope(namespace, all_namespaces, service, selector)
+    return inspect_cluster(connect(kubeconfig, context, request_timeout), scope)

@@ -1,0 +1,270 @@
+"""The command line: a thin typer adapter over the API. `main` is the one place failures become exits.
+
+Options follow kubectl (`--kubeconfig`, `--context`, `-n`, `-A`, `-l`, `-o`, `--request-timeout`)
+and are accepted after the command, as `kubectl inspect diff -A -o json`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+
+from inspector import __version__, rendering
+from inspector.api import inspect_cluster, make_scope
+from inspector.errors import BadInput, InspectorError
+from inspector.fetching import Cluster, connect
+from inspector.inspecting import Report, inspect_snapshot
+from inspector.selectors import parse_selector
+from inspector.status import ExitStatus
+
+
+class Output(StrEnum):
+    table = "table"
+    wide = "wide"
+    json = "json"
+    yaml = "yaml"
+
+
+app = typer.Typer(
+    name="kubectl-inspect",
+    help="Service-discovery inspector: Services, EndpointSlices, pods and cluster DNS, expected vs actual.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+Kubeconfig = Annotated[
+    str | None, typer.Option("--kubeconfig", help="Path to the kubeconfig file.", show_default=False)
+]
+Context = Annotated[str | None, typer.Option("--context", help="The kubeconfig context to use.")]
+Namespace = Annotated[
+    str | None, typer.Option("-n", "--namespace", help="Namespace (default: the context's namespace).")
+]
+AllNamespaces = Annotated[bool, typer.Option("-A", "--all-namespaces", help="Inspect every namespace.")]
+Selector = Annotated[str | None, typer.Option("-l", "--selector", help="Label selector (kubectl syntax).")]
+OutputOpt = Annotated[Output, typer.Option("-o", "--output", help="table, wide, json or yaml.")]
+Timeout = Annotated[
+    str | None, typer.Option("--request-timeout", help="Per-request timeout, e.g. 5s, 1m, 500ms (0: none).")
+]
+ExitZero = Annotated[bool, typer.Option("--exit-zero", help="Exit 0 even when there are error findings.")]
+Verbose = Annotated[
+    int, typer.Option("-v", "--verbose", count=True, help="More logging on stderr (-vv: every request).")
+]
+
+
+def parse_duration(text: str | None) -> float | None:
+    """kubectl's --request-timeout: a number of seconds or a duration such as 500ms, 5s, 1m."""
+    if text is None:
+        return None
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*", text)
+    if not m:
+        raise BadInput(f"invalid duration {text!r}: use a non-negative number with ms, s, m or h, e.g. 5s")
+    value = float(m[1]) * {"ms": 0.001, "s": 1, "m": 60, "h": 3600, None: 1}[m[2]]
+    return value or None
+
+
+def _setup_logging(verbose: int) -> None:
+    if verbose:
+        logging.basicConfig(
+            level=logging.DEBUG if verbose > 1 else logging.INFO,
+            stream=sys.stderr,
+            format="%(levelname)s %(name)s: %(message)s",
+        )
+        logging.getLogger("inspector").setLevel(logging.DEBUG if verbose > 1 else logging.INFO)
+
+
+def _connect(
+    kubeconfig: str | None, context: str | None, request_timeout: str | None, verbose: int
+) -> Cluster:
+    timeout = parse_duration(request_timeout)
+    _setup_logging(verbose)
+    return connect(kubeconfig, context, timeout)
+
+
+def _emit(text: str) -> None:
+    if text:
+        typer.echo(text)
+
+
+def _notes(report: Report) -> None:
+    if report.notes:
+        typer.echo(rendering.notes_text(report), err=True)
+
+
+def _findings_status(report: Report, exit_zero: bool) -> int:
+    return ExitStatus.OK if exit_zero or report.ok else ExitStatus.ERROR
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"kubectl-inspect {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Service-discovery inspector for Kubernetes."""
+
+
+@app.command("services")
+def services(
+    name: Annotated[str | None, typer.Argument(help="A Service: show its detail view.")] = None,
+    kubeconfig: Kubeconfig = None,
+    context: Context = None,
+    namespace: Namespace = None,
+    all_namespaces: AllNamespaces = False,
+    selector: Selector = None,
+    output: OutputOpt = Output.table,
+    request_timeout: Timeout = None,
+    exit_zero: ExitZero = False,
+    verbose: Verbose = 0,
+) -> int:
+    """One row per Service; with NAME, its detail view (pods, near misses, ports, endpoints, findings)."""
+    scope = make_scope(namespace, all_namespaces, name, selector)
+    report = inspect_cluster(_connect(kubeconfig, context, request_timeout, verbose), scope)
+    if output in (Output.json, Output.yaml):
+        _emit(rendering.dump(rendering.report_json(report), output))
+    elif name is not None:
+        _emit("\n\n---\n\n".join(rendering.service_detail(sr) for sr in report.services))
+    else:
+        _emit(rendering.services_table(report, wide=output is Output.wide) or _none_found(report))
+    _notes(report)
+    return _findings_status(report, exit_zero)
+
+
+app.command("svc", help="Alias of services.", hidden=True)(services)
+
+
+@app.command("endpoints")
+def endpoints(
+    service: Annotated[str | None, typer.Argument(help="Only this Service.")] = None,
+    kubeconfig: Kubeconfig = None,
+    context: Context = None,
+    namespace: Namespace = None,
+    all_namespaces: AllNamespaces = False,
+    selector: Selector = None,
+    output: OutputOpt = Output.table,
+    request_timeout: Timeout = None,
+    exit_zero: ExitZero = False,
+    verbose: Verbose = 0,
+) -> int:
+    """Actual endpoints from EndpointSlices beside the expected ones."""
+    scope = make_scope(namespace, all_namespaces, service, selector)
+    report = inspect_cluster(_connect(kubeconfig, context, request_timeout, verbose), scope)
+    if output in (Output.json, Output.yaml):
+        _emit(rendering.dump(rendering.endpoints_json(report), output))
+    else:
+        _emit(rendering.endpoints_rows_text(report.services) or _none_found(report))
+    _notes(report)
+    return _findings_status(report, exit_zero)
+
+
+app.command("ep", help="Alias of endpoints.", hidden=True)(endpoints)
+
+
+@app.command("diff")
+def diff(
+    service: Annotated[str | None, typer.Argument(help="Only this Service.")] = None,
+    kubeconfig: Kubeconfig = None,
+    context: Context = None,
+    namespace: Namespace = None,
+    all_namespaces: AllNamespaces = False,
+    selector: Selector = None,
+    output: OutputOpt = Output.table,
+    request_timeout: Timeout = None,
+    exit_zero: ExitZero = False,
+    verbose: Verbose = 0,
+) -> int:
+    """Expected vs actual endpoints for every Service in scope, and all findings (CI-friendly)."""
+    scope = make_scope(namespace, all_namespaces, service, selector)
+    report = inspect_cluster(_connect(kubeconfig, context, request_timeout, verbose), scope)
+    if output in (Output.json, Output.yaml):
+        _emit(rendering.dump(rendering.report_json(report), output))
+    else:
+        _emit(rendering.diff_text(report))
+    _notes(report)
+    return _findings_status(report, exit_zero)
+
+
+@app.command("pods")
+def pods(
+    kubeconfig: Kubeconfig = None,
+    context: Context = None,
+    namespace: Namespace = None,
+    all_namespaces: AllNamespaces = False,
+    selector: Annotated[str | None, typer.Option("-l", "--selector", help="Filter pods by label.")] = None,
+    output: OutputOpt = Output.table,
+    request_timeout: Timeout = None,
+    verbose: Verbose = 0,
+) -> int:
+    """Labelled pods: labels, IP, readiness, node, and which Services select each pod."""
+    scope = make_scope(namespace, all_namespaces)
+    pod_selector = parse_selector(selector) if selector else None
+    cluster = _connect(kubeconfig, context, request_timeout, verbose)
+    snapshot = cluster.snapshot(scope.namespace_in(cluster))
+    report = inspect_snapshot(snapshot)
+    chosen = [
+        p
+        for p in sorted(snapshot.pods, key=lambda p: (p.namespace, p.name))
+        if pod_selector is None or pod_selector.matches(p.labels)
+    ]
+    rows = rendering.pods_with_services(report, chosen)
+    if output in (Output.json, Output.yaml):
+        _emit(rendering.dump(rendering.pods_json(rows), output))
+    else:
+        _emit(rendering.pods_table(rows, wide=output is Output.wide) or "No pods found.")
+    _notes(report)
+    return ExitStatus.OK
+
+
+def _none_found(report: Report) -> str:
+    ns = report.snapshot.namespaces
+    where = "any namespace" if ns is None else f"namespace {', '.join(ns)}"
+    return f"No Services found in {where}."
+
+
+def run(argv: list[str] | None = None) -> int:
+    """The main program; failures become exit statuses here and nowhere else."""
+    try:
+        result = app(args=argv, standalone_mode=False, prog_name="kubectl-inspect")
+    except typer.Exit as exc:
+        return int(exc.exit_code)
+    except typer.Abort:
+        typer.echo("interrupted", err=True)
+        return ExitStatus.INTERRUPTED
+    except typer.TyperException as exc:  # typer's (vendored click) usage errors
+        if type(exc).__name__ == "NoArgsIsHelpError":
+            exc.show()  # type: ignore[attr-defined]
+            return ExitStatus.USAGE
+        ctx = getattr(exc, "ctx", None)
+        hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+        message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+        typer.echo(f"error: {' '.join(message.split())}{hint}", err=True)
+        return ExitStatus.USAGE
+    except InspectorError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        return exc.exit_status
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        return ExitStatus.INTERRUPTED
+    except BrokenPipeError:
+        return ExitStatus.OK
+    return int(result) if isinstance(result, int) else ExitStatus.OK
+
+
+def main() -> None:
+    sys.exit(run())
+
+
+__all__ = ["main", "run"]

@@ -1,0 +1,488 @@
+"""The snapshot: our own frozen view of the cluster objects the inspector reads.
+
+Why it exists: everything above fetching works on these dataclasses, never on the client library's
+model classes, so the pure core can be tested on manifests and the JSON is parsed once, keeping only
+the fields we read (the client's models cost ~8x the parse time and most of the memory).
+
+The `*_from_api` functions take the API's JSON dicts (as in a manifest or a LIST response) and never
+raise on unusual but valid objects: absent fields get their API defaults.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+JSON = Mapping[str, Any]
+
+EMPTY: Mapping[str, str] = MappingProxyType({})
+SERVICE_NAME_LABEL = "kubernetes.io/service-name"
+MANAGED_BY_LABEL = "endpointslice.kubernetes.io/managed-by"
+CONTROLLER_MANAGED_BY = "endpointslice-controller.k8s.io"
+TERMINAL_PHASES = frozenset({"Succeeded", "Failed"})
+
+
+def _frozen_labels(value: Any) -> Mapping[str, str]:
+    if not isinstance(value, Mapping) or not value:
+        return EMPTY
+    return MappingProxyType({str(k): str(v) for k, v in value.items()})
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _map(value: Any) -> JSON:
+    return value if isinstance(value, Mapping) else {}
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectRef:
+    kind: str
+    namespace: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerPort:
+    container: str
+    port: int
+    protocol: str = "TCP"
+    name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DNSConfig:
+    nameservers: tuple[str, ...] = ()
+    searches: tuple[str, ...] = ()
+    options: Mapping[str, str | None] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Pod:
+    namespace: str
+    name: str
+    labels: Mapping[str, str] = field(default_factory=lambda: EMPTY)
+    ip: str | None = None
+    ips: tuple[str, ...] = ()
+    node: str | None = None
+    phase: str = "Pending"
+    ready: bool = False
+    terminating: bool = False
+    container_ports: tuple[ContainerPort, ...] = ()
+    hostname: str | None = None
+    subdomain: str | None = None
+    owner: ObjectRef | None = None
+    host_network: bool = False
+    dns_policy: str = "ClusterFirst"
+    dns_config: DNSConfig | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+    @property
+    def terminal(self) -> bool:
+        return self.phase in TERMINAL_PHASES
+
+
+@dataclass(frozen=True, slots=True)
+class ServicePort:
+    port: int
+    protocol: str = "TCP"
+    name: str | None = None
+    target_port: int | str | None = None  # None: the API default, same as port
+    node_port: int | None = None
+
+    @property
+    def target(self) -> int | str:
+        return self.port if self.target_port is None else self.target_port
+
+    @property
+    def label(self) -> str:
+        """port:targetPort/nodePort, as `services` shows it."""
+        text = f"{self.port}"
+        if self.target != self.port:
+            text += f":{self.target}"
+        if self.node_port:
+            text += f"/{self.node_port}"
+        if self.protocol != "TCP":
+            text += f"/{self.protocol}"
+        return text
+
+
+@dataclass(frozen=True, slots=True)
+class Service:
+    namespace: str
+    name: str
+    type: str = "ClusterIP"
+    cluster_ip: str | None = None
+    cluster_ips: tuple[str, ...] = ()
+    selector: Mapping[str, str] | None = None  # None or empty: no selector
+    ports: tuple[ServicePort, ...] = ()
+    external_name: str | None = None
+    publish_not_ready_addresses: bool = False
+    external_traffic_policy: str | None = None
+    ip_families: tuple[str, ...] = ()
+    load_balancer_ingress: tuple[str, ...] = ()
+    labels: Mapping[str, str] = field(default_factory=lambda: EMPTY)
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+    @property
+    def headless(self) -> bool:
+        return self.cluster_ip == "None"
+
+    @property
+    def has_selector(self) -> bool:
+        return bool(self.selector)
+
+
+@dataclass(frozen=True, slots=True)
+class SliceEndpoint:
+    addresses: tuple[str, ...]
+    ready: bool
+    serving: bool
+    terminating: bool
+    target: ObjectRef | None = None
+    node: str | None = None
+    hostname: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SlicePort:
+    port: int | None
+    protocol: str = "TCP"
+    name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointSlice:
+    namespace: str
+    name: str
+    service_name: str | None
+    address_type: str = "IPv4"
+    managed_by: str | None = None
+    endpoints: tuple[SliceEndpoint, ...] = ()
+    ports: tuple[SlicePort, ...] = ()
+    legacy: bool = False  # built from a v1 Endpoints object where slices are not served
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+    @property
+    def controller_managed(self) -> bool:
+        return self.managed_by == CONTROLLER_MANAGED_BY
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    name: str
+    ready: bool = False
+    internal_ips: tuple[str, ...] = ()
+    labels: Mapping[str, str] = field(default_factory=lambda: EMPTY)
+
+
+@dataclass(frozen=True, slots=True)
+class Workload:
+    """A Deployment, StatefulSet or ReplicaSet: its pods' labels and the replicas it asks for."""
+
+    kind: str
+    namespace: str
+    name: str
+    replicas: int
+    template_labels: Mapping[str, str] = field(default_factory=lambda: EMPTY)
+    owned: bool = False  # a ReplicaSet owned by a Deployment
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    services: tuple[Service, ...] = ()
+    slices: tuple[EndpointSlice, ...] = ()
+    pods: tuple[Pod, ...] = ()
+    nodes: tuple[Node, ...] = ()
+    workloads: tuple[Workload, ...] = ()
+    namespaces: tuple[str, ...] | None = None  # None: all namespaces
+    notes: tuple[str, ...] = ()  # e.g. namespaces left out for lack of permission
+
+    def service(self, namespace: str, name: str) -> Service | None:
+        return next((s for s in self.services if s.namespace == namespace and s.name == name), None)
+
+
+# --------------------------------------------------------------------------- from the API's JSON
+
+
+def _meta(obj: JSON) -> tuple[str, str, JSON]:
+    meta = _map(obj.get("metadata"))
+    # a manifest without a namespace lands in "default", as `kubectl apply` would put it
+    return str(meta.get("namespace") or "default"), str(meta.get("name") or ""), meta
+
+
+def _owner(meta: JSON) -> ObjectRef | None:
+    refs = [_map(r) for r in _list(meta.get("ownerReferences"))]
+    ref = next((r for r in refs if r.get("controller")), refs[0] if refs else None)
+    if not ref:
+        return None
+    return ObjectRef(
+        str(ref.get("kind") or ""), str(meta.get("namespace") or "default"), str(ref.get("name") or "")
+    )
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def pod_from_api(obj: JSON) -> Pod:
+    namespace, name, meta = _meta(obj)
+    spec, status = _map(obj.get("spec")), _map(obj.get("status"))
+    ports: list[ContainerPort] = []
+    containers = _list(spec.get("containers")) + [
+        # restartable init containers are sidecars: their ports count for Services
+        c
+        for c in _list(spec.get("initContainers"))
+        if _map(c).get("restartPolicy") == "Always"
+    ]
+    for c in map(_map, containers):
+        for p in map(_map, _list(c.get("ports"))):
+            number = _int(p.get("containerPort"))
+            if number is not None:
+                ports.append(
+                    ContainerPort(
+                        str(c.get("name") or ""),
+                        number,
+                        str(p.get("protocol") or "TCP"),
+                        p.get("name") or None,
+                    )
+                )
+    ips = tuple(str(_map(i).get("ip")) for i in _list(status.get("podIPs")) if _map(i).get("ip"))
+    ip = status.get("podIP") or (ips[0] if ips else None)
+    ready = any(
+        _map(c).get("type") == "Ready" and _map(c).get("status") == "True"
+        for c in _list(status.get("conditions"))
+    )
+    dns_config = None
+    if spec.get("dnsConfig") is not None:
+        raw = _map(spec.get("dnsConfig"))
+        dns_config = DNSConfig(
+            nameservers=tuple(str(n) for n in _list(raw.get("nameservers"))),
+            searches=tuple(str(s) for s in _list(raw.get("searches"))),
+            options={
+                str(_map(o).get("name")): (None if _map(o).get("value") is None else str(_map(o)["value"]))
+                for o in _list(raw.get("options"))
+                if _map(o).get("name")
+            },
+        )
+    return Pod(
+        namespace=namespace,
+        name=name,
+        labels=_frozen_labels(meta.get("labels")),
+        ip=str(ip) if ip else None,
+        ips=ips or ((str(ip),) if ip else ()),
+        node=spec.get("nodeName") or None,
+        phase=str(status.get("phase") or "Pending"),
+        ready=ready,
+        terminating=meta.get("deletionTimestamp") is not None,
+        container_ports=tuple(ports),
+        hostname=spec.get("hostname") or None,
+        subdomain=spec.get("subdomain") or None,
+        owner=_owner(meta),
+        host_network=bool(spec.get("hostNetwork")),
+        dns_policy=str(spec.get("dnsPolicy") or "ClusterFirst"),
+        dns_config=dns_config,
+    )
+
+
+def service_from_api(obj: JSON) -> Service:
+    namespace, name, meta = _meta(obj)
+    spec, status = _map(obj.get("spec")), _map(obj.get("status"))
+    ports = []
+    for p in map(_map, _list(spec.get("ports"))):
+        target = p.get("targetPort")
+        ports.append(
+            ServicePort(
+                port=_int(p.get("port")) or 0,
+                protocol=str(p.get("protocol") or "TCP"),
+                name=p.get("name") or None,
+                target_port=target
+                if isinstance(target, (int, str)) and not isinstance(target, bool)
+                else None,
+                node_port=_int(p.get("nodePort")),
+            )
+        )
+    selector = spec.get("selector")
+    ingress = tuple(
+        str(_map(i).get("ip") or _map(i).get("hostname"))
+        for i in _list(_map(status.get("loadBalancer")).get("ingress"))
+        if _map(i).get("ip") or _map(i).get("hostname")
+    )
+    cluster_ip = spec.get("clusterIP") or None
+    return Service(
+        namespace=namespace,
+        name=name,
+        type=str(spec.get("type") or "ClusterIP"),
+        cluster_ip=cluster_ip,
+        cluster_ips=tuple(str(i) for i in _list(spec.get("clusterIPs")))
+        or ((cluster_ip,) if cluster_ip else ()),
+        selector=_frozen_labels(selector) if selector else None,
+        ports=tuple(ports),
+        external_name=spec.get("externalName") or None,
+        publish_not_ready_addresses=bool(spec.get("publishNotReadyAddresses")),
+        external_traffic_policy=spec.get("externalTrafficPolicy") or None,
+        ip_families=tuple(str(f) for f in _list(spec.get("ipFamilies"))),
+        load_balancer_ingress=ingress,
+        labels=_frozen_labels(meta.get("labels")),
+    )
+
+
+def _target(ref: Any, default_namespace: str) -> ObjectRef | None:
+    ref = _map(ref)
+    if not ref.get("name"):
+        return None
+    return ObjectRef(
+        str(ref.get("kind") or "Pod"), str(ref.get("namespace") or default_namespace), str(ref["name"])
+    )
+
+
+def endpointslice_from_api(obj: JSON) -> EndpointSlice:
+    namespace, name, meta = _meta(obj)
+    labels = _map(meta.get("labels"))
+    endpoints = []
+    for e in map(_map, _list(obj.get("endpoints"))):
+        cond = _map(e.get("conditions"))
+        # API semantics: ready/serving absent means unknown, to be read as true; terminating as false
+        ready = cond.get("ready") is not False
+        endpoints.append(
+            SliceEndpoint(
+                addresses=tuple(str(a) for a in _list(e.get("addresses"))),
+                ready=ready,
+                serving=cond.get("serving", ready) is not False,
+                terminating=cond.get("terminating") is True,
+                target=_target(e.get("targetRef"), namespace),
+                node=e.get("nodeName") or None,
+                hostname=e.get("hostname") or None,
+            )
+        )
+    ports = tuple(
+        SlicePort(_int(p.get("port")), str(p.get("protocol") or "TCP"), p.get("name") or None)
+        for p in map(_map, _list(obj.get("ports")))
+    )
+    return EndpointSlice(
+        namespace=namespace,
+        name=name,
+        service_name=labels.get(SERVICE_NAME_LABEL) or None,
+        address_type=str(obj.get("addressType") or "IPv4"),
+        managed_by=labels.get(MANAGED_BY_LABEL) or None,
+        endpoints=tuple(endpoints),
+        ports=ports,
+    )
+
+
+def endpointslices_from_legacy_endpoints(obj: JSON) -> list[EndpointSlice]:
+    """A v1 Endpoints object as slices, one per subset, for API servers that serve no EndpointSlices."""
+    namespace, name, _ = _meta(obj)
+    out = []
+    for i, subset in enumerate(map(_map, _list(obj.get("subsets")))):
+        endpoints = []
+        for key, ready in (("addresses", True), ("notReadyAddresses", False)):
+            for a in map(_map, _list(subset.get(key))):
+                if a.get("ip"):
+                    endpoints.append(
+                        SliceEndpoint(
+                            (str(a["ip"]),),
+                            ready,
+                            ready,
+                            False,
+                            _target(a.get("targetRef"), namespace),
+                            a.get("nodeName") or None,
+                            a.get("hostname") or None,
+                        )
+                    )
+        ports = tuple(
+            SlicePort(_int(p.get("port")), str(p.get("protocol") or "TCP"), p.get("name") or None)
+            for p in map(_map, _list(subset.get("ports")))
+        )
+        out.append(
+            EndpointSlice(
+                namespace, f"{name}/subset-{i}", name, "IPv4", None, tuple(endpoints), ports, legacy=True
+            )
+        )
+    return out
+
+
+def node_from_api(obj: JSON) -> Node:
+    _, name, meta = _meta(obj)
+    status = _map(obj.get("status"))
+    ready = any(
+        _map(c).get("type") == "Ready" and _map(c).get("status") == "True"
+        for c in _list(status.get("conditions"))
+    )
+    ips = tuple(
+        str(_map(a).get("address"))
+        for a in _list(status.get("addresses"))
+        if _map(a).get("type") == "InternalIP" and _map(a).get("address")
+    )
+    return Node(name=name, ready=ready, internal_ips=ips, labels=_frozen_labels(meta.get("labels")))
+
+
+def workload_from_api(obj: JSON, kind: str | None = None) -> Workload:
+    namespace, name, meta = _meta(obj)
+    spec = _map(obj.get("spec"))
+    replicas = _int(spec.get("replicas"))
+    template_meta = _map(_map(spec.get("template")).get("metadata"))
+    return Workload(
+        kind=kind or str(obj.get("kind") or ""),
+        namespace=namespace,
+        name=name,
+        replicas=1 if replicas is None else replicas,
+        template_labels=_frozen_labels(template_meta.get("labels")),
+        owned=bool(_list(meta.get("ownerReferences"))),
+    )
+
+
+_BUILDERS = {
+    "Pod": pod_from_api,
+    "Service": service_from_api,
+    "EndpointSlice": endpointslice_from_api,
+    "Node": node_from_api,
+}
+
+
+def snapshot_from_manifests(docs: Iterable[JSON], namespaces: tuple[str, ...] | None = None) -> Snapshot:
+    """A snapshot from Kubernetes manifests (dicts), as tests and offline use write them."""
+    buckets: dict[str, list[Any]] = {
+        "Pod": [],
+        "Service": [],
+        "EndpointSlice": [],
+        "Node": [],
+        "Workload": [],
+    }
+    for doc in docs:
+        if not doc:
+            continue
+        kind = str(doc.get("kind") or "")
+        if kind.endswith("List"):
+            inner = snapshot_from_manifests(_list(doc.get("items")))
+            buckets["Pod"] += inner.pods
+            buckets["Service"] += inner.services
+            buckets["EndpointSlice"] += inner.slices
+            buckets["Node"] += inner.nodes
+            buckets["Workload"] += inner.workloads
+        elif kind in _BUILDERS:
+            buckets[kind].append(_BUILDERS[kind](doc))
+        elif kind == "Endpoints":
+            buckets["EndpointSlice"] += endpointslices_from_legacy_endpoints(doc)
+        elif kind in ("Deployment", "StatefulSet", "ReplicaSet"):
+            buckets["Workload"].append(workload_from_api(doc))
+    return Snapshot(
+        services=tuple(buckets["Service"]),
+        slices=tuple(buckets["EndpointSlice"]),
+        pods=tuple(buckets["Pod"]),
+        nodes=tuple(buckets["Node"]),
+        workloads=tuple(buckets["Workload"]),
+        namespaces=namespaces,
+    )
