@@ -1,0 +1,73 @@
+"""End-to-end fixtures: a real cluster for the session, a fresh namespace per test.
+
+The cluster is the one `E2E_KUBECONFIG` names (kind, or any other), with its DNS at
+`INSPECTOR_DNS_SERVER` when set; otherwise the local cluster (cluster/localcluster.py), which this
+session starts if it is not already up and stops again at the end, pass or fail.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from e2e.harness import Cluster, wait_until
+
+ROOT = Path(__file__).resolve().parent.parent
+LOCAL = ROOT / "cluster" / "localcluster.py"
+
+
+def _env_file() -> dict[str, str]:
+    out = {}
+    for line in (ROOT / ".cluster" / "env").read_text().splitlines():
+        key, _, value = line.removeprefix("export ").partition("=")
+        out[key] = value
+    return out
+
+
+def _local_is_up() -> bool:
+    return (
+        subprocess.run([sys.executable, str(LOCAL), "status"], capture_output=True, check=False).returncode
+        == 0
+    )
+
+
+@pytest.fixture(scope="session")
+def cluster() -> Iterator[Cluster]:
+    kubeconfig = os.environ.get("E2E_KUBECONFIG")
+    if kubeconfig:
+        yield Cluster(
+            kubeconfig,
+            os.environ.get("INSPECTOR_DNS_SERVER"),
+            os.environ.get("E2E_KUBECTL", "kubectl"),
+            local=False,
+        )
+        return
+    started = not _local_is_up()
+    try:
+        if started:
+            subprocess.run([sys.executable, str(LOCAL), "up"], check=True, timeout=600)
+        env = _env_file()
+        yield Cluster(env["KUBECONFIG"], env["INSPECTOR_DNS_SERVER"], env["LOCALCLUSTER_KUBECTL"], local=True)
+    finally:
+        if started:
+            subprocess.run([sys.executable, str(LOCAL), "down"], check=False, timeout=120)
+
+
+@pytest.fixture
+def namespace(cluster: Cluster, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh namespace for one test, deleted afterwards (without waiting)."""
+    base = request.node.name.removeprefix("test_").replace("_", "-").lower()[:40].strip("-")
+    name = f"e2e-{base}-{uuid.uuid4().hex[:5]}"
+    cluster.kubectl("create", "namespace", name)
+    wait_until(
+        lambda: cluster.kubectl("get", "serviceaccount", "default", "-n", name, check=False) != "",
+        what=f"ServiceAccount default in {name}",
+    )
+    yield name
+    cluster.kubectl("delete", "namespace", name, "--wait=false", check=False)

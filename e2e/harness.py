@@ -1,0 +1,102 @@
+"""Helpers for end-to-end tests: a handle on the cluster under test, and polling."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+INSPECT = str(Path(sys.executable).with_name("kubectl-inspect"))
+MANIFESTS = Path(__file__).resolve().parent / "manifests"
+
+
+@dataclass
+class Cluster:
+    kubeconfig: str
+    dns_server: str | None
+    kubectl_bin: str
+    local: bool
+
+    @property
+    def env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("KUBECONFIG")}
+        env["KUBECONFIG"] = self.kubeconfig
+        if self.dns_server:
+            env["INSPECTOR_DNS_SERVER"] = self.dns_server
+        return env
+
+    def kubectl(self, *args: str, stdin: str | None = None, check: bool = True) -> str:
+        res = subprocess.run(
+            [self.kubectl_bin, *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            env=self.env,
+            timeout=120,
+            check=False,
+        )
+        if check and res.returncode:
+            raise AssertionError(f"kubectl {' '.join(args)} failed: {res.stderr.strip()}")
+        return res.stdout
+
+    def get_json(self, *args: str) -> Any:
+        return json.loads(self.kubectl("get", *args, "-o", "json"))
+
+    def inspect(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        """Runs the installed kubectl-inspect as a user would, against this cluster."""
+        return subprocess.run(
+            [INSPECT, *args], capture_output=True, text=True, env=self.env, timeout=timeout, check=False
+        )
+
+    def inspect_json(self, *args: str) -> Any:
+        res = self.inspect(*args, "-o", "json")
+        assert "Traceback" not in res.stderr, res.stderr
+        try:
+            return json.loads(res.stdout)
+        except ValueError:
+            raise AssertionError(f"not JSON (exit {res.returncode}): {res.stdout!r} {res.stderr!r}") from None
+
+
+def wait_until(check: Callable[[], Any], what: str, timeout: float = 60, interval: float = 0.3) -> Any:
+    """Polls `check` until it returns something truthy; fails the test with `what` at the timeout."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
+
+
+def apply(cluster: Cluster, namespace: str, manifest: str) -> None:
+    cluster.kubectl("apply", "-n", namespace, "-f", "-", stdin=manifest)
+
+
+def slice_addresses(cluster: Cluster, namespace: str, service: str) -> list[tuple[str, int | None, bool]]:
+    """(address, port, ready) of every endpoint in the Service's EndpointSlices, as the API holds them."""
+    data = cluster.get_json("endpointslices", "-n", namespace, "-l", f"kubernetes.io/service-name={service}")
+    out = []
+    for s in data["items"]:
+        ports = [p.get("port") for p in s.get("ports") or []] or [None]
+        for e in s.get("endpoints") or []:
+            ready = (e.get("conditions") or {}).get("ready") is not False
+            out += [(a, port, ready) for a in e["addresses"] for port in ports]
+    return sorted(out)
+
+
+def ready_pod_ips(cluster: Cluster, namespace: str, selector: str) -> list[str]:
+    pods = cluster.get_json("pods", "-n", namespace, "-l", selector)["items"]
+    return sorted(
+        p["status"]["podIP"]
+        for p in pods
+        if p["status"].get("podIP")
+        and not p["metadata"].get("deletionTimestamp")
+        and any(c["type"] == "Ready" and c["status"] == "True" for c in p["status"].get("conditions", []))
+    )
