@@ -7,6 +7,7 @@ CoreDNS (its `kubernetes` plugin watching this API server) are built from their 
 cluster/build.sh and started here. Pod and Service IPs are simulated: nothing may send traffic to them.
 
     python cluster/localcluster.py up|down|status
+    python cluster/localcluster.py stop-component|start-component NAME   (fault injection in tests)
 
 State lives in .cluster/ (kubeconfig, env, pki, logs, pids). `up` is idempotent; `down` stops every
 process it started, by pid.
@@ -630,8 +631,14 @@ def main(argv: list[str]) -> int:
             down()
         elif cmd == "status":
             return status()
+        elif cmd in ("stop-component", "start-component") and len(argv) == 3 and argv[2] in COMPONENTS:
+            # fault injection for tests: stop one component, or start it again as `up` did
+            if cmd == "stop-component":
+                stop(argv[2])
+            elif running_pid(argv[2]) is None:
+                start(argv[2], binaries()[argv[2]], component_args(argv[2]))
         else:
-            say("usage: localcluster.py up|down|status")
+            say("usage: localcluster.py up|down|status|stop-component NAME|start-component NAME")
             return 2
     except ClusterError as exc:
         say(str(exc))

@@ -7,6 +7,7 @@ and are accepted after the command, as `kubectl inspect diff -A -o json`.
 from __future__ import annotations
 
 import logging
+import os
 import re
 import sys
 from enum import StrEnum
@@ -260,6 +261,15 @@ def run(argv: list[str] | None = None) -> int:
         return ExitStatus.INTERRUPTED
     except BrokenPipeError:
         return ExitStatus.OK
+    except Exception as exc:  # a bug of ours: still one line, unless asked for the traceback
+        if os.environ.get("INSPECTOR_DEBUG"):
+            raise
+        typer.echo(
+            f"internal error, please report it (INSPECTOR_DEBUG=1 shows the traceback): "
+            f"{exc.__class__.__name__}: {exc}",
+            err=True,
+        )
+        return ExitStatus.ERROR
     return int(result) if isinstance(result, int) else ExitStatus.OK
 
 

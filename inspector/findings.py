@@ -110,7 +110,7 @@ CATALOGUE: dict[str, Code] = {
             "loadbalancer-pending",
             Severity.WARNING,
             "no load balancer has been provisioned (ingress pending): the Service is reachable only "
-            "inside the cluster and, as a NodePort, on each node's port {node_ports}",
+            "inside the cluster {fallback}",
             "a LoadBalancer without ingress; it still works as a NodePort on each node's port",
         ),
         Code(

@@ -170,5 +170,7 @@ def near_misses(
                 different.append((key, wanted, actual))
         if matched or different:
             out.append(NearMiss(pod, tuple(matched), tuple(missing), tuple(different)))
+    if any(m.matched for m in out):  # pods sharing no key=value are not near when others are
+        out = [m for m in out if m.matched]
     out.sort(key=lambda m: (-len(m.matched), len(m.missing) + len(m.different), m.pod.name))
     return out[:limit]

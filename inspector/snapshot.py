@@ -127,6 +127,7 @@ class Service:
     external_traffic_policy: str | None = None
     ip_families: tuple[str, ...] = ()
     load_balancer_ingress: tuple[str, ...] = ()
+    allocate_load_balancer_node_ports: bool = True
     labels: Mapping[str, str] = field(default_factory=lambda: EMPTY)
 
     @property
@@ -335,6 +336,7 @@ def service_from_api(obj: JSON) -> Service:
         external_traffic_policy=spec.get("externalTrafficPolicy") or None,
         ip_families=tuple(str(f) for f in _list(spec.get("ipFamilies"))),
         load_balancer_ingress=ingress,
+        allocate_load_balancer_node_ports=spec.get("allocateLoadBalancerNodePorts") is not False,
         labels=_frozen_labels(meta.get("labels")),
     )
 

@@ -10,11 +10,15 @@ from inspector.findings import Finding, finding
 
 
 def check_ingress_provisioned(facts: ServiceFacts) -> Iterator[Finding]:
-    if not facts.service.load_balancer_ingress:
-        ports = (
-            ", ".join(str(sp.node_port) for sp in facts.service.ports if sp.node_port) or "(none allocated)"
-        )
-        yield finding("loadbalancer-pending", node_ports=ports)
+    svc = facts.service
+    if svc.load_balancer_ingress:
+        return
+    ports = [str(sp.node_port) for sp in svc.ports if sp.node_port]
+    if ports:
+        fallback = f"and, as a NodePort, on each node's port {', '.join(ports)}"
+    else:
+        fallback = "(no node ports are allocated, so there is no NodePort fallback)"
+    yield finding("loadbalancer-pending", fallback=fallback, extra={"nodePorts": ports})
 
 
 CHECKS = (*nodeport.CHECKS, check_ingress_provisioned)

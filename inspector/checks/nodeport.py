@@ -10,7 +10,10 @@ from inspector.findings import Finding, finding
 
 
 def check_node_ports_allocated(facts: ServiceFacts) -> Iterator[Finding]:
-    for sp in facts.service.ports:
+    svc = facts.service
+    if svc.type == "LoadBalancer" and not svc.allocate_load_balancer_node_ports:
+        return  # allocateLoadBalancerNodePorts: false asks for none: the load balancer reaches pods directly
+    for sp in svc.ports:
         if not sp.node_port:
             yield finding("nodeport-missing", port=sp.name or str(sp.port), type=facts.service.type)
 

@@ -40,8 +40,12 @@ def check_selector_matches_pods(facts: ServiceFacts) -> Iterator[Finding]:
         for m in facts.near_misses
     ]
     if facts.near_misses:
+        # pods of one workload differ the same way: say it once for all of them
+        groups: dict[str, list[str]] = {}
+        for m in facts.near_misses:
+            groups.setdefault(m.describe(), []).append(m.pod.name)
         closest = "; closest: " + "; ".join(
-            f"pod {m.pod.name}: {m.describe()}" for m in facts.near_misses[:3]
+            f"pod{'s' if len(pods) > 1 else ''} {_listed(pods)}: {why}" for why, pods in groups.items()
         )
     yield finding(
         "selector-matches-no-pods",
