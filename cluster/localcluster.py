@@ -636,7 +636,19 @@ def main(argv: list[str]) -> int:
             if cmd == "stop-component":
                 stop(argv[2])
             elif running_pid(argv[2]) is None:
-                start(argv[2], binaries()[argv[2]], component_args(argv[2]))
+                bins = binaries()
+                start(argv[2], bins[argv[2]], component_args(argv[2]))
+                if argv[2] == "kube-apiserver":
+                    wait_for(
+                        "the API server to be ready",
+                        lambda: api_get("/readyz") == b"ok",
+                        120,
+                        "kube-apiserver",
+                    )
+                    # their informers would back off for tens of seconds: start them afresh instead
+                    for comp in ("kube-controller-manager", "kube-scheduler"):
+                        stop(comp)
+                        start(comp, bins[comp], component_args(comp))
         else:
             say("usage: localcluster.py up|down|status|stop-component NAME|start-component NAME")
             return 2

@@ -19,6 +19,8 @@ import pytest
 
 from e2e.harness import Cluster, wait_until
 
+pytest_plugins = ["pytester"]
+
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL = ROOT / "cluster" / "localcluster.py"
 
@@ -42,6 +44,7 @@ def _local_is_up() -> bool:
 def cluster() -> Iterator[Cluster]:
     kubeconfig = os.environ.get("E2E_KUBECONFIG")
     if kubeconfig:
+        os.environ["KUBECONFIG"] = kubeconfig
         yield Cluster(
             kubeconfig,
             os.environ.get("INSPECTOR_DNS_SERVER"),
@@ -54,6 +57,8 @@ def cluster() -> Iterator[Cluster]:
         if started:
             subprocess.run([sys.executable, str(LOCAL), "up"], check=True, timeout=600)
         env = _env_file()
+        # what a kind user's shell has: KUBECONFIG names the cluster (the pytest plugin reads it)
+        os.environ["KUBECONFIG"] = env["KUBECONFIG"]
         yield Cluster(env["KUBECONFIG"], env["INSPECTOR_DNS_SERVER"], env["LOCALCLUSTER_KUBECTL"], local=True)
     finally:
         if started:

@@ -100,3 +100,19 @@ def ready_pod_ips(cluster: Cluster, namespace: str, selector: str) -> list[str]:
         and not p["metadata"].get("deletionTimestamp")
         and any(c["type"] == "Ready" and c["status"] == "True" for c in p["status"].get("conditions", []))
     )
+
+
+def inspect_with_env(
+    cluster: Cluster, env: dict[str, str | None], *args: str, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """kubectl-inspect with some environment variables changed (None: removed), e.g. without
+    INSPECTOR_DNS_SERVER so that it finds the cluster DNS itself."""
+    full = cluster.env
+    for key, value in env.items():
+        if value is None:
+            full.pop(key, None)
+        else:
+            full[key] = value
+    return subprocess.run(
+        [INSPECT, *args], capture_output=True, text=True, env=full, timeout=timeout, check=False
+    )

@@ -6,26 +6,15 @@ inspect it), so it is written once here, and users' test suites can call it dire
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from inspector.errors import BadInput, NotFound
+from inspector.errors import NotFound
 from inspector.fetching import Cluster, connect
 from inspector.inspecting import Report, inspect_snapshot
+from inspector.names import validate_name
 from inspector.selectors import LabelSelector, parse_selector
 from inspector.snapshot import Service
-
-_DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-
-
-def validate_name(name: str, what: str = "name") -> str:
-    if not name or len(name) > 63 or not _DNS1123_LABEL.match(name):
-        raise BadInput(
-            f"invalid {what} {name!r}: must be at most 63 lowercase letters, digits or '-', "
-            "starting and ending with a letter or digit"
-        )
-    return name
 
 
 @dataclass(frozen=True, slots=True)

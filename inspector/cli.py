@@ -15,13 +15,16 @@ from typing import Annotated
 
 import typer
 
-from inspector import __version__, rendering
+from inspector import __version__, dnsinspecting, dnsrendering, rendering
 from inspector.api import inspect_cluster, make_scope
 from inspector.errors import BadInput, InspectorError
 from inspector.fetching import Cluster, connect
+from inspector.findings import Severity
 from inspector.inspecting import Report, inspect_snapshot
+from inspector.names import validate_name
 from inspector.selectors import parse_selector
 from inspector.status import ExitStatus
+from inspector.waiting import DNSCheck, parse_targets, wait_for
 
 
 class Output(StrEnum):
@@ -58,6 +61,18 @@ ExitZero = Annotated[bool, typer.Option("--exit-zero", help="Exit 0 even when th
 Verbose = Annotated[
     int, typer.Option("-v", "--verbose", count=True, help="More logging on stderr (-vv: every request).")
 ]
+DNSServer = Annotated[
+    str | None,
+    typer.Option(
+        "--dns-server",
+        help="The cluster DNS, HOST[:PORT] (or env INSPECTOR_DNS_SERVER; default: the kube-dns Service, "
+        "through the API server's port-forward when outside the cluster).",
+        show_default=False,
+    ),
+]
+ClusterDomain = Annotated[str, typer.Option("--cluster-domain", help="The cluster's DNS domain.")]
+DNSTimeout = Annotated[float, typer.Option("--timeout", help="Seconds to wait for each DNS answer.")]
+DNSRetries = Annotated[int, typer.Option("--retries", help="How often to ask again after a DNS timeout.")]
 
 
 def parse_duration(text: str | None) -> float | None:
@@ -72,13 +87,15 @@ def parse_duration(text: str | None) -> float | None:
 
 
 def _setup_logging(verbose: int) -> None:
-    if verbose:
-        logging.basicConfig(
-            level=logging.DEBUG if verbose > 1 else logging.INFO,
-            stream=sys.stderr,
-            format="%(levelname)s %(name)s: %(message)s",
-        )
-        logging.getLogger("inspector").setLevel(logging.DEBUG if verbose > 1 else logging.INFO)
+    """-v: our progress; -vv: every request we make (method and URL only). The client library's own
+    debug logging is never switched on: it would print request headers, bearer tokens included."""
+    if not verbose:
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    ours = logging.getLogger("inspector")
+    ours.addHandler(handler)
+    ours.setLevel(logging.DEBUG if verbose > 1 else logging.INFO)
 
 
 def _connect(
@@ -186,16 +203,104 @@ def diff(
     request_timeout: Timeout = None,
     exit_zero: ExitZero = False,
     verbose: Verbose = 0,
+    dns: Annotated[bool, typer.Option("--dns", help="Also check every Service's DNS records.")] = False,
+    dns_server: DNSServer = None,
+    cluster_domain: ClusterDomain = "cluster.local",
+    timeout: DNSTimeout = 2.0,
+    retries: DNSRetries = 1,
 ) -> int:
     """Expected vs actual endpoints for every Service in scope, and all findings (CI-friendly)."""
     scope = make_scope(namespace, all_namespaces, service, selector)
-    report = inspect_cluster(_connect(kubeconfig, context, request_timeout, verbose), scope)
+    dns_options = dnsinspecting.DNSOptions.from_cli(dns_server, cluster_domain, timeout, retries)
+    cluster = _connect(kubeconfig, context, request_timeout, verbose)
+    report = inspect_cluster(cluster, scope)
+    if dns:
+        report = dnsinspecting.with_dns(cluster, report, dns_options)
     if output in (Output.json, Output.yaml):
         _emit(rendering.dump(rendering.report_json(report), output))
     else:
         _emit(rendering.diff_text(report))
     _notes(report)
     return _findings_status(report, exit_zero)
+
+
+class QType(StrEnum):
+    A = "A"
+    AAAA = "AAAA"
+    SRV = "SRV"
+    CNAME = "CNAME"
+
+
+@app.command("resolve")
+def resolve(
+    name: Annotated[
+        str, typer.Argument(help="The name, as a pod would write it (redis-master, svc.ns, ...).")
+    ],
+    from_namespace: Annotated[
+        str | None,
+        typer.Option("--from-namespace", help="Resolve as a pod in this namespace would (default: -n)."),
+    ] = None,
+    from_pod: Annotated[
+        str | None,
+        typer.Option("--from-pod", help="Resolve as this pod would: its dnsPolicy and dnsConfig count."),
+    ] = None,
+    qtype: Annotated[QType, typer.Option("-t", "--type", help="The query type.")] = QType.A,
+    kubeconfig: Kubeconfig = None,
+    context: Context = None,
+    namespace: Namespace = None,
+    output: OutputOpt = Output.table,
+    request_timeout: Timeout = None,
+    dns_server: DNSServer = None,
+    cluster_domain: ClusterDomain = "cluster.local",
+    timeout: DNSTimeout = 2.0,
+    retries: DNSRetries = 1,
+    verbose: Verbose = 0,
+) -> int:
+    """Resolve NAME through the cluster DNS as a pod would (search list, ndots), showing every query,
+    and compare the answer with what the API says. Exit 1 when it does not resolve or does not match."""
+    options = dnsinspecting.DNSOptions.from_cli(dns_server, cluster_domain, timeout, retries)
+    cluster = _connect(kubeconfig, context, request_timeout, verbose)
+    res = dnsinspecting.resolve_name(
+        cluster, name, qtype.value, options, from_namespace or namespace, from_pod
+    )
+    if output in (Output.json, Output.yaml):
+        _emit(rendering.dump(dnsrendering.resolution_json(res), output))
+    else:
+        _emit(dnsrendering.resolution_text(res))
+    return ExitStatus.OK if res.ok else ExitStatus.ERROR
+
+
+@app.command("dns")
+def dns(
+    service: Annotated[str | None, typer.Argument(help="Only this Service.")] = None,
+    kubeconfig: Kubeconfig = None,
+    context: Context = None,
+    namespace: Namespace = None,
+    all_namespaces: AllNamespaces = False,
+    selector: Selector = None,
+    output: OutputOpt = Output.table,
+    request_timeout: Timeout = None,
+    exit_zero: ExitZero = False,
+    dns_server: DNSServer = None,
+    cluster_domain: ClusterDomain = "cluster.local",
+    timeout: DNSTimeout = 2.0,
+    retries: DNSRetries = 1,
+    verbose: Verbose = 0,
+) -> int:
+    """The DNS oracle: every Service's records (A/AAAA, SRV per named port, headless per-pod records,
+    CNAME) as the API says they should be, against what the cluster DNS answers."""
+    scope = make_scope(namespace, all_namespaces, service, selector)
+    options = dnsinspecting.DNSOptions.from_cli(dns_server, cluster_domain, timeout, retries)
+    cluster = _connect(kubeconfig, context, request_timeout, verbose)
+    report = inspect_cluster(cluster, scope)
+    checks, server = dnsinspecting.inspect_dns(cluster, report, options)
+    if output in (Output.json, Output.yaml):
+        _emit(rendering.dump(dnsrendering.dns_json(report, checks, server), output))
+    else:
+        _emit(dnsrendering.dns_text(report, checks, server))
+    _notes(report)
+    failed = any(f.severity is Severity.ERROR for c in checks for f in c.findings)
+    return ExitStatus.ERROR if failed and not exit_zero else ExitStatus.OK
 
 
 @app.command("pods")
@@ -227,6 +332,64 @@ def pods(
         _emit(rendering.pods_table(rows, wide=output is Output.wide) or "No pods found.")
     _notes(report)
     return ExitStatus.OK
+
+
+class WaitFor(StrEnum):
+    endpoints = "endpoints"
+    dns = "dns"
+    all = "all"
+
+
+@app.command("wait")
+def wait(
+    services: Annotated[
+        list[str], typer.Argument(help="Services to wait for: NAME (in -n) or NAMESPACE/NAME.")
+    ],
+    for_: Annotated[WaitFor, typer.Option("--for", help="endpoints, dns or all.")] = WaitFor.endpoints,
+    timeout: Annotated[str, typer.Option("--timeout", help="Give up after this long, e.g. 60s, 2m.")] = "60s",
+    kubeconfig: Kubeconfig = None,
+    context: Context = None,
+    namespace: Namespace = None,
+    output: OutputOpt = Output.table,
+    request_timeout: Timeout = None,
+    verbose: Verbose = 0,
+) -> int:
+    """Wait until every named Service is discoverable: all expected endpoints present and nothing stale
+    (and, with --for dns|all, every name form resolving as it should). Exit 0, or 1 at the timeout with
+    what is still missing explained. Follows changes with watches."""
+    limit = parse_duration(timeout) or 0.0
+    if namespace is not None:
+        validate_name(namespace, "namespace")
+    cluster = _connect(kubeconfig, context, request_timeout, verbose)
+    targets = parse_targets(services, namespace or cluster.namespace)
+    dns_check = _dns_check_for_wait(for_, cluster)
+    # --for dns waits for the endpoints too: a name resolves to them
+    result = wait_for(cluster, targets, limit, dns_check=dns_check)
+    if output in (Output.json, Output.yaml):
+        _emit(
+            rendering.dump(
+                {
+                    "ok": result.ok,
+                    "elapsed": round(result.elapsed, 3),
+                    "events": result.events,
+                    "services": result.drift,
+                },
+                output,
+            )
+        )
+    elif result.ok:
+        for sr in result.report.services:
+            _emit(f"{sr.service.key}: discoverable, {sum(e.ready for e in sr.actual)} ready endpoint(s)")
+        _emit(f"after {result.elapsed:.1f}s")
+    else:
+        _emit(result.explain())
+    return ExitStatus.OK if result.ok else ExitStatus.ERROR
+
+
+def _dns_check_for_wait(for_: WaitFor, cluster: Cluster) -> DNSCheck | None:
+    if for_ is WaitFor.endpoints:
+        return None
+    raise BadInput("--for dns and --for all are not available yet")
 
 
 def _none_found(report: Report) -> str:

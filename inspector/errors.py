@@ -30,6 +30,10 @@ class ClusterUnreachable(InspectorError):
     exit_status = ExitStatus.UNREACHABLE
 
 
+class RequestTimedOut(ClusterUnreachable):
+    """The API server did not answer within --request-timeout."""
+
+
 class AuthFailed(ClusterUnreachable):
     """The API server refused our credentials (401), or TLS verification failed."""
 

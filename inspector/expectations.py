@@ -1,8 +1,8 @@
 """The endpoints a Service *should* have, computed the way the EndpointSlice controller does.
 
 Why it exists: the diff is only as good as this reading of the controller. Every selected pod with
-an IP that is not in a terminal phase is an endpoint, with conditions serving = Ready (or
-publishNotReadyAddresses), terminating = being deleted, ready = publishNotReadyAddresses or
+an IP that is not in a terminal phase is an endpoint, with conditions serving = Ready (whatever
+publishNotReadyAddresses says), terminating = being deleted, ready = publishNotReadyAddresses or
 (serving and not terminating). Each Service port resolves per pod: a number as is, a name against
 that pod's containerPort names of the same protocol (sidecars included); a pod lacking the name gets
 no endpoint for that port. Pure: snapshot values in, values out.
@@ -92,7 +92,7 @@ def expect(service: Service, index: LabelIndex) -> Expectation:
     endpoints: list[Endpoint] = []
     publish = service.publish_not_ready_addresses
     for pod in eligible:
-        serving = publish or pod.ready
+        serving = pod.ready  # the controller's podToEndpoint: serving is the pod's Ready alone
         ready = publish or (serving and not pod.terminating)
         ips = pod_ips_for(service, pod)
         if not service.ports:

@@ -23,7 +23,15 @@ from kubernetes import client as k8s_client
 from kubernetes import config as k8s_config
 from kubernetes.config.config_exception import ConfigException
 
-from inspector.errors import AuthFailed, BadInput, ClusterUnreachable, Forbidden, InspectorError, NotFound
+from inspector.errors import (
+    AuthFailed,
+    BadInput,
+    ClusterUnreachable,
+    Forbidden,
+    InspectorError,
+    NotFound,
+    RequestTimedOut,
+)
 from inspector.snapshot import (
     JSON,
     EndpointSlice,
@@ -127,14 +135,17 @@ class Cluster:
                 if exc.status not in RETRY_STATUSES or attempt == RETRIES:
                     raise self._translate(exc) from None
                 log.debug("GET %s answered %s; retrying in %.2fs", path, exc.status, delay)
-            except ClusterUnreachable:
-                if attempt == RETRIES:
+            except ClusterUnreachable as exc:
+                # a refused or reset connection may be a restart: retry; a timeout already waited
+                # as long as the user allowed, and AuthFailed will not change
+                if attempt == RETRIES or isinstance(exc, (AuthFailed, RequestTimedOut)):
                     raise
             time.sleep(delay)
             delay = min(delay * 2, 4.0)
         raise AssertionError("unreachable")
 
-    def _get_once(self, path: str, query: list[tuple[str, Any]]) -> JSON:
+    def _send(self, path: str, query: list[tuple[str, Any]], timeout: float | None) -> Any:
+        """One GET; returns the client's response (body not yet read), or raises our errors."""
         if self.on_request:
             self.on_request(path)
         method, url, headers, _, _ = self.api.param_serialize(
@@ -146,30 +157,28 @@ class Cluster:
         )
         log.debug("GET %s", url)
         try:
-            resp = self.api.call_api(
-                method, url, header_params=headers, _request_timeout=self.request_timeout
-            )
-            data = resp.read()
-        except urllib3.exceptions.SSLError as exc:
-            raise AuthFailed(f"TLS verification of {self.server} failed: {_reason(exc)}") from None
+            return self.api.call_api(method, url, header_params=headers, _request_timeout=timeout)
         except urllib3.exceptions.MaxRetryError as exc:
-            if isinstance(exc.reason, urllib3.exceptions.SSLError):
-                raise AuthFailed(f"TLS verification of {self.server} failed: {_reason(exc.reason)}") from None
-            if isinstance(exc.reason, (urllib3.exceptions.TimeoutError, TimeoutError)):
-                raise ClusterUnreachable(
-                    f"the API server {self.server} did not answer within "
-                    f"{self.request_timeout}s (--request-timeout)"
-                ) from None
-            raise ClusterUnreachable(
-                f"cannot reach the API server {self.server}: {_reason(exc.reason or exc)}"
-            ) from None
-        except (urllib3.exceptions.TimeoutError, TimeoutError):
-            raise ClusterUnreachable(
-                f"the API server {self.server} did not answer within "
-                f"{self.request_timeout}s (--request-timeout)"
-            ) from None
+            raise self._connection_error(exc.reason or exc) from None
         except (urllib3.exceptions.HTTPError, OSError) as exc:
-            raise ClusterUnreachable(f"cannot reach the API server {self.server}: {_reason(exc)}") from None
+            raise self._connection_error(exc) from None
+
+    def _connection_error(self, exc: BaseException) -> InspectorError:
+        if isinstance(exc, urllib3.exceptions.SSLError):
+            return AuthFailed(f"TLS verification of {self.server} failed: {_reason(exc)}")
+        if isinstance(exc, urllib3.exceptions.NewConnectionError):  # a ConnectTimeoutError subclass
+            return ClusterUnreachable(f"cannot reach the API server {self.server}: {_reason(exc)}")
+        if isinstance(exc, (urllib3.exceptions.TimeoutError, TimeoutError)):
+            within = f" within {self.request_timeout:g}s (--request-timeout)" if self.request_timeout else ""
+            return RequestTimedOut(f"the API server {self.server} did not answer{within}")
+        return ClusterUnreachable(f"cannot reach the API server {self.server}: {_reason(exc)}")
+
+    def _get_once(self, path: str, query: list[tuple[str, Any]]) -> JSON:
+        resp = self._send(path, query, self.request_timeout)
+        try:
+            data = resp.read()
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise self._connection_error(exc) from None
         if resp.status >= 400:
             raise _HTTPError(resp.status, _status_message(data) or str(resp.reason), path)
         try:
@@ -213,6 +222,54 @@ class Cluster:
             token = (page.get("metadata") or {}).get("continue")
             if not token:
                 return
+
+    def list_with_version(self, resource: Resource, namespace: str | None) -> tuple[list[JSON], str]:
+        """Every object of a kind and the list's resourceVersion, to start a watch from."""
+        items: list[JSON] = []
+        token, version = None, ""
+        while True:
+            query: list[tuple[str, Any]] = [("limit", PAGE_SIZE)]
+            if token:
+                query.append(("continue", token))
+            page = self.get_json(resource.path(namespace), query)
+            raw = page.get("items")
+            items += [i for i in raw if isinstance(i, dict)] if isinstance(raw, list) else []
+            meta = page.get("metadata") or {}
+            version = str(meta.get("resourceVersion") or version)
+            token = meta.get("continue")
+            if not token:
+                return items, version
+
+    def watch(
+        self, resource: Resource, namespace: str | None, resource_version: str, timeout_s: int
+    ) -> Iterator[JSON]:
+        """Watch events ({"type", "object"}) from a resourceVersion until the server ends the watch
+        (after `timeout_s`). A 410 Gone arrives as an ERROR event, as the API sends it."""
+        query: list[tuple[str, Any]] = [
+            ("watch", "true"),
+            ("resourceVersion", resource_version),
+            ("allowWatchBookmarks", "true"),
+            ("timeoutSeconds", timeout_s),
+        ]
+        resp = self._send(resource.path(namespace), query, timeout_s + 15)
+        if resp.status >= 400:
+            raise self._translate(
+                _HTTPError(resp.status, _status_message(resp.read()) or "", resource.plural)
+            )
+        buffer = b""
+        try:
+            for chunk in resp.response.stream(64 * 1024, decode_content=True):
+                buffer += chunk
+                *lines, buffer = buffer.split(b"\n")
+                for line in lines:
+                    if line.strip():
+                        event = json.loads(line)
+                        if isinstance(event, dict):
+                            yield event
+        except (urllib3.exceptions.HTTPError, OSError, ValueError) as exc:
+            raise self._connection_error(exc) from None
+        finally:
+            resp.response.release_conn()
 
     # -------------------------------------------------------------- the snapshot
 
@@ -381,3 +438,30 @@ def connect(
     return Cluster(
         api=api, context=ctx_name, namespace=namespace, server=str(cfg.host), request_timeout=request_timeout
     )
+
+
+@dataclass
+class ForwardedPort:
+    """A TCP stream to a pod's port through the API server (pods/portforward), and its error channel."""
+
+    stream: Any  # a connected socket
+    error: Callable[[], str | None]
+    close: Callable[[], None]
+
+
+def forward_port(cluster: Cluster, namespace: str, pod: str, port: int) -> ForwardedPort:
+    """Open the API server's port-forward to `pod`:`port` (the one call that is not a read)."""
+    from kubernetes.client.exceptions import ApiException
+    from kubernetes.stream import portforward
+
+    core = k8s_client.CoreV1Api(cluster.api)
+    try:
+        pf = portforward(core.connect_get_namespaced_pod_portforward, pod, namespace, ports=str(port))
+    except ApiException as exc:
+        reason = " ".join(str(exc.reason or exc).split())[:200]
+        raise ClusterUnreachable(
+            f"cannot port-forward to {namespace}/{pod}:{port} through {cluster.server}: {reason}"
+        ) from None
+    stream = pf.socket(port)
+    stream.setblocking(False)
+    return ForwardedPort(stream, lambda: pf.error(port), pf.close)

@@ -151,7 +151,8 @@ CATALOGUE: dict[str, Code] = {
         Code(
             "dns-mismatch",
             Severity.ERROR,
-            "{qname} ({qtype}) answers {got}, but the API says {expected}: clients are sent to the wrong place",
+            "{qname} ({qtype}) answers {got}, but the API says {expected}: clients using this name are not sent "
+            "where the Service points",
             "the cluster DNS answers a name differently from what the API says",
         ),
         Code(

@@ -77,6 +77,33 @@ class Report:
             "infos": self.count(Severity.INFO),
         }
 
+    def explain(self) -> str:
+        """Expected vs actual and every finding, in words: what `diff` prints, and what a failed
+        `wait` or pytest assertion says."""
+        blocks = []
+        for sr in self.services:
+            svc = sr.service
+            lines = [
+                f"{svc.key} ({svc.type}{', headless' if svc.headless else ''}): {sr.status}, "
+                f"{len(sr.expected)} expected, {len(sr.actual)} actual endpoint(s)"
+            ]
+            lines += [f"  - missing    {e.address} ({e.pod})" for e in sr.facts.missing]
+            if svc.selector:
+                lines += [f"  + unexpected {e.address} (slice {e.slice})" for e in sr.facts.unexpected]
+            lines += [f"  {f.severity.value.upper():7} {f.code}: {f.message}" for f in sr.findings]
+            blocks.append("\n".join(lines))
+        if self.cluster_findings:
+            blocks.append(
+                "\n".join(
+                    f"{f.severity.value.upper():7} {f.code}: {f.message}" for f in self.cluster_findings
+                )
+            )
+        s = self.summary()
+        blocks.append(
+            f"{s['services']} service(s): {s['errors']} error(s), {s['warnings']} warning(s), {s['infos']} info(s)"
+        )
+        return "\n\n".join(blocks)
+
     def service(self, namespace: str, name: str) -> ServiceReport | None:
         return next(
             (s for s in self.services if s.service.namespace == namespace and s.service.name == name), None

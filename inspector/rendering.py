@@ -339,30 +339,7 @@ def pods_json(rows: list[tuple[Pod, list[str]]]) -> dict[str, Any]:
 
 
 def diff_text(report: Report) -> str:
-    blocks = []
-    for sr in report.services:
-        lines = [
-            f"{sr.service.key} ({sr.service.type}{', headless' if sr.service.headless else ''}): "
-            f"{sr.status}, {len(sr.expected)} expected, {len(sr.actual)} actual endpoint(s)"
-        ]
-        lines += [f"  - missing    {e.address} ({e.pod})" for e in sr.facts.missing]
-        lines += [
-            f"  + unexpected {e.address} (slice {e.slice})"
-            for e in sr.facts.unexpected
-            if sr.service.selector
-        ]
-        lines += [f"  {f.severity.value.upper():7} {f.code}: {f.message}" for f in sr.findings]
-        blocks.append("\n".join(lines))
-    if report.cluster_findings:
-        blocks.append(
-            "\n".join(f"{f.severity.value.upper():7} {f.code}: {f.message}" for f in report.cluster_findings)
-        )
-    s = report.summary()
-    blocks.append(
-        f"{s['services']} service(s): {s['errors']} error(s), {s['warnings']} warning(s), "
-        f"{s['infos']} info(s)"
-    )
-    return "\n\n".join(blocks)
+    return report.explain()
 
 
 def notes_text(report: Report) -> str:

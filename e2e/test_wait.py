@@ -1,0 +1,164 @@
+"""`kubectl-inspect wait`, the Python API and the pytest plugin, on a real cluster."""
+
+from __future__ import annotations
+
+import queue
+import subprocess
+import threading
+import time
+
+import pytest
+
+from e2e.harness import INSPECT, MANIFESTS, Cluster, apply, ready_pod_ips, slice_addresses, wait_until
+from inspector.fetching import PODS, connect
+from inspector.pytest_plugin import NotDiscoverable, discoverable
+from inspector.waiting import _Store, _watch_loop
+
+SVC = """
+apiVersion: v1
+kind: Service
+metadata:
+  name: web-svc
+spec:
+  selector:
+    app: web
+  ports:
+    - name: http
+      port: 3000
+      targetPort: {target}
+"""
+
+
+def web(cluster: Cluster, namespace: str, port_name: str = "http") -> None:
+    manifest = (MANIFESTS / "web.yaml").read_text().replace("- name: http", f"- name: {port_name}")
+    cluster.kubectl("apply", "-n", namespace, "-f", "-", stdin=manifest)
+
+
+def test_wait_returns_once_a_service_created_before_its_pods_has_them_as_endpoints(
+    cluster: Cluster, namespace
+):
+    apply(cluster, namespace, SVC.format(target="http"))
+    waiter = subprocess.Popen(
+        [INSPECT, "wait", "web-svc", "-n", namespace, "--timeout", "60s"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=cluster.env,
+    )
+    time.sleep(1.0)
+    assert waiter.poll() is None, "wait returned before any pod existed"
+    web(cluster, namespace)
+    out, err = waiter.communicate(timeout=90)
+    assert waiter.returncode == 0, (out, err)
+    ips = ready_pod_ips(cluster, namespace, "app=web")
+    assert slice_addresses(cluster, namespace, "web-svc") == sorted((ip, 5000, True) for ip in ips)
+    assert len(ips) == 3 and f"{namespace}/web-svc: discoverable, 3 ready endpoint(s)" in out
+
+
+def test_wait_during_a_live_rollout_returns_only_after_the_new_pods_are_endpoints(
+    cluster: Cluster, namespace
+):
+    # The Service moves to a port name only the new pods declare: until the rollout has replaced
+    # every old pod, some selected pod cannot serve it and the Service is not discoverable.
+    web(cluster, namespace, port_name="http")
+    wait_until(lambda: len(ready_pod_ips(cluster, namespace, "app=web")) == 3, what="3 old pods")
+    apply(cluster, namespace, SVC.format(target="web-http"))
+    waiter = subprocess.Popen(
+        [INSPECT, "wait", "web-svc", "-n", namespace, "--timeout", "90s"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=cluster.env,
+    )
+    time.sleep(1.0)
+    assert waiter.poll() is None, "wait returned while no pod declared the port"
+    web(cluster, namespace, port_name="web-http")
+    out, err = waiter.communicate(timeout=120)
+    assert waiter.returncode == 0, (out, err)
+    pods = cluster.get_json("pods", "-n", namespace, "-l", "app=web")["items"]
+    live = [p for p in pods if not p["metadata"].get("deletionTimestamp")]
+    assert all(p["spec"]["containers"][0]["ports"][0]["name"] == "web-http" for p in live)
+    assert slice_addresses(cluster, namespace, "web-svc") == sorted(
+        (p["status"]["podIP"], 5000, True) for p in live
+    )
+
+
+def test_wait_on_a_service_with_a_selector_typo_times_out_with_the_near_miss(cluster: Cluster, namespace):
+    web(cluster, namespace)
+    apply(cluster, namespace, SVC.format(target="http").replace("app: web", "app: wbe"))
+    started = time.monotonic()
+    res = cluster.inspect("wait", "web-svc", "-n", namespace, "--timeout", "3s")
+    assert res.returncode == 1, res.stderr
+    assert 3 <= time.monotonic() - started < 30
+    assert "not discoverable after 3" in res.stdout
+    assert "label app=web (selector wants app=wbe)" in res.stdout
+
+
+def test_wait_follows_changes_across_watches_that_end(cluster: Cluster, namespace):
+    apply(cluster, namespace, SVC.format(target="http"))
+    env = cluster.env | {"INSPECTOR_WATCH_SECONDS": "1"}  # every watch ends after a second
+    waiter = subprocess.Popen(
+        [INSPECT, "wait", "web-svc", "-n", namespace, "--timeout", "60s", "-o", "json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    time.sleep(3.5)  # several watches have ended and been opened again by now
+    assert waiter.poll() is None
+    web(cluster, namespace)
+    out, err = waiter.communicate(timeout=90)
+    assert waiter.returncode == 0, (out, err)
+    assert '"ok": true' in out
+
+
+def test_an_expired_watch_is_answered_by_listing_again(cluster: Cluster, namespace):
+    api = connect(cluster.kubeconfig)
+    store = _Store(PODS, namespace, version="1")  # far older than the watch cache: 410 Gone
+    events: queue.Queue = queue.Queue()
+    stop = threading.Event()
+    thread = threading.Thread(target=_watch_loop, args=(api, store, events, stop), daemon=True)
+    thread.start()
+    try:
+        _, event = events.get(timeout=20)
+    finally:
+        stop.set()
+    assert event[0] == "RESET" and event[1] == [] and int(event[2]) > 1
+
+
+def test_python_api_passes_on_a_healthy_service_and_explains_a_broken_one(cluster: Cluster, namespace):
+    web(cluster, namespace)
+    apply(cluster, namespace, SVC.format(target="http"))
+    result = discoverable(f"{namespace}/web-svc", timeout=30)
+    assert result.ok and result.drift == {f"{namespace}/web-svc": []}
+
+    apply(
+        cluster,
+        namespace,
+        SVC.format(target="http").replace("web-svc", "web-typo").replace("app: web", "app: wbe"),
+    )
+    with pytest.raises(NotDiscoverable) as failure:
+        discoverable("web-typo", namespace=namespace, timeout=2)
+    assert "label app=web (selector wants app=wbe)" in str(failure.value)
+
+
+def test_the_pytest_plugin_assertion_passes_on_a_healthy_service_and_fails_with_the_explanation(
+    cluster: Cluster, namespace, pytester: pytest.Pytester
+):
+    web(cluster, namespace)
+    apply(cluster, namespace, SVC.format(target="http"))
+    apply(
+        cluster,
+        namespace,
+        SVC.format(target="http").replace("web-svc", "web-typo").replace("app: web", "app: wbe"),
+    )
+    pytester.makepyfile(f"""
+        def test_healthy(assert_discoverable):
+            assert_discoverable("{namespace}/web-svc", timeout=30)
+
+        def test_broken(assert_discoverable):
+            assert_discoverable("{namespace}/web-typo", timeout=2)
+    """)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*not discoverable after 2*", "*label app=web (selector wants app=wbe)*"])

@@ -1,0 +1,34 @@
+"""Unit-test fixtures: Kubernetes manifests (files under tests/manifests, or inline YAML) as snapshots.
+
+A source is either the name of a multi-document file in tests/manifests ("shop.yaml") or a YAML
+string written in the test itself, for small variations.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from inspector.inspecting import Report, inspect_snapshot
+from inspector.snapshot import Snapshot, snapshot_from_manifests
+
+MANIFESTS = Path(__file__).resolve().parent / "manifests"
+
+
+def load(*sources: str) -> list[dict[str, Any]]:
+    """The documents of every source, in order; empty documents dropped."""
+    docs: list[dict[str, Any]] = []
+    for source in sources:
+        text = (MANIFESTS / source).read_text() if "\n" not in source else source
+        docs += [d for d in yaml.safe_load_all(text) if d]
+    return docs
+
+
+def snapshot_of(*sources: str) -> Snapshot:
+    return snapshot_from_manifests(load(*sources))
+
+
+def inspect_manifests(*sources: str) -> Report:
+    return inspect_snapshot(snapshot_of(*sources))

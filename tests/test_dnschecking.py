@@ -1,0 +1,186 @@
+"""The DNS oracle: answers judged against the API's records, findings with exact messages, and the
+verdict of one `resolve`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from inspector.dnschecking import check_record, check_records, judge, nothing_answered, with_dns_findings
+from inspector.findings import Severity
+from inspector.records import Answer, Kind, Record, RecordBook, records_for_report
+from inspector.resolvconf import candidates, resolv_conf, walk
+from tests.conftest import inspect_manifests
+
+SERVER = "127.0.0.1:25353 (--dns-server)"
+FQDN = "redis-master.my-ns.svc.cluster.local."
+A = Record("my-ns/redis-master", FQDN, "A", ("10.96.0.7",), Kind.SERVICE)
+SRV = Record("my-ns/redis-master", f"_redis._tcp.{FQDN}", "SRV", (f"6379 {FQDN}",), Kind.SRV, "redis")
+GONE = Record("my-ns/web", "web.my-ns.svc.cluster.local.", "A", (), Kind.SERVICE)
+
+REDIS = """
+apiVersion: v1
+kind: Service
+metadata: {name: redis-master, namespace: my-ns}
+spec:
+  clusterIP: 10.96.0.7
+  selector: {app: redis}
+  ports: [{name: redis, port: 6379}]
+"""
+
+
+def codes(record: Record, outcome: Answer | str) -> list[str]:
+    return [f.code for f in check_record(record, outcome, SERVER).findings]
+
+
+def test_matching_answer_is_ok() -> None:
+    check = check_record(A, Answer(FQDN, "A", "NOERROR", ("10.96.0.7",)), SERVER)
+    assert check.ok
+    assert check.answer == Answer(FQDN, "A", "NOERROR", ("10.96.0.7",))
+
+
+def test_nxdomain_for_an_existing_service_is_dns_nxdomain() -> None:
+    (f,) = check_record(A, Answer(FQDN, "A", "NXDOMAIN"), SERVER).findings
+    assert f.code == "dns-nxdomain"
+    assert f.severity is Severity.ERROR
+    assert f.message == (
+        "redis-master.my-ns.svc.cluster.local. (A) does not exist in the cluster DNS (NXDOMAIN), but the API "
+        "says it should answer 10.96.0.7: clients using this name fail to resolve it"
+    )
+    assert f.details["service"] == "my-ns/redis-master"
+
+
+def test_other_address_is_dns_mismatch_with_expected_and_got() -> None:
+    (f,) = check_record(A, Answer(FQDN, "A", "NOERROR", ("10.96.0.99",)), SERVER).findings
+    assert f.code == "dns-mismatch"
+    assert f.message.startswith(
+        "redis-master.my-ns.svc.cluster.local. (A) answers 10.96.0.99, but the API says 10.96.0.7: "
+    )
+    assert (f.details["expectedAnswers"], f.details["answers"]) == (["10.96.0.7"], ["10.96.0.99"])
+
+
+def test_servfail_is_a_mismatch_that_says_the_rcode() -> None:
+    (f,) = check_record(A, Answer(FQDN, "A", "SERVFAIL"), SERVER).findings
+    assert f.code == "dns-mismatch"
+    assert "answers SERVFAIL with no records, but the API says 10.96.0.7" in f.message
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [Answer(SRV.qname, "SRV", "NXDOMAIN"), Answer(SRV.qname, "SRV", "NOERROR")],
+    ids=["nxdomain", "nodata"],
+)
+def test_absent_srv_record_is_dns_missing_srv(answer: Answer) -> None:
+    (f,) = check_record(SRV, answer, SERVER).findings
+    assert f.code == "dns-missing-srv"
+    assert f.message == (
+        "SRV record _redis._tcp.redis-master.my-ns.svc.cluster.local. for named port redis is missing "
+        "(expected 6379 redis-master.my-ns.svc.cluster.local.): clients that discover ports by SRV cannot find it"
+    )
+
+
+def test_srv_answer_with_another_port_is_a_mismatch() -> None:
+    assert codes(SRV, Answer(SRV.qname, "SRV", "NOERROR", (f"0 100 6380 {FQDN}",))) == ["dns-mismatch"]
+
+
+def test_srv_answer_with_priority_and_weight_matches() -> None:
+    assert codes(SRV, Answer(SRV.qname, "SRV", "NOERROR", (f"0 100 6379 {FQDN}",))) == []
+
+
+def test_headless_service_without_ready_endpoints_must_answer_nxdomain() -> None:
+    assert codes(GONE, Answer(GONE.qname, "A", "NXDOMAIN")) == []
+    (f,) = check_record(GONE, Answer(GONE.qname, "A", "NOERROR", ("10.244.0.5",)), SERVER).findings
+    assert f.code == "dns-mismatch"
+    assert "answers 10.244.0.5, but the API says NXDOMAIN (no ready endpoint)" in f.message
+
+
+def test_no_answer_from_the_server_is_dns_unreachable() -> None:
+    check = check_record(A, "no answer within 2s, 2 tries", SERVER)
+    (f,) = check.findings
+    assert (check.answer, check.failure) == (None, "no answer within 2s, 2 tries")
+    assert f.code == "dns-unreachable"
+    assert f.message == (
+        "the cluster DNS at 127.0.0.1:25353 (--dns-server) did not answer redis-master.my-ns.svc.cluster.local. "
+        "(no answer within 2s, 2 tries): name resolution cannot be checked"
+    )
+
+
+def test_server_that_answered_nothing_is_unreachable_not_wrong() -> None:
+    outcomes: dict[tuple[str, str], Answer | str] = {(A.qname, "A"): "timeout", (SRV.qname, "SRV"): "timeout"}
+    assert nothing_answered(check_records([A, SRV], outcomes, SERVER))
+    outcomes[(A.qname, "A")] = Answer(FQDN, "A", "NOERROR", ("10.96.0.7",))
+    assert not nothing_answered(check_records([A, SRV], outcomes, SERVER))
+    assert not nothing_answered([])
+
+
+def test_dns_findings_join_their_services_findings_in_the_report() -> None:
+    report = inspect_manifests(REDIS)
+    records = records_for_report(report, "cluster.local")
+    checks = check_records(
+        records, {(r.qname, r.qtype): Answer(r.qname, r.qtype, "NXDOMAIN") for r in records}, SERVER
+    )
+    merged = with_dns_findings(report, checks)
+    assert [f.code for f in merged.services[0].findings][-2:] == ["dns-nxdomain", "dns-missing-srv"]
+    assert merged.count(Severity.ERROR) == report.count(Severity.ERROR) + 2
+    assert not merged.ok
+
+
+# --------------------------------------------------------------------------- resolve
+
+
+def dns(table: dict[str, tuple[str, ...]]) -> Callable[[str], Answer]:
+    def ask(qname: str) -> Answer:
+        if qname in table:
+            return Answer(qname, "A", "NOERROR", table[qname])
+        return Answer(qname, "A", "SERVFAIL" if qname.count(".") == 1 else "NXDOMAIN")
+
+    return ask
+
+
+BOOK = RecordBook([A], "cluster.local", ["my-ns", "test-ns"])
+
+
+def resolve(name: str, namespace: str, table: dict[str, tuple[str, ...]]) -> tuple[bool | None, bool, int]:
+    conf = resolv_conf(namespace, "cluster.local")
+    cands = candidates(name, conf)
+    res = judge(name, "A", conf, SERVER, cands, walk(cands, dns(table)), BOOK)
+    return res.match, res.ok, res.walk.queries
+
+
+def test_short_name_from_its_own_namespace_matches_in_one_query() -> None:
+    assert resolve("redis-master", "my-ns", {FQDN: ("10.96.0.7",)}) == (True, True, 1)
+
+
+def test_short_name_from_another_namespace_fails_as_the_api_says_after_four_queries() -> None:
+    assert resolve("redis-master", "test-ns", {FQDN: ("10.96.0.7",)}) == (True, False, 4)
+
+
+def test_name_with_namespace_resolves_from_anywhere_in_two_queries() -> None:
+    assert resolve("redis-master.my-ns", "test-ns", {FQDN: ("10.96.0.7",)}) == (True, True, 2)
+
+
+def test_stale_answer_does_not_match() -> None:
+    assert resolve("redis-master", "my-ns", {FQDN: ("10.96.0.1",)}) == (False, False, 1)
+
+
+def test_missing_record_does_not_match() -> None:
+    assert resolve("redis-master", "my-ns", {}) == (False, False, 4)
+
+
+def test_answer_from_a_name_the_api_has_no_service_for_does_not_match() -> None:
+    table = {"redis-master.test-ns.svc.cluster.local.": ("10.96.0.50",)}
+    assert resolve("redis-master", "test-ns", table) == (False, False, 1)
+
+
+def test_answer_from_outside_the_cluster_zones_cannot_be_judged_but_resolves() -> None:
+    assert resolve("example.com", "test-ns", {"example.com.": ("93.184.216.34",)}) == (None, True, 4)
+
+
+def test_resolution_names_the_expected_candidate() -> None:
+    conf = resolv_conf("test-ns", "cluster.local")
+    cands = candidates("redis-master.my-ns", conf)
+    res = judge("redis-master.my-ns", "A", conf, SERVER, cands, walk(cands, dns({})), BOOK)
+    assert res.expected == Answer(FQDN, "A", "NOERROR", ("10.96.0.7",))
+    assert res.answer is None
+    assert res.match is False
