@@ -355,6 +355,25 @@ def corefile() -> str:
 """
 
 
+def kwok_port_forward() -> str:
+    """The kube-dns pods' kubelet port-forward (as `kubectl port-forward` or the inspector use it)
+    reaches the real CoreDNS: kwok forwards their port 53 to it."""
+    return f"""\
+apiVersion: kwok.x-k8s.io/v1alpha1
+kind: ClusterPortForward
+metadata:
+  name: kube-dns
+spec:
+  selector:
+    matchNamespaces: [kube-system]
+  forwards:
+    - ports: [53]
+      target:
+        address: {HOST}
+        port: {PORTS.dns}
+"""
+
+
 def component_args(name: str) -> list[str]:
     p = PORTS
     kc = str(STATE / f"{name}.kubeconfig")
@@ -425,6 +444,7 @@ def component_args(name: str) -> list[str]:
             f"--server-address={HOST}:{p.kwok}",
             "--node-lease-duration-seconds=40",
             f"--config={HERE / 'kwok-stages.yaml'}",
+            f"--config={STATE / 'kwok-port-forward.yaml'}",
             f"--tls-cert-file={PKI / 'apiserver.crt'}",
             f"--tls-private-key-file={PKI / 'apiserver.key'}",
         ]
@@ -491,6 +511,7 @@ def up() -> None:
     ):
         write_kubeconfig(STATE / f"{comp}.kubeconfig", user)
     (STATE / "Corefile").write_text(corefile())
+    (STATE / "kwok-port-forward.yaml").write_text(kwok_port_forward())
 
     start("etcd", bins["etcd"], component_args("etcd"))
     wait_for(

@@ -289,13 +289,9 @@ def test_without_dns_server_it_goes_through_the_api_servers_port_forward_to_kube
         cluster, {"INSPECTOR_DNS_SERVER": None}, "resolve", "redis-master", "--from-namespace", namespace
     )
     assert "Traceback" not in res.stderr, res.stderr
-    if cluster.local:
-        # kwok simulates the kubelet's port-forward only for ports its configuration forwards, and the
-        # local cluster configures none: the API server and kwok are reached, the stream then closes
-        assert res.returncode == 3
-        assert res.stderr.count("\n") == 1
-        assert "(port-forward through the API server, DNS over TCP) did not answer" in res.stderr
-        assert "no forward found for port 53" in res.stderr
-    else:
-        assert res.returncode == 0, res.stderr
-        assert "port-forward through the API server, DNS over TCP" in res.stdout
+    # on the local cluster kwok's kubelet port-forward carries the stream to the real CoreDNS
+    assert res.returncode == 0, res.stderr
+    assert "port-forward through the API server, DNS over TCP" in res.stdout
+    assert "Match:    yes" in res.stdout
+    cluster_ip = cluster.get_json("service", "redis-master", "-n", namespace)["spec"]["clusterIP"]
+    assert f"Answer:   {cluster_ip} from redis-master.{namespace}.svc.cluster.local." in res.stdout

@@ -162,3 +162,29 @@ def test_the_pytest_plugin_assertion_passes_on_a_healthy_service_and_fails_with_
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(["*not discoverable after 2*", "*label app=web (selector wants app=wbe)*"])
+
+
+def test_wait_for_all_returns_once_the_headless_name_answers_the_new_pod_ips(cluster: Cluster, namespace):
+    if not cluster.dns_server:
+        pytest.skip("no INSPECTOR_DNS_SERVER for this cluster")
+    import dns.message
+    import dns.query
+
+    apply(
+        cluster,
+        namespace,
+        SVC.format(target="http").replace("web-svc", "web-headless") + "  clusterIP: None\n",
+    )
+    web(cluster, namespace)
+    res = cluster.inspect("wait", "web-headless", "-n", namespace, "--for", "all", "--timeout", "60s")
+    assert res.returncode == 0, (res.stdout, res.stderr)
+    # right after wait returns, the cluster DNS already answers with exactly the ready pods
+    host, _, port = cluster.dns_server.partition(":")
+    reply = dns.query.udp(
+        dns.message.make_query(f"web-headless.{namespace}.svc.cluster.local.", "A"),
+        host,
+        port=int(port),
+        timeout=2,
+    )
+    answered = sorted(r.to_text() for rrset in reply.answer for r in rrset)
+    assert answered == ready_pod_ips(cluster, namespace, "app=web") and len(answered) == 3

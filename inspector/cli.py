@@ -24,7 +24,7 @@ from inspector.inspecting import Report, inspect_snapshot
 from inspector.names import validate_name
 from inspector.selectors import parse_selector
 from inspector.status import ExitStatus
-from inspector.waiting import DNSCheck, parse_targets, wait_for
+from inspector.waiting import parse_targets, wait_for
 
 
 class Output(StrEnum):
@@ -352,19 +352,22 @@ def wait(
     namespace: Namespace = None,
     output: OutputOpt = Output.table,
     request_timeout: Timeout = None,
+    dns_server: DNSServer = None,
+    cluster_domain: ClusterDomain = "cluster.local",
     verbose: Verbose = 0,
 ) -> int:
-    """Wait until every named Service is discoverable: all expected endpoints present and nothing stale
-    (and, with --for dns|all, every name form resolving as it should). Exit 0, or 1 at the timeout with
-    what is still missing explained. Follows changes with watches."""
+    """Wait until every named Service is discoverable: with --for endpoints (the default) all expected
+    endpoints present and nothing stale; with --for dns every record of it answering as the API says;
+    with --for all both. Exit 0, or 1 at the timeout with what is still missing explained. Follows
+    changes with watches."""
     limit = parse_duration(timeout) or 0.0
     if namespace is not None:
         validate_name(namespace, "namespace")
+    dns_options = dnsinspecting.DNSOptions.from_cli(dns_server, cluster_domain, 2.0, 1)
     cluster = _connect(kubeconfig, context, request_timeout, verbose)
     targets = parse_targets(services, namespace or cluster.namespace)
-    dns_check = _dns_check_for_wait(for_, cluster)
-    # --for dns waits for the endpoints too: a name resolves to them
-    result = wait_for(cluster, targets, limit, dns_check=dns_check)
+    dns_check = None if for_ is WaitFor.endpoints else dnsinspecting.dns_drift(cluster, dns_options)
+    result = wait_for(cluster, targets, limit, dns_check=dns_check, endpoints=for_ is not WaitFor.dns)
     if output in (Output.json, Output.yaml):
         _emit(
             rendering.dump(
@@ -384,12 +387,6 @@ def wait(
     else:
         _emit(result.explain())
     return ExitStatus.OK if result.ok else ExitStatus.ERROR
-
-
-def _dns_check_for_wait(for_: WaitFor, cluster: Cluster) -> DNSCheck | None:
-    if for_ is WaitFor.endpoints:
-        return None
-    raise BadInput("--for dns and --for all are not available yet")
 
 
 def _none_found(report: Report) -> str:

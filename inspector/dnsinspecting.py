@@ -13,8 +13,9 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from inspector import resolving
 from inspector.dnschecking import (
@@ -239,3 +240,21 @@ def with_dns(cluster: Cluster, report: Report, options: DNSOptions) -> Report:
     merged = with_dns_findings(report, checks)
     snapshot = dataclasses.replace(merged.snapshot, notes=(*merged.snapshot.notes, f"DNS checked at {label}"))
     return dataclasses.replace(merged, snapshot=snapshot)
+
+
+def dns_drift(cluster: Cluster, options: DNSOptions) -> Callable[[Report, list[Any]], dict[str, list[str]]]:
+    """For `wait --for dns`: each Service's DNS findings, as reasons it is not yet discoverable.
+
+    A DNS server that answers nothing yet is a reason to keep waiting, not a failure."""
+
+    def drift(report: Report, targets: list[Any]) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {t.key: [] for t in targets}
+        try:
+            checks, _ = inspect_dns(cluster, report, options)
+        except DNSUnreachable as exc:
+            return {key: [str(exc)] for key in out}
+        for check in checks:
+            out.setdefault(check.record.service, []).extend(f.message for f in check.findings)
+        return out
+
+    return drift

@@ -191,7 +191,14 @@ class Finding:
 def finding(code: str, /, *, extra: Mapping[str, Any] | None = None, **facts: Any) -> Finding:
     """A finding from the catalogue; `facts` fill the template and, with `extra`, become its details."""
     entry = CATALOGUE[code]
-    return Finding(code, entry.severity, entry.template.format(**facts), {**facts, **(extra or {})})
+    details = {_camel(k): v for k, v in facts.items()} | dict(extra or {})
+    return Finding(code, entry.severity, entry.template.format(**facts), details)
+
+
+def _camel(name: str) -> str:
+    """JSON keys are camelCase, like the Kubernetes API's."""
+    head, *rest = name.split("_")
+    return head + "".join(part.capitalize() for part in rest)
 
 
 def worst(findings: list[Finding]) -> Severity | None:

@@ -21,6 +21,16 @@ from inspector.snapshot import Pod, Service
 
 SELECTOR_WIDTH = 28
 LABELS_WIDTH = 34
+# labels the control plane adds to every pod; they only crowd the table (wide and JSON keep them)
+CONTROLLER_LABELS = frozenset(
+    {
+        "pod-template-hash",
+        "controller-revision-hash",
+        "pod-template-generation",
+        "topology.kubernetes.io/zone",
+        "topology.kubernetes.io/region",
+    }
+)
 
 
 def _clip(text: str, width: int) -> str:
@@ -301,7 +311,8 @@ def pods_table(rows: list[tuple[Pod, list[str]]], wide: bool = False) -> str:
     headers = ["NAMESPACE", "NAME", "IP", "READY", "NODE", "LABELS", "SERVICES"]
     out = []
     for p, services in rows:
-        labels = format_selector(p.labels) or "<none>"
+        shown = p.labels if wide else {k: v for k, v in p.labels.items() if k not in CONTROLLER_LABELS}
+        labels = format_selector(shown) or "<none>"
         out.append(
             [
                 p.namespace,

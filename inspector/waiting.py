@@ -184,8 +184,10 @@ def wait_for(
     timeout: float,
     dns_check: DNSCheck | None = None,
     on_progress: Callable[[WaitResult], None] | None = None,
+    endpoints: bool = True,
 ) -> WaitResult:
-    """Blocks until every target is discoverable (ok) or `timeout` seconds have passed (not ok)."""
+    """Blocks until every target is discoverable (ok) or `timeout` seconds have passed (not ok):
+    its endpoints (unless `endpoints` is False) and its DNS records (with a `dns_check`)."""
     started = time.monotonic()
     deadline = started + timeout
     namespaces = sorted({t.namespace for t in targets})
@@ -216,7 +218,10 @@ def wait_for(
         drift: dict[str, list[str]] = {}
         for t in targets:
             sr = report.service(t.namespace, t.name)
-            drift[t.key] = endpoint_drift(sr) if sr else [f"Service {t.key} does not exist (yet)"]
+            if sr is None:
+                drift[t.key] = [f"Service {t.key} does not exist (yet)"]
+            else:
+                drift[t.key] = endpoint_drift(sr) if endpoints else []
         if dns_check is not None and not any(drift.values()):
             for key, reasons in dns_check(report, targets).items():
                 drift[key] += reasons

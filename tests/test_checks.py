@@ -229,7 +229,7 @@ POSITIVE = [
                 WARNING,
                 "ExternalName Service carries selector app=payments, which is ignored: no pod receives "
                 "traffic, DNS answers with a CNAME to pay.example.com",
-                {"selector": "app=payments", "external_name": "pay.example.com"},
+                {"selector": "app=payments", "externalName": "pay.example.com"},
             )
         ],
         id="externalname-has-selector--selector-ignored",
@@ -243,7 +243,7 @@ POSITIVE = [
                 WARNING,
                 "port 443 has targetPort 8443, but ExternalName does no port mapping: clients reach "
                 "pay.example.com:443, never port 8443",
-                {"port": 443, "target": 8443, "external_name": "pay.example.com"},
+                {"port": 443, "target": 8443, "externalName": "pay.example.com"},
             )
         ],
         id="externalname-ports-ignored--target-port-differs-from-port",
