@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -14,6 +15,9 @@ from typing import Any
 
 INSPECT = str(Path(sys.executable).with_name("kubectl-inspect"))
 MANIFESTS = Path(__file__).resolve().parent / "manifests"
+# Manifests name images under registry.example: kwok runs no container, so any name does. On a cluster
+# that runs containers (kind), E2E_IMAGE replaces them with an image its nodes have (e.g. pause).
+IMAGE = os.environ.get("E2E_IMAGE")
 
 
 @dataclass
@@ -32,6 +36,12 @@ class Cluster:
         return env
 
     def kubectl(self, *args: str, stdin: str | None = None, check: bool = True) -> str:
+        if args[:1] == ("apply",) and "-f" in args and args[args.index("-f") + 1] != "-":
+            # files go through stdin too, so that every manifest gets the cluster's image
+            i = args.index("-f") + 1
+            stdin, args = Path(args[i]).read_text(), (*args[:i], "-", *args[i + 1 :])
+        if stdin is not None and IMAGE:
+            stdin = re.sub(r"image: registry\.example/\S+", f"image: {IMAGE}", stdin)
         res = subprocess.run(
             [self.kubectl_bin, *args],
             input=stdin,

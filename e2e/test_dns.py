@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import json
 import socket
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -295,3 +298,23 @@ def test_without_dns_server_it_goes_through_the_api_servers_port_forward_to_kube
     assert "Match:    yes" in res.stdout
     cluster_ip = cluster.get_json("service", "redis-master", "-n", namespace)["spec"]["clusterIP"]
     assert f"Answer:   {cluster_ip} from redis-master.{namespace}.svc.cluster.local." in res.stdout
+
+
+def test_coredns_stopped_is_dns_unreachable_and_recovers(cluster: Cluster, namespace: str) -> None:
+    if not cluster.local:
+        pytest.skip("stops the local cluster's CoreDNS process")
+    local = [sys.executable, str(Path(__file__).resolve().parent.parent / "cluster" / "localcluster.py")]
+    deploy_redis(cluster, namespace)
+    subprocess.run([*local, "stop-component", "coredns"], check=True)
+    try:
+        for command in (["dns"], ["resolve", "redis-master"], ["diff", "--dns"]):
+            res = cluster.inspect(*command, "-n", namespace, "--timeout", "0.5", "--retries", "1")
+            assert res.returncode == 3, (command, res.stdout, res.stderr)
+            assert res.stderr.count("\n") == 1 and "Traceback" not in res.stderr
+            assert res.stderr.startswith(f"error: dns-unreachable: the cluster DNS at {cluster.dns_server}")
+    finally:
+        subprocess.run([*local, "start-component", "coredns"], check=True)
+    # back: the same commands answer again once CoreDNS has synced with the API server
+    wait_until(lambda: cluster.inspect("dns", "-n", namespace).returncode == 0, what="dns to pass again")
+    result, status = resolve(cluster, "redis-master", namespace)
+    assert status == 0 and result["match"] is True

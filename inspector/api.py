@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from inspector.dnsinspecting import DNSOptions, with_dns
 from inspector.errors import NotFound
 from inspector.fetching import Cluster, connect
 from inspector.inspecting import Report, inspect_snapshot
@@ -74,11 +75,19 @@ def inspect(
     kubeconfig: str | None = None,
     context: str | None = None,
     request_timeout: float | None = None,
+    dns: bool = False,
+    dns_server: str | None = None,
+    cluster_domain: str = "cluster.local",
 ) -> Report:
-    """Inspect the Services of a namespace (the context's by default) or of all namespaces.
+    """Inspect the Services of a namespace (the context's by default) or of all namespaces; with
+    `dns`, also ask the cluster DNS for every Service's records (`dns_server` HOST[:PORT], else
+    INSPECTOR_DNS_SERVER, else kube-dns through the API server).
 
     Raises `inspector.errors.InspectorError` subclasses (each with its `exit_status`) on bad input or
-    an unreachable cluster; findings are data in the returned report, never exceptions.
+    an unreachable cluster or DNS; findings are data in the returned report, never exceptions.
     """
     scope = make_scope(namespace, all_namespaces, service, selector)
-    return inspect_cluster(connect(kubeconfig, context, request_timeout), scope)
+    dns_options = DNSOptions.from_cli(dns_server, cluster_domain, 2.0, 1) if dns else None
+    cluster = connect(kubeconfig, context, request_timeout)
+    report = inspect_cluster(cluster, scope)
+    return with_dns(cluster, report, dns_options) if dns_options else report

@@ -96,9 +96,9 @@ CATALOGUE: dict[str, Code] = {
         Code(
             "selectorless-no-endpoints",
             Severity.WARNING,
-            "no selector and no EndpointSlice: traffic to this Service goes nowhere until endpoints are "
-            "added by hand or by another controller",
-            "a Service without selector and without manually managed EndpointSlices",
+            "no selector and no endpoint in any EndpointSlice: traffic to this Service goes nowhere until "
+            "endpoints are added by hand or by another controller",
+            "a Service without selector whose manually managed EndpointSlices hold no endpoint (or that has none)",
         ),
         Code(
             "nodeport-missing",

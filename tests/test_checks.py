@@ -186,8 +186,8 @@ POSITIVE = [
         [
             (
                 WARNING,
-                "no selector and no EndpointSlice: traffic to this Service goes nowhere until endpoints are "
-                "added by hand or by another controller",
+                "no selector and no endpoint in any EndpointSlice: traffic to this Service goes nowhere until "
+                "endpoints are added by hand or by another controller",
                 {},
             )
         ],

@@ -118,7 +118,7 @@ def check_endpoints_match(facts: ServiceFacts) -> Iterator[Finding]:
 
 
 def check_selectorless_has_endpoints(facts: ServiceFacts) -> Iterator[Finding]:
-    if not facts.service.selector and not facts.slices:
+    if not facts.service.selector and not any(s.endpoints for s in facts.slices):
         yield finding("selectorless-no-endpoints")
 
 
