@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from e2e.harness import Cluster, wait_until
+from e2e.harness import Cluster, fresh_namespace
 
 pytest_plugins = ["pytester"]
 
@@ -69,11 +69,4 @@ def cluster() -> Iterator[Cluster]:
 def namespace(cluster: Cluster, request: pytest.FixtureRequest) -> Iterator[str]:
     """A fresh namespace for one test, deleted afterwards (without waiting)."""
     base = re.sub(r"[^a-z0-9]+", "-", request.node.name.removeprefix("test_").lower())[:40].strip("-")
-    name = f"e2e-{base}-{uuid.uuid4().hex[:5]}"
-    cluster.kubectl("create", "namespace", name)
-    wait_until(
-        lambda: cluster.kubectl("get", "serviceaccount", "default", "-n", name, check=False) != "",
-        what=f"ServiceAccount default in {name}",
-    )
-    yield name
-    cluster.kubectl("delete", "namespace", name, "--wait=false", check=False)
+    yield from fresh_namespace(cluster, f"e2e-{base}-{uuid.uuid4().hex[:5]}")

@@ -22,18 +22,21 @@ for d in demo/web-flask demo/prod-api demo/billing my-ns/redis-master; do
     "$KUBECTL" rollout status -n "${d%/*}" "deployment/${d#*/}" --timeout=90s >/dev/null
 done
 "$KUBECTL" wait -n test-ns --for=condition=Ready pod/redis-client --timeout=90s >/dev/null
-# the endpoint controllers and CoreDNS follow within a moment: wait for the slices to settle
-kubectl-inspect wait -A --for endpoints --timeout 60s >/dev/null 2>&1 || sleep 3
+# the endpoint controllers and CoreDNS follow within a moment: wait until the healthy Services
+# are discoverable (endpoints and DNS), so what follows shows the deliberate problems only
+show kubectl-inspect wait demo/web-flask-svc demo/web-flask-nodeport demo/web-flask-lb demo/prod-v1 \
+    my-ns/redis-master --for all --timeout 90s
 
 show kubectl-inspect services -A
 show kubectl-inspect diff -A
+# the two broken ones, in detail
 show kubectl-inspect services billing -n demo
 show kubectl-inspect services service-python -n demo
-if kubectl-inspect resolve --help >/dev/null 2>&1; then
-    for ns in my-ns test-ns; do
-        for name in redis-master redis-master.my-ns redis-master.my-ns.svc.cluster.local; do
-            show kubectl-inspect resolve "$name" --from-namespace "$ns"
-        done
+# the lesson's three name forms, from redis-master's own namespace and from the client's
+for ns in my-ns test-ns; do
+    for name in redis-master redis-master.my-ns redis-master.my-ns.svc.cluster.local; do
+        show kubectl-inspect resolve "$name" --from-namespace "$ns"
     done
-fi
+done
+show kubectl-inspect dns -n my-ns
 printf '\nThe cluster is still up: source .cluster/env to use it; make cluster-down stops it.\n'

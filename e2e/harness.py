@@ -8,7 +8,7 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,7 @@ MANIFESTS = Path(__file__).resolve().parent / "manifests"
 # Manifests name images under registry.example: kwok runs no container, so any name does. On a cluster
 # that runs containers (kind), E2E_IMAGE replaces them with an image its nodes have (e.g. pause).
 IMAGE = os.environ.get("E2E_IMAGE")
+WEB_SVC = (MANIFESTS / "web-svc.yaml").read_text()
 
 
 @dataclass
@@ -126,3 +127,25 @@ def inspect_with_env(
     return subprocess.run(
         [INSPECT, *args], capture_output=True, text=True, env=full, timeout=timeout, check=False
     )
+
+
+def deploy_web(cluster: Cluster, namespace: str, replicas: int = 3) -> list[str]:
+    """web.yaml's Deployment with `replicas` pods, once they are Ready; returns their IPs."""
+    cluster.kubectl("apply", "-n", namespace, "-f", str(MANIFESTS / "web.yaml"))
+    if replicas != 3:
+        cluster.kubectl("scale", "-n", namespace, "deployment/web", f"--replicas={replicas}")
+    return wait_until(
+        lambda: len(ips := ready_pod_ips(cluster, namespace, "app=web")) == replicas and ips,
+        what=f"{replicas} ready web pods",
+    )
+
+
+def fresh_namespace(cluster: Cluster, name: str) -> Iterator[str]:
+    """Creates namespace `name` (ready for pods), yields it, and deletes it without waiting."""
+    cluster.kubectl("create", "namespace", name)
+    wait_until(
+        lambda: cluster.kubectl("get", "serviceaccount", "default", "-n", name, check=False) != "",
+        what=f"ServiceAccount default in {name}",
+    )
+    yield name
+    cluster.kubectl("delete", "namespace", name, "--wait=false", check=False)

@@ -12,31 +12,7 @@ import dns.rcode
 import dns.rdatatype
 import pytest
 
-from e2e.harness import MANIFESTS, Cluster, apply, ready_pod_ips, slice_addresses, wait_until
-
-CLUSTER_IP_SVC = """
-apiVersion: v1
-kind: Service
-metadata:
-  name: web-svc
-spec:
-  selector:
-    app: web
-  ports:
-    - name: http
-      port: 3000
-      targetPort: http
-"""
-
-
-def deploy_web(cluster: Cluster, namespace: str, replicas: int = 3) -> list[str]:
-    cluster.kubectl("apply", "-n", namespace, "-f", str(MANIFESTS / "web.yaml"))
-    if replicas != 3:
-        cluster.kubectl("scale", "-n", namespace, "deployment/web", f"--replicas={replicas}")
-    return wait_until(
-        lambda: (ips := ready_pod_ips(cluster, namespace, "app=web")) and len(ips) == replicas and ips,
-        what=f"{replicas} ready web pods",
-    )
+from e2e.harness import WEB_SVC, Cluster, apply, deploy_web, ready_pod_ips, slice_addresses, wait_until
 
 
 def query(cluster: Cluster, name: str, rdtype: str) -> dns.message.Message:
@@ -66,7 +42,7 @@ def test_clusterip_service_with_named_target_port_gets_slices_of_exactly_its_pod
     cluster: Cluster, namespace: str
 ):
     ips = deploy_web(cluster, namespace)
-    apply(cluster, namespace, CLUSTER_IP_SVC)
+    apply(cluster, namespace, WEB_SVC)
     expected = sorted((ip, 5000, True) for ip in ips)
     wait_until(
         lambda: slice_addresses(cluster, namespace, "web-svc") == expected, what="3 endpoints on port 5000"
@@ -83,15 +59,13 @@ def test_clusterip_service_with_named_target_port_gets_slices_of_exactly_its_pod
 
 
 def test_nodeport_service_gets_a_node_port_in_the_default_range(cluster: Cluster, namespace: str):
-    apply(cluster, namespace, CLUSTER_IP_SVC.replace("name: web-svc", "name: web-np") + "  type: NodePort\n")
+    apply(cluster, namespace, WEB_SVC.replace("name: web-svc", "name: web-np") + "  type: NodePort\n")
     svc = cluster.get_json("service", "-n", namespace, "web-np")
     assert 30000 <= svc["spec"]["ports"][0]["nodePort"] <= 32767
 
 
 def test_loadbalancer_service_stays_without_ingress(cluster: Cluster, namespace: str):
-    apply(
-        cluster, namespace, CLUSTER_IP_SVC.replace("name: web-svc", "name: web-lb") + "  type: LoadBalancer\n"
-    )
+    apply(cluster, namespace, WEB_SVC.replace("name: web-svc", "name: web-lb") + "  type: LoadBalancer\n")
     time.sleep(3)  # no cloud provider: nothing will ever fill the ingress
     svc = cluster.get_json("service", "-n", namespace, "web-lb")
     assert svc["status"].get("loadBalancer", {}).get("ingress") is None
@@ -99,7 +73,7 @@ def test_loadbalancer_service_stays_without_ingress(cluster: Cluster, namespace:
 
 
 def test_coredns_answers_a_clusterip_service_fqdn_with_its_cluster_ip(cluster: Cluster, namespace: str):
-    apply(cluster, namespace, CLUSTER_IP_SVC)
+    apply(cluster, namespace, WEB_SVC)
     cluster_ip = cluster.get_json("service", "-n", namespace, "web-svc")["spec"]["clusterIP"]
     fqdn = f"web-svc.{namespace}.svc.cluster.local."
     wait_until(lambda: answers(cluster, fqdn, "A") == [cluster_ip], what=f"A {fqdn} = {cluster_ip}")
@@ -112,7 +86,7 @@ def test_coredns_answers_a_headless_service_with_the_ready_pod_ips_and_follows_a
     apply(
         cluster,
         namespace,
-        CLUSTER_IP_SVC.replace("name: web-svc", "name: web-headless") + "  clusterIP: None\n",
+        WEB_SVC.replace("name: web-svc", "name: web-headless") + "  clusterIP: None\n",
     )
     fqdn = f"web-headless.{namespace}.svc.cluster.local."
     wait_until(lambda: answers(cluster, fqdn, "A") == ips, what=f"A {fqdn} = the 3 pod IPs")
@@ -145,7 +119,7 @@ spec:
 
 def test_coredns_answers_the_srv_record_of_a_named_port(cluster: Cluster, namespace: str):
     deploy_web(cluster, namespace)
-    apply(cluster, namespace, CLUSTER_IP_SVC)
+    apply(cluster, namespace, WEB_SVC)
     srv = f"_http._tcp.web-svc.{namespace}.svc.cluster.local."
     target = f"web-svc.{namespace}.svc.cluster.local."
     got = wait_until(lambda: answers(cluster, srv, "SRV"), what=f"SRV {srv}")

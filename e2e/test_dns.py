@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from e2e.harness import MANIFESTS, Cluster, inspect_with_env, ready_pod_ips, wait_until
+from e2e.harness import MANIFESTS, Cluster, fresh_namespace, inspect_with_env, ready_pod_ips, wait_until
 
 DNS = MANIFESTS / "dns"
 DOMAIN = "cluster.local"
@@ -24,14 +24,7 @@ DOMAIN = "cluster.local"
 @pytest.fixture
 def other_namespace(cluster: Cluster, namespace: str) -> Iterator[str]:
     """A second fresh namespace: the lesson's test-ns, beside `namespace` as its my-ns."""
-    name = f"{namespace[:50]}-t{uuid.uuid4().hex[:4]}"
-    cluster.kubectl("create", "namespace", name)
-    wait_until(
-        lambda: cluster.kubectl("get", "serviceaccount", "default", "-n", name, check=False) != "",
-        what=f"ServiceAccount default in {name}",
-    )
-    yield name
-    cluster.kubectl("delete", "namespace", name, "--wait=false", check=False)
+    yield from fresh_namespace(cluster, f"{namespace[:50]}-t{uuid.uuid4().hex[:4]}")
 
 
 def deploy(cluster: Cluster, namespace: str, manifest: str) -> None:

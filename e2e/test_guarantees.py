@@ -23,24 +23,10 @@ from typing import Any
 import pytest
 import yaml
 
-from e2e.harness import INSPECT, MANIFESTS, Cluster, apply, wait_until
+from e2e.harness import INSPECT, MANIFESTS, WEB_SVC, Cluster, apply, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL = [sys.executable, str(ROOT / "cluster" / "localcluster.py")]
-
-WEB_SVC = """
-apiVersion: v1
-kind: Service
-metadata:
-  name: web-svc
-spec:
-  selector:
-    app: web
-  ports:
-    - name: http
-      port: 3000
-      targetPort: http
-"""
 
 
 def local_only(cluster: Cluster) -> None:

@@ -10,31 +10,7 @@ from typing import Any
 
 import pytest
 
-from e2e.harness import MANIFESTS, Cluster, apply, ready_pod_ips, wait_until
-
-WEB_SVC = """
-apiVersion: v1
-kind: Service
-metadata:
-  name: web-svc
-spec:
-  selector:
-    app: web
-  ports:
-    - name: http
-      port: 3000
-      targetPort: http
-"""
-
-
-def deploy_web(cluster: Cluster, namespace: str, replicas: int = 3) -> list[str]:
-    cluster.kubectl("apply", "-n", namespace, "-f", str(MANIFESTS / "web.yaml"))
-    if replicas != 3:
-        cluster.kubectl("scale", "-n", namespace, "deployment/web", f"--replicas={replicas}")
-    return wait_until(
-        lambda: len(ips := ready_pod_ips(cluster, namespace, "app=web")) == replicas and ips,
-        what=f"{replicas} ready web pods",
-    )
+from e2e.harness import MANIFESTS, WEB_SVC, Cluster, apply, deploy_web, wait_until
 
 
 def diff(cluster: Cluster, namespace: str, *args: str) -> tuple[dict[str, Any], int]:

@@ -9,24 +9,22 @@ import time
 
 import pytest
 
-from e2e.harness import INSPECT, MANIFESTS, Cluster, apply, ready_pod_ips, slice_addresses, wait_until
+from e2e.harness import (
+    INSPECT,
+    MANIFESTS,
+    WEB_SVC,
+    Cluster,
+    apply,
+    ready_pod_ips,
+    slice_addresses,
+    wait_until,
+)
 from inspector.fetching import PODS, connect
 from inspector.pytest_plugin import NotDiscoverable, discoverable
 from inspector.waiting import _Store, _watch_loop
 
-SVC = """
-apiVersion: v1
-kind: Service
-metadata:
-  name: web-svc
-spec:
-  selector:
-    app: web
-  ports:
-    - name: http
-      port: 3000
-      targetPort: {target}
-"""
+# web-svc with a chosen targetPort (a name the pods may or may not declare)
+SVC = WEB_SVC.replace("targetPort: http", "targetPort: {target}")
 
 
 def web(cluster: Cluster, namespace: str, port_name: str = "http") -> None:
