@@ -32,7 +32,7 @@ MAX_NAME = 253
 MAX_LABEL = 63
 DNS_PORT = 53
 
-_LABEL = re.compile(r"^[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?$")
+_LABEL = re.compile(r"[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?")  # fullmatch: `$` would let a "\n" through
 # glibc treats these answers as "try the next search domain"; anything else ends the search part.
 # UNKNOWN (a name the API cannot vouch for) goes on too, so the API's own walk reaches its answer.
 CONTINUE_SEARCH = frozenset({"NXDOMAIN", "NOERROR", "SERVFAIL", UNKNOWN})
@@ -57,7 +57,7 @@ def validate_qname(name: str) -> str:
                 f"invalid DNS name {name!r}: label {label[:20]!r}... has {len(label)} characters, "
                 f"at most {MAX_LABEL} allowed"
             )
-        if not _LABEL.match(label):
+        if not _LABEL.fullmatch(label):
             raise BadInput(
                 f"invalid DNS name {name!r}: label {label!r} may hold only letters, digits, '-' and '_', "
                 "and may not start or end with '-'"
@@ -204,7 +204,8 @@ def resolv_conf(namespace: str, domain: str, pod: Pod | None = None) -> ResolvCo
     return ResolvConf(
         namespace=pod.namespace,
         searches=searches,
-        ndots=_ndots(options["ndots"]) if "ndots" in options else GLIBC_DEFAULT_NDOTS,
+        # the kubelet writes an ndots without value as a bare "ndots", which glibc ignores
+        ndots=_ndots(options["ndots"]) if options.get("ndots") else GLIBC_DEFAULT_NDOTS,
         no_tld_query="no-tld-query" in options,
         policy=policy,
         pod=pod.name,
@@ -234,7 +235,8 @@ def candidates(name: str, conf: ResolvConf) -> tuple[Candidate, ...]:
 
     With a trailing dot: the name alone. With at least ndots dots: as is, then the search list. Else
     the search list, then as is, unless the search list holds the root or no-tld-query forbids a
-    dotless name.
+    dotless name. A search name too long for DNS is never sent: glibc cannot encode it, and that
+    failure (NO_RECOVERY) ends the search list.
     """
     if name.endswith("."):
         return (Candidate(name, Stage.AS_IS),)
@@ -248,11 +250,19 @@ def candidates(name: str, conf: ResolvConf) -> tuple[Candidate, ...]:
         domain = search.strip(".")
         if not domain:
             root_on_list = True
-        out.append(Candidate(f"{name}.{domain}." if domain else f"{name}.", Stage.SEARCH))
+        qname = f"{name}.{domain}." if domain else f"{name}."
+        if not _encodable(qname):
+            break
+        out.append(Candidate(qname, Stage.SEARCH))
     searched = bool(conf.searches)
     if (dots or not searched or not conf.no_tld_query) and not (tried_as_is or root_on_list):
         out.append(Candidate(f"{name}.", Stage.AS_IS_LAST))
     return tuple(out)
+
+
+def _encodable(qname: str) -> bool:
+    body = qname.removesuffix(".")
+    return len(body) <= MAX_NAME and all(0 < len(label) <= MAX_LABEL for label in body.split("."))
 
 
 @dataclass(frozen=True, slots=True)

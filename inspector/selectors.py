@@ -21,8 +21,8 @@ _KEY = (
     r"(?:[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,251}[A-Za-z0-9])?/)?[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?"
 )
 _VALUE = r"(?:[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?"
-_KEY_RE = re.compile(rf"^{_KEY}$")
-_VALUE_RE = re.compile(rf"^{_VALUE}$")
+_KEY_RE = re.compile(_KEY)  # used with fullmatch: `$` would let a trailing "\n" through
+_VALUE_RE = re.compile(_VALUE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,9 +91,9 @@ def parse_selector(text: str) -> LabelSelector:
             req = Requirement(part[1:].strip(), "!")
         else:
             req = Requirement(part, "exists")
-        if not _KEY_RE.match(req.key):
+        if not _KEY_RE.fullmatch(req.key):
             raise BadInput(f"invalid selector {text!r}: {req.key!r} is not a valid label key")
-        bad = [v for v in req.values if not _VALUE_RE.match(v)]
+        bad = [v for v in req.values if not _VALUE_RE.fullmatch(v)]
         if bad:
             raise BadInput(f"invalid selector {text!r}: {bad[0]!r} is not a valid label value")
         requirements.append(req)
