@@ -16,7 +16,7 @@ from inspector.endpoints import Endpoint, SliceIndex, actual_endpoints
 from inspector.expectations import Expectation, NodePortEndpoint, expect, expected_node_ports
 from inspector.findings import Finding, Severity, finding, worst
 from inspector.selectors import LabelIndex, near_misses
-from inspector.snapshot import Service, Snapshot, Workload
+from inspector.snapshot import Service, Snapshot, Workload, paused_gc
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +135,11 @@ def inspect_snapshot(snapshot: Snapshot, include: Callable[[Service], bool] | No
 
     Every Service of the snapshot still counts for orphan-slice detection, whatever `include` says.
     """
+    with paused_gc():
+        return _inspect(snapshot, include)
+
+
+def _inspect(snapshot: Snapshot, include: Callable[[Service], bool] | None) -> Report:
     index = LabelIndex(snapshot.pods)
     slice_index = SliceIndex(snapshot.slices)
     workloads_by_ns: dict[str, list[Workload]] = {}

@@ -7,6 +7,7 @@ to pods, so a Service's selector is answered by intersecting a few sets.
 
 from __future__ import annotations
 
+import heapq
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
@@ -108,29 +109,43 @@ def format_selector(selector: Mapping[str, str] | None) -> str:
 
 
 class LabelIndex:
-    """Pods by (namespace, key, value) and by namespace; built once, queried per Service."""
+    """Pods by (namespace, key, value), by (namespace, key) and by namespace; built once, queried per
+    Service."""
 
     def __init__(self, pods: Iterable[Pod]) -> None:
         self._by_label: dict[tuple[str, str, str], list[Pod]] = defaultdict(list)
+        self._by_key: dict[tuple[str, str], list[Pod]] = defaultdict(list)
         self._by_namespace: dict[str, list[Pod]] = defaultdict(list)
         for pod in pods:
             self._by_namespace[pod.namespace].append(pod)
             for key, value in pod.labels.items():
                 self._by_label[(pod.namespace, key, value)].append(pod)
+                self._by_key[(pod.namespace, key)].append(pod)
 
     def in_namespace(self, namespace: str) -> list[Pod]:
         return self._by_namespace.get(namespace, [])
 
     def select(self, namespace: str, selector: Mapping[str, str]) -> list[Pod]:
-        """Pods carrying every key=value of the selector (Boolean AND), in index order."""
+        """Pods carrying every key=value of the selector (Boolean AND), in index order.
+
+        Only the pods of the selector's rarest key=value are checked, so a label every pod carries
+        costs nothing per Service."""
         if not selector:
             return []
-        candidates = sorted((self._by_label.get((namespace, k, v), []) for k, v in selector.items()), key=len)
-        smallest = candidates[0]
-        if not smallest:
-            return []
-        rest = [{id(p) for p in c} for c in candidates[1:]]
-        return [p for p in smallest if all(id(p) in s for s in rest)]
+        smallest = min((self._by_label.get((namespace, k, v), []) for k, v in selector.items()), key=len)
+        return [p for p in smallest if all(p.labels.get(k) == v for k, v in selector.items())]
+
+    def sharing_a_label(self, namespace: str, selector: Mapping[str, str]) -> list[Pod]:
+        """Pods carrying at least one key=value of the selector, each once, in index order."""
+        return _unique(p for k, v in selector.items() for p in self._by_label.get((namespace, k, v), []))
+
+    def carrying_a_key(self, namespace: str, selector: Mapping[str, str]) -> list[Pod]:
+        """Pods carrying at least one key of the selector (with any value), each once."""
+        return _unique(p for k in selector for p in self._by_key.get((namespace, k), []))
+
+
+def _unique(pods: Iterable[Pod]) -> list[Pod]:
+    return list({id(p): p for p in pods}.values())
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,10 +168,12 @@ def near_misses(
 ) -> list[NearMiss]:
     """The pods of the namespace closest to the selector: most keys matched first, then fewest wrong.
 
-    Only pods sharing at least one key=value, or carrying a selector key with another value, count.
+    Pods sharing at least one key=value count; only when none does, pods carrying a selector key with
+    another value. Found through the index, so a Service costs only the pods it could be near.
     """
+    candidates = index.sharing_a_label(namespace, selector) or index.carrying_a_key(namespace, selector)
     out = []
-    for pod in index.in_namespace(namespace):
+    for pod in candidates:
         matched: list[str] = []
         missing: list[tuple[str, str]] = []
         different: list[tuple[str, str, str]] = []
@@ -168,9 +185,7 @@ def near_misses(
                 matched.append(key)
             else:
                 different.append((key, wanted, actual))
-        if matched or different:
-            out.append(NearMiss(pod, tuple(matched), tuple(missing), tuple(different)))
-    if any(m.matched for m in out):  # pods sharing no key=value are not near when others are
-        out = [m for m in out if m.matched]
-    out.sort(key=lambda m: (-len(m.matched), len(m.missing) + len(m.different), m.pod.name))
-    return out[:limit]
+        out.append(NearMiss(pod, tuple(matched), tuple(missing), tuple(different)))
+    return heapq.nsmallest(
+        limit, out, key=lambda m: (-len(m.matched), len(m.missing) + len(m.different), m.pod.name)
+    )

@@ -10,7 +10,9 @@ raise on unusual but valid objects: absent fields get their API defaults.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import gc
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -22,6 +24,24 @@ SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 MANAGED_BY_LABEL = "endpointslice.kubernetes.io/managed-by"
 CONTROLLER_MANAGED_BY = "endpointslice-controller.k8s.io"
 TERMINAL_PHASES = frozenset({"Succeeded", "Failed"})
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pauses Python's cycle collector while a snapshot is built or read.
+
+    Both make hundreds of thousands of objects that hold no reference cycles (parsed JSON, these
+    frozen dataclasses), so reference counting frees them all; but each allocation burst makes the
+    collector rescan the whole, growing snapshot. Measured at 20,000 pods: fetching 5.5-6.1 s with
+    the collector, 2.9-3.1 s without; inspecting 0.83-0.88 s against 0.45-0.54 s (bench/bench_diff.py).
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _frozen_labels(value: Any) -> Mapping[str, str]:
@@ -463,7 +483,7 @@ def snapshot_from_manifests(docs: Iterable[JSON], namespaces: tuple[str, ...] | 
         "Node": [],
         "Workload": [],
     }
-    for doc in docs:
+    for doc in map(_map, docs):  # a List's items may hold anything
         if not doc:
             continue
         kind = str(doc.get("kind") or "")

@@ -1,0 +1,712 @@
+"""Benchmark: `kubectl-inspect diff -A` on a large simulated cluster, in figures and ratios.
+
+Why it exists: DESIGN.md ("Performance budget") promises that on a cluster of thousands of Services
+and tens of thousands of pods the inspector issues one paginated LIST per kind, does work linear in
+objects, and runs `diff -A` no slower than `kubectl get services,endpointslices,pods -A -o json`.
+Timed unit tests cannot check that (machines are noisy), so this script measures it on a real API
+server and prints the figures and ratios for a human to read. It asserts no timing.
+
+    make bench                                        # 2,000 Services, 20,000 pods, 20 namespaces
+    .venv/bin/python bench/bench_diff.py --small      # 200 Services, 2,000 pods: a quick run
+    .venv/bin/python bench/bench_diff.py --keep       # leave the cluster up; a rerun reuses it
+
+It runs its own local cluster (state in .cluster-bench/, every port moved by 1000), never the shared
+one in .cluster/, and stops it at the end unless --keep is given. Pod and Service IPs are simulated
+by kwok; nothing here sends traffic anywhere but the API server on 127.0.0.1.
+
+How the cluster is filled: bare pods with `nodeName` set, created by this script over a few
+threads, then Services selecting them. Deployments would be the natural choice, but the
+kube-controller-manager's client is limited to 20 requests/s (--kube-api-qps), so its ReplicaSet
+controller creates about 16 pods/s here: 20 minutes for 20,000 pods. Pods come first so each
+Service's EndpointSlice is written once, complete. There are 200 pods per kwok node at most: the
+controller-manager gives each node a /24 and kwok hands out pod IPs from it, wrapping into the next
+node's range (duplicate IPs) past 255.
+
+What it prints:
+  population    how long the API server, kwok and the controllers took to reach the wanted state;
+  end to end    (a) the kubectl command above and (b) `kubectl-inspect diff -A -o json`, wall time
+                and peak RSS, and their ratios;
+  phases        the inspector in a fresh process: fetching (connect and Cluster.snapshot),
+                inspecting (inspect_snapshot), rendering (report_json and json.dumps), and the
+                requests sent per kind against the pages one paginated LIST needs;
+  linearity     inspect_snapshot on 25%, 50% and 100% of the namespaces (time per object should
+                stay flat), then on all of them folded into fewer namespaces: the same objects, more
+                pods and Services per namespace, which exposes work that grows as Services x pods.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import multiprocessing
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from kubernetes import client as k8s
+from kubernetes import config as k8s_config
+from kubernetes.client.exceptions import ApiException
+
+from inspector.fetching import PAGE_SIZE, connect
+from inspector.inspecting import inspect_snapshot
+from inspector.rendering import dump, report_json
+from inspector.snapshot import Snapshot
+
+ROOT = Path(__file__).resolve().parent.parent
+STATE = ROOT / ".cluster-bench"
+CLUSTER_ENV = {"LOCALCLUSTER_DIR": str(STATE), "LOCALCLUSTER_PORT_OFFSET": "1000"}
+
+BENCH_LABEL = "bench.inspector.test/object"  # on every object this script creates
+NAMESPACE_PREFIX = "bench-"
+LINEARITY_REPEAT = 5  # inspect_snapshot alone is quick: more runs cost little
+PODS_PER_NODE = 200  # a node's /24 holds 254 pod IPs; kwok reuses none of them
+NOT_READY = {"kwok.inspector.test/ready": "false"}  # cluster/kwok-stages.yaml: Running, never Ready
+
+PRESETS = {
+    "default": {"services": 2000, "pods": 20000, "namespaces": 20},
+    "small": {"services": 200, "pods": 2000, "namespaces": 20},
+}
+
+
+def say(text: str = "") -> None:
+    print(text, flush=True)
+
+
+# ------------------------------------------------------------------------------------ the cluster
+
+
+def localcluster(command: str) -> None:
+    res = subprocess.run(
+        [sys.executable, str(ROOT / "cluster" / "localcluster.py"), command],
+        env={**os.environ, **CLUSTER_ENV},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if res.returncode:
+        raise SystemExit(f"bench: localcluster.py {command} failed:\n{res.stderr.strip()}")
+
+
+def cluster_env() -> dict[str, str]:
+    """KUBECONFIG, INSPECTOR_DNS_SERVER and LOCALCLUSTER_KUBECTL from the bench cluster's env file."""
+    out = {}
+    for line in (STATE / "env").read_text().splitlines():
+        key, _, value = line.removeprefix("export ").partition("=")
+        out[key] = value
+    return out
+
+
+def api_client(kubeconfig: str, threads: int) -> Any:
+    cfg = k8s.Configuration()
+    k8s_config.load_kube_config(config_file=kubeconfig, client_configuration=cfg, persist_config=False)
+    host = urlsplit(cfg.host).hostname
+    if host != "127.0.0.1":  # the bench cluster listens there; never talk to anything else
+        raise SystemExit(f"bench: {kubeconfig} points at {host}, not 127.0.0.1")
+    cfg.connection_pool_maxsize = threads
+    return k8s.ApiClient(cfg)
+
+
+# ------------------------------------------------------------------------------------ population
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What to create: Service i lives in namespace i % namespaces and selects its own pods."""
+
+    services: int
+    pods: int
+    namespaces: int
+
+    @property
+    def nodes(self) -> int:
+        return max(1, math.ceil(self.pods / PODS_PER_NODE))
+
+    def namespace(self, i: int) -> str:
+        return f"{NAMESPACE_PREFIX}{i % self.namespaces:02d}"
+
+    def pods_of(self, i: int) -> int:
+        return self.pods // self.services + (i < self.pods % self.services)
+
+    # A few Services of each kind the inspector treats differently, at fixed strides.
+    @staticmethod
+    def broken(i: int) -> bool:
+        """Asks for a label its pods lack: an error, with near-miss pods to compute."""
+        return i % 50 == 7
+
+    @staticmethod
+    def headless(i: int) -> bool:
+        return i % 10 == 3
+
+    @staticmethod
+    def node_port(i: int) -> bool:
+        return i % 20 == 5
+
+    @staticmethod
+    def has_not_ready_pod(i: int) -> bool:
+        return i % 25 == 11
+
+    def expected_endpoints(self) -> tuple[int, int]:
+        """(endpoints, ready ones) the EndpointSlices must list: one per pod of a working Service."""
+        total = ready = 0
+        for i in range(self.services):
+            if not self.broken(i):
+                total += self.pods_of(i)
+                ready += self.pods_of(i) - self.has_not_ready_pod(i)
+        return total, ready
+
+
+def node_manifest(n: int) -> dict[str, Any]:
+    name = f"bench-node-{n:03d}"
+    return {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {
+            "name": name,
+            "annotations": {"kwok.x-k8s.io/node": "fake"},
+            "labels": {BENCH_LABEL: "true", "type": "kwok", "kubernetes.io/hostname": name},
+        },
+    }
+
+
+def pod_manifests(plan: Plan) -> Iterable[dict[str, Any]]:
+    k = 0  # pods are dealt to nodes in turn, so a Service's pods spread over nodes
+    for i in range(plan.services):
+        for j in range(plan.pods_of(i)):
+            annotations = NOT_READY if j == 0 and plan.has_not_ready_pod(i) else {}
+            yield {
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "metadata": {
+                    "name": f"app-{i:05d}-{j:03d}",
+                    "namespace": plan.namespace(i),
+                    "labels": {BENCH_LABEL: "true", "app": f"app-{i:05d}", "tier": "backend"},
+                    "annotations": annotations,
+                },
+                "spec": {
+                    "nodeName": f"bench-node-{k % plan.nodes:03d}",
+                    "containers": [
+                        {
+                            "name": "app",
+                            "image": "registry.invalid/app:1",  # kwok runs no container
+                            "ports": [
+                                {"name": "http", "containerPort": 8080},
+                                {"name": "metrics", "containerPort": 9090},
+                            ],
+                        }
+                    ],
+                },
+            }
+            k += 1
+
+
+def service_manifests(plan: Plan) -> Iterable[dict[str, Any]]:
+    for i in range(plan.services):
+        selector = {"app": f"app-{i:05d}", "tier": "backend"}
+        if plan.broken(i):
+            selector["track"] = "canary"
+        spec: dict[str, Any] = {
+            "selector": selector,
+            "ports": [
+                {"name": "http", "port": 80, "targetPort": "http" if i % 4 == 1 else 8080},
+                {"name": "metrics", "port": 9090},
+            ],
+        }
+        if plan.headless(i):
+            spec["clusterIP"] = "None"
+        elif plan.node_port(i):
+            spec["type"] = "NodePort"
+        yield {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {
+                "name": f"app-{i:05d}",
+                "namespace": plan.namespace(i),
+                "labels": {BENCH_LABEL: "true"},
+            },
+            "spec": spec,
+        }
+
+
+def read_all(response: Any) -> bytes:
+    """The body of a raw (urllib3) response; its connection goes back to the pool only once read."""
+    try:
+        return bytes(response.read())
+    finally:
+        response.release_conn()
+
+
+def list_json(call: Callable[..., Any], **query: Any) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = json.loads(read_all(call(_preload_content=False, **query)))["items"]
+    return items
+
+
+def create_all(method: Callable[..., Any], bodies: Iterable[dict[str, Any]], threads: int) -> int:
+    """Creates every object with the client's create method over `threads` connections; objects
+    that exist already (409) are left as they are."""
+
+    def one(body: dict[str, Any]) -> None:
+        meta = body["metadata"]
+        scope = [meta["namespace"]] if "namespace" in meta else []
+        delay = 0.25
+        for _ in range(8):
+            try:
+                read_all(method(*scope, body, _preload_content=False))
+                return
+            except ApiException as exc:
+                if exc.status == 409:
+                    return
+                if exc.status not in (429, 500, 503, 504):
+                    raise
+            time.sleep(delay)
+            delay *= 2
+        raise SystemExit(f"bench: the API server kept refusing {body['kind']} {meta['name']}")
+
+    bodies = list(bodies)
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(one, bodies))
+    return len(bodies)
+
+
+def in_bench_namespace(obj: dict[str, Any]) -> bool:
+    return str(obj["metadata"].get("namespace", "")).startswith(NAMESPACE_PREFIX)
+
+
+def wait_until(what: str, progress: Callable[[], tuple[bool, str]], timeout: float = 1800) -> None:
+    """Polls `progress` (done?, a status line) every few seconds, printing the line now and then."""
+    deadline = time.monotonic() + timeout
+    last_print = 0.0
+    while True:
+        done, status = progress()
+        if done:
+            return
+        if time.monotonic() - last_print > 30:
+            say(f"    waiting for {what}: {status}")
+            last_print = time.monotonic()
+        if time.monotonic() > deadline:
+            raise SystemExit(f"bench: timed out waiting for {what} ({status})")
+        time.sleep(3)
+
+
+class Stopwatch:
+    """Prints each population step with its duration, then the total."""
+
+    def __init__(self) -> None:
+        self.start = self.last = time.monotonic()
+
+    def step(self, text: str, rate_of: int = 0) -> None:
+        now = time.monotonic()
+        took = now - self.last
+        rate = f"  ({rate_of / took:,.0f}/s)" if rate_of and took > 0 else ""
+        say(f"  {text:<52} {took:7.1f} s{rate}")
+        self.last = now
+
+    def total(self) -> None:
+        say(f"  {'total':<52} {time.monotonic() - self.start:7.1f} s")
+
+
+def populate(plan: Plan, api: Any, threads: int) -> None:
+    core, discovery = k8s.CoreV1Api(api), k8s.DiscoveryV1Api(api)
+    watch = Stopwatch()
+
+    create_all(core.create_node, (node_manifest(n) for n in range(plan.nodes)), threads)
+
+    def nodes_progress() -> tuple[bool, str]:
+        nodes = list_json(core.list_node, label_selector=f"{BENCH_LABEL}=true")
+        ready = sum(
+            1
+            for n in nodes
+            if n["spec"].get("podCIDR")
+            and any(c["type"] == "Ready" and c["status"] == "True" for c in n["status"].get("conditions", []))
+        )
+        return ready >= plan.nodes, f"{ready}/{plan.nodes}"
+
+    # kwok takes pod IPs from the node's podCIDR once it has one; before, from the whole cluster CIDR
+    wait_until("kwok nodes Ready with a pod CIDR", nodes_progress)
+    watch.step(f"{plan.nodes} kwok nodes Ready, each with a pod CIDR")
+
+    namespaces = sorted({plan.namespace(i) for i in range(plan.services)})
+    create_all(
+        core.create_namespace,
+        (
+            {"kind": "Namespace", "metadata": {"name": ns, "labels": {BENCH_LABEL: "true"}}}
+            for ns in namespaces
+        ),
+        threads,
+    )
+    created = create_all(core.create_namespaced_pod, pod_manifests(plan), threads)
+    watch.step(f"{created:,} pods created ({threads} threads)", rate_of=created)
+
+    def pods_progress() -> tuple[bool, str]:
+        pending = list_json(
+            core.list_pod_for_all_namespaces,
+            label_selector=f"{BENCH_LABEL}=true",
+            field_selector="status.phase!=Running",
+        )
+        return not pending, f"{len(pending):,} pods not Running yet"
+
+    wait_until("pods Running", pods_progress)
+    watch.step("pods Running with IPs (kwok)")
+
+    created = create_all(core.create_namespaced_service, service_manifests(plan), threads)
+    watch.step(f"{created:,} Services created", rate_of=created)
+
+    want_total, want_ready = plan.expected_endpoints()
+
+    def slices_progress() -> tuple[bool, str]:
+        slices = [
+            s for s in list_json(discovery.list_endpoint_slice_for_all_namespaces) if in_bench_namespace(s)
+        ]
+        endpoints = [e for s in slices for e in s.get("endpoints") or []]
+        ready = sum(1 for e in endpoints if (e.get("conditions") or {}).get("ready"))
+        services = len({s["metadata"]["labels"].get("kubernetes.io/service-name") for s in slices})
+        done = services == plan.services and len(endpoints) == want_total and ready == want_ready
+        return done, (
+            f"{services:,}/{plan.services:,} Services with slices, "
+            f"{len(endpoints):,}/{want_total:,} endpoints, {ready:,}/{want_ready:,} ready"
+        )
+
+    wait_until("EndpointSlices", slices_progress)
+    watch.step("EndpointSlices complete (endpointslice controller)")
+
+    # the deprecated Endpoints controller works beside it; let it finish before measuring anything
+    def endpoints_progress() -> tuple[bool, str]:
+        count = sum(1 for e in list_json(core.list_endpoints_for_all_namespaces) if in_bench_namespace(e))
+        return count >= plan.services, f"{count:,}/{plan.services:,}"
+
+    wait_until("v1 Endpoints", endpoints_progress)
+    watch.step("v1 Endpoints complete (endpoints controller)")
+    watch.total()
+
+
+def already_populated(plan: Plan, api: Any) -> bool:
+    """A cluster kept with --keep and filled for this same plan is reused as it is."""
+    core = k8s.CoreV1Api(api)
+    pods = list_json(core.list_pod_for_all_namespaces, label_selector=f"{BENCH_LABEL}=true")
+    services = list_json(core.list_service_for_all_namespaces, label_selector=f"{BENCH_LABEL}=true")
+    return len(pods) == plan.pods and len(services) == plan.services
+
+
+# ------------------------------------------------------------------------------------ measuring
+
+
+@dataclass(frozen=True)
+class Run:
+    wall_s: float
+    peak_rss_mb: float
+
+
+def measure(cmd: list[str], env: dict[str, str]) -> Run:
+    """One run of `cmd` with stdout to /dev/null: its wall time and its own peak RSS (wait4)."""
+    with tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, env=env)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode:
+            err.seek(0)
+            tail = err.read().decode(errors="replace").strip()[-2000:]
+            raise SystemExit(f"bench: {' '.join(cmd)} exited {proc.returncode}:\n{tail}")
+    return Run(wall, usage.ru_maxrss / 1024)  # ru_maxrss is in KiB on Linux
+
+
+def rss_mb() -> float:
+    pages = int(Path("/proc/self/statm").read_text().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def phases(kubeconfig: str) -> dict[str, Any]:
+    """The inspector's pipeline as `diff -A -o json` runs it, phase by phase (in a fresh process)."""
+    requests: Counter[str] = Counter()
+    out: dict[str, Any] = {"rss_start": rss_mb()}
+    t0 = time.perf_counter()
+    cluster = connect(kubeconfig)
+    cluster.on_request = lambda path: requests.update([path])
+    t1 = time.perf_counter()
+    snapshot = cluster.snapshot(None)
+    t2 = time.perf_counter()
+    out["rss_fetched"] = rss_mb()
+    report = inspect_snapshot(snapshot)
+    t3 = time.perf_counter()
+    out["rss_inspected"] = rss_mb()
+    text = dump(report_json(report), "json")
+    t4 = time.perf_counter()
+    out["rss_rendered"] = rss_mb()
+    out |= {
+        "connect": t1 - t0,
+        "fetch": t2 - t1,
+        "inspect": t3 - t2,
+        "render": t4 - t3,
+        "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "json_mb": len(text.encode()) / 2**20,
+        "requests": dict(requests),
+        "objects": {
+            "services": len(snapshot.services),
+            "endpointslices": len(snapshot.slices),
+            "pods": len(snapshot.pods),
+            "nodes": len(snapshot.nodes),
+            **Counter(f"{w.kind.lower()}s" for w in snapshot.workloads),
+        },
+        "summary": report.summary(),
+        "pod_ips": (len({p.ip for p in snapshot.pods if p.ip}), sum(1 for p in snapshot.pods if p.ip)),
+    }
+    return out
+
+
+def timed_inspect(snapshot: Snapshot, repeat: int) -> dict[str, Any]:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        inspect_snapshot(snapshot)
+        times.append(time.perf_counter() - start)
+    return {
+        "namespaces": len({s.namespace for s in snapshot.services}),
+        "services": len(snapshot.services),
+        "slices": len(snapshot.slices),
+        "pods": len(snapshot.pods),
+        "min": min(times),
+    }
+
+
+def linearity(kubeconfig: str, fractions: tuple[float, ...], folds: tuple[int, ...], repeat: int) -> Any:
+    """inspect_snapshot on the bench namespaces' objects: (1) on the first fraction of the namespaces
+    (size grows, density stays); (2) on all of them folded into fewer namespaces (size stays, pods
+    and Services per namespace grow): work per namespace that is Services x pods shows there."""
+    full = connect(kubeconfig).snapshot(None)
+    namespaces = sorted({s.namespace for s in full.services if s.namespace.startswith(NAMESPACE_PREFIX)})
+
+    def bench_only(keep: set[str]) -> Snapshot:
+        return replace(
+            full,
+            services=tuple(s for s in full.services if s.namespace in keep),
+            slices=tuple(s for s in full.slices if s.namespace in keep),
+            pods=tuple(p for p in full.pods if p.namespace in keep),
+            workloads=(),
+        )
+
+    by_share = [
+        {
+            "fraction": f,
+            **timed_inspect(bench_only(set(namespaces[: max(1, round(len(namespaces) * f))])), repeat),
+        }
+        for f in fractions
+    ]
+    everything = bench_only(set(namespaces))
+    by_density = []
+    for into in folds:
+        # object names are unique across the bench namespaces, so folding them keeps every selector apart
+        rename = {ns: f"{NAMESPACE_PREFIX}fold-{i % into:02d}" for i, ns in enumerate(namespaces)}
+        folded = replace(
+            everything,
+            services=tuple(replace(s, namespace=rename[s.namespace]) for s in everything.services),
+            slices=tuple(replace(s, namespace=rename[s.namespace]) for s in everything.slices),
+            pods=tuple(replace(p, namespace=rename[p.namespace]) for p in everything.pods),
+        )
+        by_density.append(timed_inspect(folded, repeat))
+    return by_share, by_density
+
+
+def in_fresh_process(fn: Callable[..., Any], *args: Any) -> Any:
+    """Runs fn in a newly spawned interpreter, so its memory and timings start clean."""
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(fn, *args).result()
+
+
+# ------------------------------------------------------------------------------------ reporting
+
+
+def fmt_runs(runs: list[float], unit: str, digits: int = 2) -> str:
+    return f"{min(runs):8.{digits}f} {unit} {statistics.median(runs):8.{digits}f} {unit}"
+
+
+def print_end_to_end(kubectl_runs: list[Run], inspector_runs: list[Run], repeat: int) -> None:
+    say(f"\nEnd to end: {repeat} runs each, interleaved, after one warm-up run each; stdout to /dev/null")
+    say(f"  {'':<58} {'wall min':>10} {'wall median':>12} {'peak RSS median':>16}")
+    for name, runs in (
+        ("(a) kubectl get services,endpointslices,pods -A -o json", kubectl_runs),
+        ("(b) kubectl-inspect diff -A -o json", inspector_runs),
+    ):
+        walls = [r.wall_s for r in runs]
+        rss = statistics.median(r.peak_rss_mb for r in runs)
+        say(f"  {name:<58} {min(walls):8.2f} s {statistics.median(walls):10.2f} s {rss:13.0f} MB")
+    wall_ratio = statistics.median(r.wall_s for r in inspector_runs) / statistics.median(
+        r.wall_s for r in kubectl_runs
+    )
+    min_ratio = min(r.wall_s for r in inspector_runs) / min(r.wall_s for r in kubectl_runs)
+    mem_ratio = statistics.median(r.peak_rss_mb for r in inspector_runs) / statistics.median(
+        r.peak_rss_mb for r in kubectl_runs
+    )
+    say(
+        f"  ratio inspector/kubectl: wall {wall_ratio:.2f}x (median), {min_ratio:.2f}x (min); memory {mem_ratio:.2f}x"
+    )
+    verdict = "within" if wall_ratio <= 1 else "OVER"
+    say(f"  budget `diff -A` no slower than kubectl: {verdict} ({wall_ratio:.2f}x by median wall time)")
+
+
+def print_phases(results: list[dict[str, Any]], cli_median: float, broken: int) -> None:
+    say(f"\nInspector phases in-process ({len(results)} runs, each in a fresh process)")
+    say(f"  {'phase':<46} {'min':>10} {'median':>10} {'RSS after (median)':>20}")
+    rows = (
+        ("connect (kubeconfig, client)", "connect", None),
+        ("fetching (Cluster.snapshot(None))", "fetch", "rss_fetched"),
+        ("inspecting (inspect_snapshot)", "inspect", "rss_inspected"),
+        ("rendering (report_json + json.dumps)", "render", "rss_rendered"),
+    )
+    for label, key, rss_key in rows:
+        times = [r[key] for r in results]
+        rss = f"{statistics.median(r[rss_key] for r in results):17.0f} MB" if rss_key else ""
+        say(f"  {label:<46} {fmt_runs(times, 's')} {rss:>20}")
+    total = statistics.median(r["connect"] + r["fetch"] + r["inspect"] + r["render"] for r in results)
+    say(f"  {'sum of the phases (median)':<46} {'':>10} {total:8.2f} s")
+    say(
+        f"  the CLI's median wall time beyond the phases (interpreter, imports, writing): "
+        f"{cli_median - total:.2f} s"
+    )
+    say(
+        f"  peak RSS {statistics.median(r['peak_rss'] for r in results):.0f} MB (median; the interpreter "
+        f"and imports alone: {statistics.median(r['rss_start'] for r in results):.0f} MB); "
+        f"report JSON {results[0]['json_mb']:.1f} MB"
+    )
+    first = results[0]
+    say(f"\n  Requests of one fetch, per path (PAGE_SIZE = {PAGE_SIZE})")
+    say(f"  {'path':<46} {'objects':>9} {'requests':>9} {'pages needed':>13}")
+    for path, count in sorted(first["requests"].items()):
+        plural = path.rsplit("/", 1)[-1]
+        objects = first["objects"].get(plural, 0)
+        needed = max(1, math.ceil(objects / PAGE_SIZE))
+        say(f"  {path:<46} {objects:>9,} {count:>9} {needed:>13}")
+    say(f"  {'total':<46} {'':>9} {sum(first['requests'].values()):>9}")
+    if first["requests"].get("/api/v1/services", 0) > math.ceil(first["objects"]["services"] / PAGE_SIZE):
+        say("  (the one more for services: with -A, fetching first asks for one Service to learn whether")
+        say("  it may list across namespaces; a 403 makes it read namespace by namespace)")
+    distinct, with_ip = first["pod_ips"]
+    s = first["summary"]
+    say(
+        f"  report: {s['services']:,} Services, {s['errors']} error(s), {s['warnings']} warning(s), "
+        f"{s['infos']} info(s) (the plan has {broken} Services selecting no pod); "
+        f"pods with an IP {with_ip:,}, distinct pod IPs {distinct:,}"
+    )
+
+
+def print_linearity(by_share: list[dict[str, Any]], by_density: list[dict[str, Any]]) -> None:
+    def objects(r: dict[str, Any]) -> int:
+        return int(r["services"] + r["slices"] + r["pods"])
+
+    header = (
+        f"{'namespaces':>11} {'services':>9} {'slices':>8} {'pods':>8} {'objects':>9} "
+        f"{'time':>9} {'us/object':>10} {'ratio':>8}"
+    )
+
+    def row(r: dict[str, Any], base: dict[str, Any]) -> str:
+        us, base_us = (x["min"] / objects(x) * 1e6 for x in (r, base))
+        return (
+            f"{r['namespaces']:>11} {r['services']:>9,} {r['slices']:>8,} {r['pods']:>8,} {objects(r):>9,} "
+            f"{r['min']:>7.3f} s {us:>10.1f} {us / base_us:>7.2f}x"
+        )
+
+    say(
+        f"\nLinearity of inspect_snapshot (min of {LINEARITY_REPEAT} runs; ratio: time per object against "
+        "the 100% row)"
+    )
+    say(f"  {'share':>6} {header}")
+    for r in by_share:
+        say(f"  {r['fraction']:>6.0%} {row(r, by_share[-1])}")
+    say("  and in density: all of them folded into fewer namespaces (ratio: against the unfolded row)")
+    say(f"  {'pods/ns':>7} {header}")
+    for r in by_density:
+        say(f"  {r['pods'] // r['namespaces']:>7,} {row(r, by_density[0])}")
+
+
+# ------------------------------------------------------------------------------------ main
+
+
+def parse_args(argv: list[str]) -> tuple[Plan, argparse.Namespace]:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--small", action="store_true", help="a quick run: 200 Services, 2,000 pods")
+    parser.add_argument("--services", type=int, help="Services (default 2,000; --small 200)")
+    parser.add_argument("--pods", type=int, help="pods, shared out among the Services (default 20,000)")
+    parser.add_argument("--namespaces", type=int, help="namespaces (default 20)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each measurement (default 3)")
+    parser.add_argument("--threads", type=int, default=8, help="connections creating objects (default 8)")
+    parser.add_argument("--keep", action="store_true", help="leave the bench cluster up at the end")
+    args = parser.parse_args(argv)
+    preset = PRESETS["small" if args.small else "default"]
+    plan = Plan(
+        services=args.services or preset["services"],
+        pods=args.pods or preset["pods"],
+        namespaces=args.namespaces or preset["namespaces"],
+    )
+    if plan.pods < plan.services or plan.nodes > 250:
+        parser.error("need at least one pod per Service, and at most 50,000 pods (250 kwok nodes)")
+    return plan, args
+
+
+def main(argv: list[str]) -> int:
+    plan, args = parse_args(argv)
+    started = time.monotonic()
+    say(
+        f"kubectl-inspect benchmark: {plan.services:,} Services, {plan.pods:,} pods in "
+        f"{plan.namespaces} namespaces on {plan.nodes} kwok nodes (cluster state in {STATE.name}/)"
+    )
+    try:
+        localcluster("up")
+        env = {**os.environ, **cluster_env()}
+        kubeconfig = env["KUBECONFIG"]
+        api = api_client(kubeconfig, args.threads)
+        say(f"  bench cluster up in {time.monotonic() - started:.1f} s; API {api.configuration.host}")
+
+        say("\nPopulation")
+        if already_populated(plan, api):
+            say("  reusing the objects of a kept bench cluster (--keep)")
+        else:
+            populate(plan, api, args.threads)
+
+        kubectl = [env["LOCALCLUSTER_KUBECTL"], f"--kubeconfig={kubeconfig}"]
+        kubectl_cmd = [*kubectl, "get", "services,endpointslices,pods", "-A", "-o", "json"]
+        inspector_cmd = [
+            str(Path(sys.executable).parent / "kubectl-inspect"),
+            "diff",
+            "-A",
+            "-o",
+            "json",
+            "--exit-zero",
+            f"--kubeconfig={kubeconfig}",
+        ]
+        measure(kubectl_cmd, env)  # warm-up: the API server's caches, the page cache
+        measure(inspector_cmd, env)
+        kubectl_runs, inspector_runs, phase_runs = [], [], []
+        for _ in range(args.repeat):
+            kubectl_runs.append(measure(kubectl_cmd, env))
+            inspector_runs.append(measure(inspector_cmd, env))
+            phase_runs.append(in_fresh_process(phases, kubeconfig))
+        print_end_to_end(kubectl_runs, inspector_runs, args.repeat)
+        print_phases(
+            phase_runs,
+            statistics.median(r.wall_s for r in inspector_runs),
+            broken=sum(plan.broken(i) for i in range(plan.services)),
+        )
+        folds = tuple(dict.fromkeys((plan.namespaces, max(1, plan.namespaces // 4), 1)))
+        print_linearity(*in_fresh_process(linearity, kubeconfig, (0.25, 0.5, 1.0), folds, LINEARITY_REPEAT))
+    finally:
+        if args.keep:
+            say(f"\nbench cluster left up (--keep): source {STATE / 'env'}")
+        else:
+            localcluster("down")
+    say(f"\nbench finished in {time.monotonic() - started:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
