@@ -254,6 +254,11 @@ def _owner(meta: JSON) -> ObjectRef | None:
     )
 
 
+def _text(value: Any) -> str | None:
+    """A string field, or None when absent, empty or (in a hand-written manifest) not a string."""
+    return value if isinstance(value, str) and value else None
+
+
 def _int(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
@@ -277,7 +282,7 @@ def pod_from_api(obj: JSON) -> Pod:
                         str(c.get("name") or ""),
                         number,
                         str(p.get("protocol") or "TCP"),
-                        p.get("name") or None,
+                        _text(p.get("name")),
                     )
                 )
     ips = tuple(str(_map(i).get("ip")) for i in _list(status.get("podIPs")) if _map(i).get("ip"))
@@ -304,13 +309,13 @@ def pod_from_api(obj: JSON) -> Pod:
         labels=_frozen_labels(meta.get("labels")),
         ip=str(ip) if ip else None,
         ips=ips or ((str(ip),) if ip else ()),
-        node=spec.get("nodeName") or None,
+        node=_text(spec.get("nodeName")),
         phase=str(status.get("phase") or "Pending"),
         ready=ready,
         terminating=meta.get("deletionTimestamp") is not None,
         container_ports=tuple(ports),
-        hostname=spec.get("hostname") or None,
-        subdomain=spec.get("subdomain") or None,
+        hostname=_text(spec.get("hostname")),
+        subdomain=_text(spec.get("subdomain")),
         owner=_owner(meta),
         host_network=bool(spec.get("hostNetwork")),
         dns_policy=str(spec.get("dnsPolicy") or "ClusterFirst"),
@@ -328,7 +333,7 @@ def service_from_api(obj: JSON) -> Service:
             ServicePort(
                 port=_int(p.get("port")) or 0,
                 protocol=str(p.get("protocol") or "TCP"),
-                name=p.get("name") or None,
+                name=_text(p.get("name")),
                 target_port=target
                 if isinstance(target, (int, str)) and not isinstance(target, bool)
                 else None,
@@ -341,7 +346,7 @@ def service_from_api(obj: JSON) -> Service:
         for i in _list(_map(status.get("loadBalancer")).get("ingress"))
         if _map(i).get("ip") or _map(i).get("hostname")
     )
-    cluster_ip = spec.get("clusterIP") or None
+    cluster_ip = _text(spec.get("clusterIP"))
     return Service(
         namespace=namespace,
         name=name,
@@ -351,9 +356,9 @@ def service_from_api(obj: JSON) -> Service:
         or ((cluster_ip,) if cluster_ip else ()),
         selector=_frozen_labels(selector) if selector else None,
         ports=tuple(ports),
-        external_name=spec.get("externalName") or None,
+        external_name=_text(spec.get("externalName")),
         publish_not_ready_addresses=bool(spec.get("publishNotReadyAddresses")),
-        external_traffic_policy=spec.get("externalTrafficPolicy") or None,
+        external_traffic_policy=_text(spec.get("externalTrafficPolicy")),
         ip_families=tuple(str(f) for f in _list(spec.get("ipFamilies"))),
         load_balancer_ingress=ingress,
         allocate_load_balancer_node_ports=spec.get("allocateLoadBalancerNodePorts") is not False,
@@ -385,20 +390,20 @@ def endpointslice_from_api(obj: JSON) -> EndpointSlice:
                 serving=cond.get("serving", ready) is not False,
                 terminating=cond.get("terminating") is True,
                 target=_target(e.get("targetRef"), namespace),
-                node=e.get("nodeName") or None,
-                hostname=e.get("hostname") or None,
+                node=_text(e.get("nodeName")),
+                hostname=_text(e.get("hostname")),
             )
         )
     ports = tuple(
-        SlicePort(_int(p.get("port")), str(p.get("protocol") or "TCP"), p.get("name") or None)
+        SlicePort(_int(p.get("port")), str(p.get("protocol") or "TCP"), _text(p.get("name")))
         for p in map(_map, _list(obj.get("ports")))
     )
     return EndpointSlice(
         namespace=namespace,
         name=name,
-        service_name=labels.get(SERVICE_NAME_LABEL) or None,
+        service_name=_text(labels.get(SERVICE_NAME_LABEL)),
         address_type=str(obj.get("addressType") or "IPv4"),
-        managed_by=labels.get(MANAGED_BY_LABEL) or None,
+        managed_by=_text(labels.get(MANAGED_BY_LABEL)),
         endpoints=tuple(endpoints),
         ports=ports,
     )
@@ -420,12 +425,12 @@ def endpointslices_from_legacy_endpoints(obj: JSON) -> list[EndpointSlice]:
                             ready,
                             False,
                             _target(a.get("targetRef"), namespace),
-                            a.get("nodeName") or None,
-                            a.get("hostname") or None,
+                            _text(a.get("nodeName")),
+                            _text(a.get("hostname")),
                         )
                     )
         ports = tuple(
-            SlicePort(_int(p.get("port")), str(p.get("protocol") or "TCP"), p.get("name") or None)
+            SlicePort(_int(p.get("port")), str(p.get("protocol") or "TCP"), _text(p.get("name")))
             for p in map(_map, _list(subset.get("ports")))
         )
         out.append(
