@@ -7,11 +7,14 @@ here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=versions.env
 source "$here/versions.env"
 
-cache=${INSPECTOR_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kubectl-inspect}
+cache=${INSPECTOR_CACHE:-${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/kubectl-inspect}
 say() { printf 'cluster-build: %s\n' "$*" >&2; }
 die() { say "$*"; exit 1; }
 
-command -v go >/dev/null 2>&1 || die "Go is not installed (needed to build the local cluster); install Go 1.26+ or use a kind cluster (make e2e-kind)."
+require_go() {
+    command -v go >/dev/null 2>&1 \
+        || die "Go is not installed (needed to build the local cluster); install Go 1.26+ or use a kind cluster (make e2e-kind)."
+}
 export CGO_ENABLED=0 GOFLAGS=-buildvcs=false
 
 k8s_dir=$cache/bin/kubernetes-$K8S_VERSION
@@ -27,6 +30,7 @@ build_kubernetes() {
     local want=(kube-apiserver kube-controller-manager kube-scheduler kubectl) missing=0 b
     for b in "${want[@]}"; do [[ -x $k8s_dir/$b ]] || missing=1; done
     ((missing)) || return 0
+    require_go
     say "building Kubernetes $K8S_VERSION (kube-apiserver, kube-controller-manager, kube-scheduler, kubectl); a cold build takes several minutes"
     local src=$cache/src/kubernetes-$K8S_VERSION log=$cache/src/kubernetes-$K8S_VERSION.log
     mkdir -p "$src" "$k8s_dir"
@@ -75,6 +79,7 @@ GO
 
 build_etcd() {
     [[ -x $etcd_dir/etcd ]] && return 0
+    require_go
     say "building etcd $ETCD_VERSION"
     local src=$cache/src/etcd-$ETCD_VERSION log=$cache/src/etcd-$ETCD_VERSION.log
     mkdir -p "$src" "$etcd_dir"
@@ -105,6 +110,7 @@ GO
 go_install() { # name module-path version dir
     local name=$1 pkg=$2 version=$3 dir=$4
     [[ -x $dir/$name ]] && return 0
+    require_go
     say "building $name $version"
     local log=$cache/src/$name-$version.log
     mkdir -p "$dir" "$cache/src"

@@ -84,9 +84,12 @@ def say(msg: str) -> None:
 
 
 def binaries() -> dict[str, Path]:
-    out = subprocess.run(
-        ["bash", str(HERE / "build.sh"), "paths"], check=True, capture_output=True, text=True
-    ).stdout
+    res = subprocess.run(
+        ["bash", str(HERE / "build.sh"), "paths"], capture_output=True, text=True, check=False
+    )
+    if res.returncode:
+        raise ClusterError(f"cluster/build.sh paths failed: {res.stderr.strip()}")
+    out = res.stdout
     dirs = dict(line.split("=", 1) for line in out.split())
     paths = {
         "etcd": Path(dirs["ETCD_BIN"]) / "etcd",
