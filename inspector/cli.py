@@ -183,7 +183,10 @@ def endpoints(
     if output in (Output.json, Output.yaml):
         _emit(rendering.dump(rendering.endpoints_json(report), output))
     else:
-        _emit(rendering.endpoints_rows_text(report.services) or _none_found(report))
+        text = rendering.endpoints_rows_text(
+            report.services, with_namespace=rendering.across_namespaces(report)
+        )
+        _emit(text or _none_found(report))
     _notes(report)
     return _findings_status(report, exit_zero)
 
@@ -329,7 +332,10 @@ def pods(
     if output in (Output.json, Output.yaml):
         _emit(rendering.dump(rendering.pods_json(rows), output))
     else:
-        _emit(rendering.pods_table(rows, wide=output is Output.wide) or "No pods found.")
+        table = rendering.pods_table(
+            rows, wide=output is Output.wide, with_namespace=rendering.across_namespaces(report)
+        )
+        _emit(table or "No pods found.")
     _notes(report)
     return ExitStatus.OK
 

@@ -10,6 +10,7 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import tabulate as tabulate_module
 import yaml
 from tabulate import tabulate
 
@@ -19,8 +20,9 @@ from inspector.inspecting import Report, ServiceReport
 from inspector.selectors import format_selector
 from inspector.snapshot import Pod, Service
 
-SELECTOR_WIDTH = 28
-LABELS_WIDTH = 34
+SELECTOR_WIDTH = 26
+LABELS_WIDTH = 30
+SERVICES_WIDTH = 26
 # labels the control plane adds to every pod; they only crowd the table (wide and JSON keep them)
 CONTROLLER_LABELS = frozenset(
     {
@@ -38,9 +40,15 @@ def _clip(text: str, width: int) -> str:
 
 
 def table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> str:
+    """kubectl's layout: columns two spaces apart, no padding beyond that (tabulate pads headers by
+    MIN_PADDING, which only its "pretty" format turns off)."""
     if not rows:
         return ""
-    return tabulate(rows, headers=list(headers), tablefmt="plain", disable_numparse=True)
+    padding, tabulate_module.MIN_PADDING = tabulate_module.MIN_PADDING, 0
+    try:
+        return tabulate(rows, headers=list(headers), tablefmt="plain", disable_numparse=True)
+    finally:
+        tabulate_module.MIN_PADDING = padding
 
 
 def dump(data: Any, output: str) -> str:
@@ -114,6 +122,16 @@ def _endpoint_count(sr: ServiceReport) -> str:
     return f"{ready}/{len(sr.expected)}" if sr.service.selector else f"{ready} (manual)"
 
 
+def across_namespaces(report: Report) -> bool:
+    """Whether tables need a NAMESPACE column: as kubectl, only when more than one namespace is read."""
+    namespaces = report.snapshot.namespaces
+    return namespaces is None or len(namespaces) > 1
+
+
+def _without_namespace(rows: list[list[str]], headers: list[str]) -> tuple[list[list[str]], list[str]]:
+    return [r[1:] for r in rows], headers[1:]
+
+
 def services_table(report: Report, wide: bool = False) -> str:
     headers = ["NAMESPACE", "NAME", "TYPE", "CLUSTER-IP", "PORTS", "SELECTOR", "PODS", "ENDPOINTS", "STATUS"]
     if wide:
@@ -145,6 +163,8 @@ def services_table(report: Report, wide: bool = False) -> str:
             )
             row += [external, ",".join(sorted({f.code for f in sr.findings}))]
         rows.append(row)
+    if not across_namespaces(report):
+        rows, headers = _without_namespace(rows, headers)
     return table(rows, headers)
 
 
@@ -248,7 +268,9 @@ def endpoint_rows(sr: ServiceReport) -> list[tuple[str, Endpoint | None, Endpoin
     return rows
 
 
-def endpoints_rows_text(reports: Iterable[ServiceReport], with_service: bool = True) -> str:
+def endpoints_rows_text(
+    reports: Iterable[ServiceReport], with_service: bool = True, with_namespace: bool = True
+) -> str:
     headers = (["SERVICE"] if with_service else []) + [
         "ADDRESS",
         "PORT-NAME",
@@ -272,7 +294,8 @@ def endpoints_rows_text(reports: Iterable[ServiceReport], with_service: bool = T
                 ep.node or "-",
                 state,
             ]
-            rows.append(([sr.service.key] if with_service else []) + row)
+            name = sr.service.key if with_namespace else sr.service.name
+            rows.append(([name] if with_service else []) + row)
     return table(rows, headers)
 
 
@@ -307,12 +330,13 @@ def pods_with_services(report: Report, pods: Iterable[Pod]) -> list[tuple[Pod, l
     return [(p, selecting.get((p.namespace, p.name), [])) for p in pods]
 
 
-def pods_table(rows: list[tuple[Pod, list[str]]], wide: bool = False) -> str:
+def pods_table(rows: list[tuple[Pod, list[str]]], wide: bool = False, with_namespace: bool = True) -> str:
     headers = ["NAMESPACE", "NAME", "IP", "READY", "NODE", "LABELS", "SERVICES"]
-    out = []
+    out: list[list[str]] = []
     for p, services in rows:
         shown = p.labels if wide else {k: v for k, v in p.labels.items() if k not in CONTROLLER_LABELS}
         labels = format_selector(shown) or "<none>"
+        selecting = ",".join(services) or "<none>"
         out.append(
             [
                 p.namespace,
@@ -321,9 +345,11 @@ def pods_table(rows: list[tuple[Pod, list[str]]], wide: bool = False) -> str:
                 _ready(p),
                 p.node or "<none>",
                 labels if wide else _clip(labels, LABELS_WIDTH),
-                ",".join(services) or "<none>",
+                selecting if wide else _clip(selecting, SERVICES_WIDTH),
             ]
         )
+    if not with_namespace:
+        out, headers = _without_namespace(out, headers)
     return table(out, headers)
 
 

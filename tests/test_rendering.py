@@ -199,7 +199,7 @@ spec:
 """
     table = rendering.services_table(inspect_manifests(long_selector))
 
-    assert "app.kubernetes.io/instance=…" in table
+    assert "app.kubernetes.io/instanc…" in table
     assert "app.kubernetes.io/name" not in table
 
 
