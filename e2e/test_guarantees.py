@@ -441,27 +441,30 @@ def test_persistent_throttling_or_server_errors_end_in_one_line_and_exit_3(
 # --------------------------------------------------------------------------- secrets
 
 
-def test_tokens_and_keys_never_appear_in_the_most_verbose_output(
+def test_tokens_keys_and_passwords_never_appear_in_the_most_verbose_output(
     cluster: Cluster, namespace: str, inspector_sa: str, tmp_path: Path
 ):
     apply(cluster, namespace, WEB_SVC)
-    kubeconfig = token_kubeconfig(cluster, inspector_sa, tmp_path / "sa.kubeconfig", namespace)
-    secrets = [inspector_sa, inspector_sa.rsplit(".", maxsplit=1)[-1]]
+    good = token_kubeconfig(cluster, inspector_sa, tmp_path / "sa.kubeconfig", namespace)
+    bogus_token = inspector_sa[:-4] + "AAAA"
+    bogus = token_kubeconfig(cluster, bogus_token, tmp_path / "bogus.kubeconfig", namespace)
+    password = "s3cret-Pa55word-never-printed"
+    basic = token_kubeconfig(cluster, "unused", tmp_path / "basic.kubeconfig", namespace)
+    config = yaml.safe_load(basic.read_text())
+    config["users"][0]["user"] = {"username": "admin", "password": password}
+    basic.write_text(yaml.safe_dump(config))
     admin = yaml.safe_load(Path(cluster.kubeconfig).read_text())["users"][0]["user"]
-    for field in ("client-key-data", "client-certificate-data", "token"):
-        if admin.get(field):
-            secrets.append(admin[field][40:80])
-            if field == "client-key-data":
-                secrets.append(base64.b64decode(admin[field]).decode().splitlines()[1])
-    for kc, args in (
-        (kubeconfig, ["diff", "-vv"]),
-        (kubeconfig, ["services", "web-svc", "-vv", "-o", "yaml"]),
-        (cluster.kubeconfig, ["diff", "-A", "-vv"]),
-        (tmp_path / "bad.kubeconfig", ["diff", "-vv"]),
-    ):
-        if "bad" in str(kc):
-            token_kubeconfig(cluster, inspector_sa[:-4] + "AAAA", Path(kc), namespace)
-        res = run(kc, *args)
+    admin_secrets = [v[40:80] for k, v in admin.items() if k in ("client-key-data", "token")]
+    if admin.get("client-key-data"):  # the key itself, as PEM body
+        admin_secrets.append(base64.b64decode(admin["client-key-data"]).decode().splitlines()[1])
+    cases = [
+        (good, ["diff", "-vv"], [inspector_sa, inspector_sa.rsplit(".", maxsplit=1)[-1]]),
+        (good, ["services", "web-svc", "-vv", "-o", "yaml"], [inspector_sa]),
+        (Path(cluster.kubeconfig), ["diff", "-A", "-vv"], admin_secrets),
+        (bogus, ["diff", "-vv"], [bogus_token, bogus_token.rsplit(".", maxsplit=1)[-1]]),
+        (basic, ["diff", "-vv"], [password, base64.b64encode(f"admin:{password}".encode()).decode()]),
+    ]
+    for kubeconfig, args, secrets in cases:
+        res = run(kubeconfig, *args)
         assert "DEBUG inspector.fetching: GET" in res.stderr, res.stderr
-        for secret in secrets:
-            assert secret not in res.stdout and secret not in res.stderr
+        assert secrets and all(secret not in res.stdout + res.stderr for secret in secrets), kubeconfig.name
