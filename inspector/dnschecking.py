@@ -67,17 +67,9 @@ def check_record(record: Record, outcome: Answer | str, server: str) -> RecordCh
                 expected=NO_READY_ENDPOINT,
                 extra=extra,
             )
-    elif got.rcode == "NOERROR" and got.answers:
-        if not same_answers(record.qtype, record.answers, got.answers):
-            found = finding(
-                "dns-mismatch",
-                qname=record.qname,
-                qtype=record.qtype,
-                got=_got(got),
-                expected=_show(record.answers),
-                extra=extra,
-            )
-    elif record.kind is Kind.SRV:
+    elif got.rcode == "NOERROR" and got.answers and same_answers(record.qtype, record.answers, got.answers):
+        pass
+    elif record.kind is Kind.SRV and not (got.rcode == "NOERROR" and got.answers):
         found = finding(
             "dns-missing-srv",
             qname=record.qname,

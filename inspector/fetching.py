@@ -210,36 +210,34 @@ class Cluster:
             f"the API server {self.server} answered {exc.status} ({exc.reason}) after {RETRIES} retries"
         )
 
-    def list_objects(self, resource: Resource, namespace: str | None = None) -> Iterator[JSON]:
-        """Every object of a kind, in pages of PAGE_SIZE (one paginated LIST)."""
+    def pages(self, resource: Resource, namespace: str | None = None) -> Iterator[JSON]:
+        """The pages of one paginated LIST of a kind (PAGE_SIZE objects each)."""
         token = None
         while True:
             query: list[tuple[str, Any]] = [("limit", PAGE_SIZE)]
             if token:
                 query.append(("continue", token))
             page = self.get_json(resource.path(namespace), query)
-            items = page.get("items")
-            yield from (i for i in items if isinstance(i, dict)) if isinstance(items, list) else ()
+            yield page
             token = (page.get("metadata") or {}).get("continue")
             if not token:
                 return
 
+    def list_objects(self, resource: Resource, namespace: str | None = None) -> Iterator[JSON]:
+        """Every object of a kind (one paginated LIST)."""
+        for page in self.pages(resource, namespace):
+            items = page.get("items")
+            yield from (i for i in items if isinstance(i, dict)) if isinstance(items, list) else ()
+
     def list_with_version(self, resource: Resource, namespace: str | None) -> tuple[list[JSON], str]:
         """Every object of a kind and the list's resourceVersion, to start a watch from."""
         items: list[JSON] = []
-        token, version = None, ""
-        while True:
-            query: list[tuple[str, Any]] = [("limit", PAGE_SIZE)]
-            if token:
-                query.append(("continue", token))
-            page = self.get_json(resource.path(namespace), query)
+        version = ""
+        for page in self.pages(resource, namespace):
             raw = page.get("items")
             items += [i for i in raw if isinstance(i, dict)] if isinstance(raw, list) else []
-            meta = page.get("metadata") or {}
-            version = str(meta.get("resourceVersion") or version)
-            token = meta.get("continue")
-            if not token:
-                return items, version
+            version = str((page.get("metadata") or {}).get("resourceVersion") or version)
+        return items, version
 
     def watch(
         self, resource: Resource, namespace: str | None, resource_version: str, timeout_s: int
