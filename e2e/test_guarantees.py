@@ -468,3 +468,19 @@ def test_tokens_keys_and_passwords_never_appear_in_the_most_verbose_output(
         res = run(kubeconfig, *args)
         assert "DEBUG inspector.fetching: GET" in res.stderr, res.stderr
         assert secrets and all(secret not in res.stdout + res.stderr for secret in secrets), kubeconfig.name
+
+
+def test_an_interrupted_wait_says_so_in_one_line_and_exits_130(cluster: Cluster, namespace: str):
+    apply(cluster, namespace, WEB_SVC)  # no pods: wait keeps waiting
+    waiter = subprocess.Popen(
+        [INSPECT, "wait", "web-svc", "-n", namespace, "--timeout", "60s"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=cluster.env,
+    )
+    time.sleep(2)
+    waiter.send_signal(signal.SIGINT)
+    out, err = waiter.communicate(timeout=30)
+    res = subprocess.CompletedProcess(waiter.args, waiter.returncode, out, err)
+    one_line_error(res, 130, "interrupted")

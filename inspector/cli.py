@@ -436,6 +436,8 @@ def run(argv: list[str] | None = None) -> int:
             err=True,
         )
         return ExitStatus.ERROR
+    if result == ExitStatus.INTERRUPTED:  # typer turns Ctrl-C into a returned 130, silently
+        typer.echo("interrupted", err=True)
     return int(result) if isinstance(result, int) else ExitStatus.OK
 
 
