@@ -540,6 +540,21 @@ def up() -> None:
         "kube-controller-manager",
     )
     kubectl(bins, "apply", "-f", str(HERE / "manifests" / "kube-dns.yaml"))
+    # the CoreDNS configuration where kubeadm and kind keep it (clients read the cluster domain there)
+    kubectl(
+        bins,
+        "apply",
+        "-f",
+        "-",
+        stdin=json.dumps(
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {"name": "coredns", "namespace": "kube-system"},
+                "data": {"Corefile": corefile()},
+            }
+        ),
+    )
     start("coredns", bins["coredns"], component_args("coredns"))
     wait_for(
         f"CoreDNS to answer kubernetes.default.svc.{CLUSTER_DOMAIN}",

@@ -311,3 +311,21 @@ def test_coredns_stopped_is_dns_unreachable_and_recovers(cluster: Cluster, names
     wait_until(lambda: cluster.inspect("dns", "-n", namespace).returncode == 0, what="dns to pass again")
     result, status = resolve(cluster, "redis-master", namespace)
     assert status == 0 and result["match"] is True
+
+
+def test_the_cluster_domain_comes_from_the_coredns_configuration(cluster: Cluster, namespace: str) -> None:
+    if not cluster.local:
+        pytest.skip("edits kube-system/coredns, which on this cluster would change its DNS")
+    original = cluster.get_json("configmap", "coredns", "-n", "kube-system")["data"]["Corefile"]
+    edited = original.replace("kubernetes cluster.local ", "kubernetes corp.example ")
+    assert edited != original
+    patch = json.dumps({"data": {"Corefile": edited}})
+    cluster.kubectl("patch", "configmap", "coredns", "-n", "kube-system", "--type=merge", "-p", patch)
+    try:
+        result, _ = resolve(cluster, "redis-master", namespace)
+        assert result["searchList"] == [f"{namespace}.svc.corp.example", "svc.corp.example", "corp.example"]
+        result, _ = resolve(cluster, "redis-master", namespace, "--cluster-domain", "cluster.local")
+        assert result["searchList"][0] == f"{namespace}.svc.cluster.local"
+    finally:
+        restore = json.dumps({"data": {"Corefile": original}})
+        cluster.kubectl("patch", "configmap", "coredns", "-n", "kube-system", "--type=merge", "-p", restore)

@@ -77,11 +77,12 @@ def inspect(
     request_timeout: float | None = None,
     dns: bool = False,
     dns_server: str | None = None,
-    cluster_domain: str = "cluster.local",
+    cluster_domain: str | None = None,
 ) -> Report:
     """Inspect the Services of a namespace (the context's by default) or of all namespaces; with
     `dns`, also ask the cluster DNS for every Service's records (`dns_server` HOST[:PORT], else
-    INSPECTOR_DNS_SERVER, else kube-dns through the API server).
+    INSPECTOR_DNS_SERVER, else kube-dns through the API server; `cluster_domain`, else the one
+    kube-system/coredns names, else cluster.local).
 
     Raises `inspector.errors.InspectorError` subclasses (each with its `exit_status`) on bad input or
     an unreachable cluster or DNS; findings are data in the returned report, never exceptions.

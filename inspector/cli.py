@@ -70,7 +70,14 @@ DNSServer = Annotated[
         show_default=False,
     ),
 ]
-ClusterDomain = Annotated[str, typer.Option("--cluster-domain", help="The cluster's DNS domain.")]
+ClusterDomain = Annotated[
+    str | None,
+    typer.Option(
+        "--cluster-domain",
+        help="The cluster's DNS domain (default: what kube-system/coredns says, else cluster.local).",
+        show_default=False,
+    ),
+]
 DNSTimeout = Annotated[float, typer.Option("--timeout", help="Seconds to wait for each DNS answer.")]
 DNSRetries = Annotated[int, typer.Option("--retries", help="How often to ask again after a DNS timeout.")]
 
@@ -208,7 +215,7 @@ def diff(
     verbose: Verbose = 0,
     dns: Annotated[bool, typer.Option("--dns", help="Also check every Service's DNS records.")] = False,
     dns_server: DNSServer = None,
-    cluster_domain: ClusterDomain = "cluster.local",
+    cluster_domain: ClusterDomain = None,
     timeout: DNSTimeout = 2.0,
     retries: DNSRetries = 1,
 ) -> int:
@@ -254,7 +261,7 @@ def resolve(
     output: OutputOpt = Output.table,
     request_timeout: Timeout = None,
     dns_server: DNSServer = None,
-    cluster_domain: ClusterDomain = "cluster.local",
+    cluster_domain: ClusterDomain = None,
     timeout: DNSTimeout = 2.0,
     retries: DNSRetries = 1,
     verbose: Verbose = 0,
@@ -285,7 +292,7 @@ def dns(
     request_timeout: Timeout = None,
     exit_zero: ExitZero = False,
     dns_server: DNSServer = None,
-    cluster_domain: ClusterDomain = "cluster.local",
+    cluster_domain: ClusterDomain = None,
     timeout: DNSTimeout = 2.0,
     retries: DNSRetries = 1,
     verbose: Verbose = 0,
@@ -359,7 +366,7 @@ def wait(
     output: OutputOpt = Output.table,
     request_timeout: Timeout = None,
     dns_server: DNSServer = None,
-    cluster_domain: ClusterDomain = "cluster.local",
+    cluster_domain: ClusterDomain = None,
     verbose: Verbose = 0,
 ) -> int:
     """Wait until every named Service is discoverable: with --for endpoints (the default) all expected

@@ -36,6 +36,7 @@ from inspector.resolvconf import (
     DNS_PORT,
     Nameserver,
     candidates,
+    cluster_domain_from_corefile,
     parse_nameserver,
     resolv_conf,
     validate_qname,
@@ -46,21 +47,29 @@ from inspector.snapshot import Snapshot
 DNS_NAMESPACE = "kube-system"
 DNS_SERVICE = "kube-dns"
 ENV_DNS_SERVER = "INSPECTOR_DNS_SERVER"
+COREDNS_CONFIG_MAP = "coredns"
+DEFAULT_DOMAIN = "cluster.local"
 
 
 @dataclass(frozen=True, slots=True)
 class DNSOptions:
     server: str | None = None  # HOST[:PORT]; None: find the kube-dns Service
     server_via: str = "--dns-server"  # where `server` came from, as the output says it
-    domain: str = "cluster.local"
+    domain: str = DEFAULT_DOMAIN
     timeout: float = 2.0  # seconds per try
     retries: int = 1  # tries again after a timeout
+    domain_given: bool = True  # False: ask the cluster's DNS configuration (with_cluster_domain)
 
     @classmethod
     def from_cli(
-        cls, server: str | None, domain: str, timeout: float, retries: int, env: dict[str, str] | None = None
+        cls,
+        server: str | None,
+        domain: str | None,
+        timeout: float,
+        retries: int,
+        env: dict[str, str] | None = None,
     ) -> DNSOptions:
-        """--dns-server, else INSPECTOR_DNS_SERVER; a validated cluster domain."""
+        """--dns-server, else INSPECTOR_DNS_SERVER; a validated cluster domain (None: the cluster's)."""
         env = dict(os.environ) if env is None else env
         via = "--dns-server"
         if not server and env.get(ENV_DNS_SERVER):
@@ -69,11 +78,25 @@ class DNSOptions:
             raise BadInput(f"invalid --timeout {timeout}: must be more than 0 seconds")
         if retries < 0:
             raise BadInput(f"invalid --retries {retries}: must be 0 or more")
+        if domain is None:
+            return cls(server or None, via, DEFAULT_DOMAIN, timeout, retries, domain_given=False)
         try:
             zone = validate_qname(domain).strip(".")
         except BadInput:
             raise BadInput(f"invalid --cluster-domain {domain!r}: not a DNS name") from None
         return cls(server or None, via, zone, timeout, retries)
+
+
+def with_cluster_domain(cluster: Cluster, options: DNSOptions) -> DNSOptions:
+    """The options with the cluster's own DNS domain, read from the CoreDNS configuration
+    (kube-system/coredns, as kubeadm and kind write it) unless --cluster-domain was given; the
+    default cluster.local when that cannot be read."""
+    if options.domain_given:
+        return options
+    config = cluster.config_map(DNS_NAMESPACE, COREDNS_CONFIG_MAP)
+    corefile = ((config or {}).get("data") or {}).get("Corefile")
+    domain = cluster_domain_from_corefile(corefile) if isinstance(corefile, str) else None
+    return dataclasses.replace(options, domain=domain or DEFAULT_DOMAIN, domain_given=True)
 
 
 def _unreachable(server: str, qname: str, reason: str) -> DNSUnreachable:
@@ -191,6 +214,7 @@ def resolve_name(
 ) -> Resolution:
     """Resolve `name` as a pod in `from_namespace` (or `from_pod`) would, and judge the answer."""
     qname = validate_qname(name)
+    options = with_cluster_domain(cluster, options)
     qtype = qtype.upper()
     if qtype not in resolving.QTYPES:
         raise BadInput(f"unsupported query type {qtype!r}: use one of {', '.join(resolving.QTYPES)}")
@@ -230,6 +254,7 @@ def resolve_name(
 
 def inspect_dns(cluster: Cluster, report: Report, options: DNSOptions) -> tuple[list[RecordCheck], str]:
     """The DNS checks of the report's Services, and the label of the server that answered them."""
+    options = with_cluster_domain(cluster, options)
     with open_server(cluster, options) as server:
         return check_dns(report, server, options), server.label
 
@@ -246,6 +271,7 @@ def dns_drift(cluster: Cluster, options: DNSOptions) -> Callable[[Report, list[A
     """For `wait --for dns`: each Service's DNS findings, as reasons it is not yet discoverable.
 
     A DNS server that answers nothing yet is a reason to keep waiting, not a failure."""
+    options = with_cluster_domain(cluster, options)
 
     def drift(report: Report, targets: list[Any]) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {t.key: [] for t in targets}

@@ -270,6 +270,13 @@ class Cluster:
         finally:
             resp.response.release_conn()
 
+    def config_map(self, namespace: str, name: str) -> JSON | None:
+        """One ConfigMap, or None when it does not exist or may not be read."""
+        try:
+            return self.get_json(f"/api/v1/namespaces/{namespace}/configmaps/{name}")
+        except (NotFound, Forbidden):
+            return None
+
     # -------------------------------------------------------------- the snapshot
 
     def check_namespace(self, namespace: str) -> None:

@@ -307,3 +307,21 @@ def ndots_explanation(name: str, conf: ResolvConf) -> str:
     if dots >= conf.ndots:
         return f"{dots} dot(s) >= ndots:{conf.ndots}, so the name is tried as is first"
     return f"{dots} dot(s) < ndots:{conf.ndots}, so the search list comes first"
+
+
+_KUBERNETES_PLUGIN = re.compile(r"^\s*kubernetes((?:[ \t]+[^\s{]+)*)[ \t]*(?:\{|$)", re.M)
+
+
+def cluster_domain_from_corefile(corefile: str) -> str | None:
+    """The cluster domain a Corefile serves: the first zone of its `kubernetes` plugin that is not a
+    reverse zone (kubeadm and kind write `kubernetes cluster.local in-addr.arpa ip6.arpa {`).
+    None when there is no such zone to read."""
+    for match in _KUBERNETES_PLUGIN.finditer(corefile):
+        for raw in match.group(1).split():
+            zone = raw.strip(".").lower()
+            if zone and not zone.endswith(".arpa"):
+                try:
+                    return validate_qname(zone).strip(".")
+                except BadInput:
+                    return None
+    return None

@@ -14,6 +14,7 @@ from inspector.resolvconf import (
     ResolvConf,
     Stage,
     candidates,
+    cluster_domain_from_corefile,
     ndots_explanation,
     parse_nameserver,
     resolv_conf,
@@ -301,3 +302,54 @@ def test_bad_dns_servers_are_bad_input(text: str, reason: str) -> None:
     with pytest.raises(BadInput) as err:
         parse_nameserver(text)
     assert str(err.value) == f"invalid DNS server {text!r} (--dns-server): {reason}"
+
+
+KUBEADM_COREFILE = """\
+.:53 {
+    errors
+    health {
+       lameduck 5s
+    }
+    ready
+    kubernetes cluster.local in-addr.arpa ip6.arpa {
+       pods insecure
+       fallthrough in-addr.arpa ip6.arpa
+       ttl 30
+    }
+    prometheus :9153
+    forward . /etc/resolv.conf
+    cache 30
+}
+"""
+
+
+@pytest.mark.parametrize(
+    ("corefile", "domain"),
+    [
+        (KUBEADM_COREFILE, "cluster.local"),
+        (KUBEADM_COREFILE.replace("kubernetes cluster.local", "kubernetes corp.example"), "corp.example"),
+        (
+            "cluster.internal:53 {\n    kubernetes in-addr.arpa Cluster.Internal. {\n    }\n}\n",
+            "cluster.internal",
+        ),
+        ("kubernetes cluster.local\n", "cluster.local"),
+        (".:53 {\n    kubernetes in-addr.arpa ip6.arpa\n}\n", None),
+        (".:53 {\n    kubernetes {\n       pods insecure\n    }\n}\n", None),
+        (".:53 {\n    forward . 1.1.1.1\n}\n", None),
+        ("    # kubernetes commented.out\n", None),
+        ("kubernetes bad_zone!\n", None),
+    ],
+    ids=[
+        "kubeadm",
+        "custom",
+        "zone-block-and-case",
+        "no-block",
+        "reverse-only",
+        "no-zone",
+        "no-plugin",
+        "commented",
+        "invalid",
+    ],
+)
+def test_cluster_domain_is_the_first_forward_zone_of_the_kubernetes_plugin(corefile: str, domain: str | None):
+    assert cluster_domain_from_corefile(corefile) == domain
