@@ -346,8 +346,12 @@ def test_pods_view_says_which_services_select_each_pod(cluster: Cluster, namespa
     apply(cluster, namespace, WEB_SVC.replace("name: web-svc", "name: web-other"))
     res = cluster.inspect("pods", "-n", namespace, "-l", "app=web")
     assert res.returncode == 0, res.stderr
-    (row,) = [line for line in res.stdout.splitlines() if line.startswith(namespace)]
-    assert row.split()[-1] == "web-other,web-svc"
+    header, row = res.stdout.splitlines()
+    assert header.split() == ["NAME", "IP", "READY", "NODE", "LABELS", "SERVICES"]  # one namespace: no column
+    assert row.startswith("web-") and row.split()[-1] == "web-other,web-svc"
+    across = cluster.inspect("pods", "-A", "-l", "app=web").stdout.splitlines()
+    assert across[0].split()[0] == "NAMESPACE"
+    assert [line.split()[-1] for line in across if line.startswith(namespace)] == ["web-other,web-svc"]
 
 
 def test_endpoints_view_lists_actual_beside_expected(cluster: Cluster, namespace: str):
