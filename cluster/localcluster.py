@@ -600,6 +600,7 @@ def write_env() -> None:
         f"export KUBECONFIG={KUBECONFIG}\n"
         f"export INSPECTOR_DNS_SERVER={HOST}:{PORTS.dns}\n"
         f"export LOCALCLUSTER_KUBECTL={binaries()['kubectl']}\n"
+        f"export LOCALCLUSTER_ETCD=http://{HOST}:{PORTS.etcd}\n"
     )
 
 

@@ -65,6 +65,16 @@ class Cluster:
             [INSPECT, *args], capture_output=True, text=True, env=self.env, timeout=timeout, check=False
         )
 
+    def start_inspect(self, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+        """Starts kubectl-inspect in the background (a `wait` that the test then acts upon)."""
+        return subprocess.Popen(
+            [INSPECT, *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=self.env | (env or {}),
+        )
+
     def inspect_json(self, *args: str) -> Any:
         res = self.inspect(*args, "-o", "json")
         assert "Traceback" not in res.stderr, res.stderr
@@ -149,3 +159,22 @@ def fresh_namespace(cluster: Cluster, name: str) -> Iterator[str]:
     )
     yield name
     cluster.kubectl("delete", "namespace", name, "--wait=false", check=False)
+
+
+def bare_web_pod(name: str) -> str:
+    """A pod of no workload, like web.yaml's: nothing recreates it when it is relabelled."""
+    return f"""
+apiVersion: v1
+kind: Pod
+metadata:
+  name: {name}
+  labels:
+    app: web
+spec:
+  containers:
+    - name: web
+      image: registry.example/web:1.0
+      ports:
+        - name: http
+          containerPort: 5000
+"""

@@ -317,13 +317,7 @@ def test_api_server_stopped_or_frozen_gives_one_line_and_exit_3_and_honours_requ
 def test_api_server_stopped_during_a_wait_gives_one_line_and_exit_3(cluster: Cluster, namespace: str):
     local_only(cluster)
     apply(cluster, namespace, WEB_SVC)  # no pods: wait keeps waiting
-    waiter = subprocess.Popen(
-        [INSPECT, "wait", "web-svc", "-n", namespace, "--timeout", "8s"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=cluster.env,
-    )
+    waiter = cluster.start_inspect("wait", "web-svc", "-n", namespace, "--timeout", "8s")
     time.sleep(2)
     subprocess.run([*LOCAL, "stop-component", "kube-apiserver"], check=True)
     try:
@@ -472,13 +466,7 @@ def test_tokens_keys_and_passwords_never_appear_in_the_most_verbose_output(
 
 def test_an_interrupted_wait_says_so_in_one_line_and_exits_130(cluster: Cluster, namespace: str):
     apply(cluster, namespace, WEB_SVC)  # no pods: wait keeps waiting
-    waiter = subprocess.Popen(
-        [INSPECT, "wait", "web-svc", "-n", namespace, "--timeout", "60s"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=cluster.env,
-    )
+    waiter = cluster.start_inspect("wait", "web-svc", "-n", namespace, "--timeout", "60s")
     time.sleep(2)
     waiter.send_signal(signal.SIGINT)
     out, err = waiter.communicate(timeout=30)

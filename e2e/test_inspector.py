@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from e2e.harness import MANIFESTS, WEB_SVC, Cluster, apply, deploy_web, wait_until
+from e2e.harness import MANIFESTS, WEB_SVC, Cluster, apply, bare_web_pod, deploy_web, wait_until
 
 
 def diff(cluster: Cluster, namespace: str, *args: str) -> tuple[dict[str, Any], int]:
@@ -174,21 +174,7 @@ def test_pod_relabelled_out_of_the_selector_leaves_the_service_with_a_near_miss(
     apply(
         cluster,
         namespace,
-        """
-apiVersion: v1
-kind: Pod
-metadata:
-  name: solo
-  labels:
-    app: web
-spec:
-  containers:
-    - name: web
-      image: registry.example/web:1.0
-      ports:
-        - name: http
-          containerPort: 5000
-""",
+        bare_web_pod("solo"),
     )
     apply(cluster, namespace, WEB_SVC)
     settled(cluster, namespace, "web-svc", [])
@@ -231,21 +217,7 @@ def test_endpoints_missing_while_the_controller_manager_is_down(cluster: Cluster
         apply(
             cluster,
             namespace,
-            """
-apiVersion: v1
-kind: Pod
-metadata:
-  name: late
-  labels:
-    app: web
-spec:
-  containers:
-    - name: web
-      image: registry.example/web:1.0
-      ports:
-        - name: http
-          containerPort: 5000
-""",
+            bare_web_pod("late"),
         )
         late_ip = wait_until(
             lambda: cluster.get_json("pod", "late", "-n", namespace)["status"].get("podIP"),

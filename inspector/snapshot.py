@@ -219,6 +219,15 @@ class Workload:
     replicas: int
     template_labels: Mapping[str, str] = field(default_factory=lambda: EMPTY)
     owned: bool = False  # a ReplicaSet owned by a Deployment
+    ready_replicas: int = 0
+    updated_replicas: int | None = None  # None: the kind does not report it (ReplicaSet)
+    rollout_observed: bool = True  # the controller has seen the latest spec (observedGeneration)
+
+    @property
+    def rolled_out(self) -> bool:
+        """Every replica of the current spec exists and is ready."""
+        updated = self.replicas if self.updated_replicas is None else self.updated_replicas
+        return self.rollout_observed and updated >= self.replicas and self.ready_replicas >= self.replicas
 
 
 @dataclass(frozen=True, slots=True)
@@ -461,13 +470,19 @@ def workload_from_api(obj: JSON, kind: str | None = None) -> Workload:
     spec = _map(obj.get("spec"))
     replicas = _int(spec.get("replicas"))
     template_meta = _map(_map(spec.get("template")).get("metadata"))
+    status = _map(obj.get("status"))
+    generation, observed = _int(meta.get("generation")), _int(status.get("observedGeneration"))
+    kind = kind or str(obj.get("kind") or "")
     return Workload(
-        kind=kind or str(obj.get("kind") or ""),
+        kind=kind,
         namespace=namespace,
         name=name,
         replicas=1 if replicas is None else replicas,
         template_labels=_frozen_labels(template_meta.get("labels")),
         owned=bool(_list(meta.get("ownerReferences"))),
+        ready_replicas=_int(status.get("readyReplicas")) or 0,
+        updated_replicas=(_int(status.get("updatedReplicas")) or 0) if kind != "ReplicaSet" else None,
+        rollout_observed=generation is None or (observed is not None and observed >= generation),
     )
 
 

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from inspector.errors import BadInput, InspectorError
+from inspector.errors import BadInput, Forbidden, InspectorError
 from inspector.fetching import (
     DEPLOYMENTS,
     ENDPOINTSLICES,
@@ -36,6 +36,7 @@ from inspector.names import validate_name
 from inspector.snapshot import (
     JSON,
     Snapshot,
+    Workload,
     endpointslice_from_api,
     pod_from_api,
     service_from_api,
@@ -44,7 +45,8 @@ from inspector.snapshot import (
 
 log = logging.getLogger("inspector.waiting")
 
-WATCHED = (SERVICES, ENDPOINTSLICES, PODS)
+WATCHED = (SERVICES, ENDPOINTSLICES, PODS, DEPLOYMENTS, STATEFULSETS)
+REQUIRED = (SERVICES, ENDPOINTSLICES, PODS)
 # each watch ends after this and is opened again from the last resourceVersion (tests shorten it)
 WATCH_SECONDS = int(os.environ.get("INSPECTOR_WATCH_SECONDS", "30"))
 SETTLE_S = 0.05  # gather a burst of events before re-evaluating
@@ -64,7 +66,9 @@ def parse_targets(names: Iterable[str], default_namespace: str) -> list[Target]:
     """`name` (in the default namespace) or `namespace/name`."""
     out = []
     for raw in names:
-        namespace, _, name = raw.rpartition("/")
+        namespace, slash, name = raw.rpartition("/")
+        if slash and not namespace:
+            raise BadInput(f"invalid Service {raw!r}: write NAME or NAMESPACE/NAME")
         out.append(
             Target(
                 validate_name(namespace or default_namespace, "namespace"),
@@ -76,12 +80,26 @@ def parse_targets(names: Iterable[str], default_namespace: str) -> list[Target]:
     return out
 
 
-def endpoint_drift(sr: ServiceReport) -> list[str]:
-    """Why a Service's endpoints are not (yet) what they should be; empty when they are."""
+def endpoint_drift(sr: ServiceReport, workloads: Iterable[Workload] = ()) -> list[str]:
+    """Why a Service's endpoints are not (yet) what they should be; empty when they are.
+
+    Besides the slices matching the pods, the workloads whose pods the Service selects must have
+    rolled out: otherwise a scale-up or rollout still changes the endpoints."""
     reasons = [f.message for f in sr.findings if f.severity is Severity.ERROR]
     svc = sr.service
     if svc.type == "ExternalName" or not svc.selector:
         return reasons
+    selector = svc.selector
+    for w in workloads:
+        if (
+            w.namespace == svc.namespace
+            and not w.owned
+            and all(w.template_labels.get(k) == v for k, v in selector.items())
+            and not w.rolled_out
+        ):
+            reasons.append(
+                f"{w.kind} {w.name} is still rolling out: {w.ready_replicas} of {w.replicas} replica(s) ready"
+            )
     stale = [e for e in sr.facts.unexpected if e.ready]
     if stale:
         reasons.append(
@@ -193,14 +211,22 @@ def wait_for(
     namespaces = sorted({t.namespace for t in targets})
     for ns in namespaces:
         cluster.check_namespace(ns)
-    stores = {(r.plural, ns): _Store(r, ns) for r in WATCHED for ns in namespaces}
-    for store in stores.values():
-        store.reset(*cluster.list_with_version(store.resource, store.namespace))
-    workloads = [
-        workload_from_api(o, res.kind)
+    stores: dict[tuple[str, str], _Store] = {}
+    for resource in WATCHED:
+        for ns in namespaces:
+            store = _Store(resource, ns)
+            try:
+                store.reset(*cluster.list_with_version(resource, ns))
+            except Forbidden:
+                if resource in REQUIRED:
+                    raise
+                continue  # workloads only sharpen the verdict: without them, endpoints decide alone
+            stores[(resource.plural, ns)] = store
+    # bare ReplicaSets only explain a Service scaled to zero; they are listed once, not followed
+    replica_sets = [
+        workload_from_api(o, REPLICASETS.kind)
         for ns in namespaces
-        for res in (DEPLOYMENTS, STATEFULSETS, REPLICASETS)
-        for o in _readable(cluster, res, ns)
+        for o in _readable(cluster, REPLICASETS, ns)
     ]
 
     def evaluate(count: int) -> WaitResult:
@@ -210,7 +236,13 @@ def wait_for(
                 endpointslice_from_api(o) for s in _of(stores, ENDPOINTSLICES) for o in s.objects.values()
             ),
             pods=tuple(pod_from_api(o) for s in _of(stores, PODS) for o in s.objects.values()),
-            workloads=tuple(workloads),
+            workloads=tuple(replica_sets)
+            + tuple(
+                workload_from_api(o, r.kind)
+                for r in (DEPLOYMENTS, STATEFULSETS)
+                for s in _of(stores, r)
+                for o in s.objects.values()
+            ),
             namespaces=tuple(namespaces),
         )
         wanted = {(t.namespace, t.name) for t in targets}
@@ -221,7 +253,7 @@ def wait_for(
             if sr is None:
                 drift[t.key] = [f"Service {t.key} does not exist (yet)"]
             else:
-                drift[t.key] = endpoint_drift(sr) if endpoints else []
+                drift[t.key] = endpoint_drift(sr, snapshot.workloads) if endpoints else []
         if dns_check is not None and not any(drift.values()):
             for key, reasons in dns_check(report, targets).items():
                 drift[key] += reasons

@@ -122,7 +122,14 @@ def test_list_items_are_read_and_unknown_kinds_ignored() -> None:
     snapshot = snapshot_of("unusual.yaml")
 
     assert snapshot.workloads == (
-        Workload(kind="StatefulSet", namespace="odd", name="db", replicas=1, template_labels={"app": "db"}),
+        Workload(
+            kind="StatefulSet",
+            namespace="odd",
+            name="db",
+            replicas=1,
+            template_labels={"app": "db"},
+            updated_replicas=0,  # no status yet: nothing rolled out
+        ),
     )
 
 
