@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from e2e.harness import Cluster, apply, wait_until
+from e2e.harness import Cluster, apply, bare_web_pod, wait_until
 
 PORTS = 40
 CONTAINERS = 8
@@ -194,27 +194,11 @@ endpoints: []
 
 
 def test_dual_stack_fields_on_a_single_stack_cluster(cluster: Cluster, namespace: str):
-    cluster.kubectl(
-        "apply",
-        "-n",
+    apply(cluster, namespace, bare_web_pod("solo"))
+    apply(
+        cluster,
         namespace,
-        "-f",
-        "-",
-        stdin="""
-apiVersion: v1
-kind: Pod
-metadata:
-  name: solo
-  labels:
-    app: solo
-spec:
-  containers:
-    - name: web
-      image: registry.example/web:1.0
-      ports:
-        - name: http
-          containerPort: 5000
----
+        """
 apiVersion: v1
 kind: Service
 metadata:
@@ -222,7 +206,7 @@ metadata:
 spec:
   ipFamilyPolicy: PreferDualStack
   selector:
-    app: solo
+    app: web
   ports:
     - name: http
       port: 80
