@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the local cluster's binaries from their published Go modules (no container registry or
-# binary download is reachable here). Binaries are cached outside the repo, keyed by version, so
-# only the first run pays; a warm run only checks that the files exist.
+# binary download is reachable here), and installs the real node's Debian packages (containerd,
+# runc, iptables, ...) when missing and root. Binaries are cached outside the repo, keyed by
+# version, so only the first run pays; a warm run only checks that the files exist.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=versions.env
@@ -21,17 +22,26 @@ k8s_dir=$cache/bin/kubernetes-$K8S_VERSION
 etcd_dir=$cache/bin/etcd-$ETCD_VERSION
 kwok_dir=$cache/bin/kwok-$KWOK_VERSION
 coredns_dir=$cache/bin/coredns-$COREDNS_VERSION
+cni_dir=$cache/bin/cni-plugins-$CNI_PLUGINS_VERSION
+crictl_dir=$cache/bin/crictl-$CRI_TOOLS_VERSION
+pause_dir=$cache/bin/pause-$(sha256sum "$here/src/pause.c" | cut -c1-12)
 
 fetch_failed() {
     die "could not fetch $1 from the Go module proxy ($(go env GOPROXY)); is it reachable? See $2"
 }
 
+# what the Kubernetes wrapper module builds: package path -> binary name
+k8s_commands=(
+    cmd/kube-apiserver cmd/kube-controller-manager cmd/kube-scheduler cmd/kubectl
+    cmd/kubelet cmd/kube-proxy test/images/agnhost
+)
+
 build_kubernetes() {
-    local want=(kube-apiserver kube-controller-manager kube-scheduler kubectl) missing=0 b
-    for b in "${want[@]}"; do [[ -x $k8s_dir/$b ]] || missing=1; done
-    ((missing)) || return 0
+    local missing=() pkg
+    for pkg in "${k8s_commands[@]}"; do [[ -x $k8s_dir/${pkg##*/} ]] || missing+=("$pkg"); done
+    ((${#missing[@]})) || return 0
     require_go
-    say "building Kubernetes $K8S_VERSION (kube-apiserver, kube-controller-manager, kube-scheduler, kubectl); a cold build takes several minutes"
+    say "building Kubernetes $K8S_VERSION (${missing[*]##*/}); a cold build takes several minutes"
     local src=$cache/src/kubernetes-$K8S_VERSION log=$cache/src/kubernetes-$K8S_VERSION.log
     mkdir -p "$src" "$k8s_dir"
     local upstream_mod
@@ -50,28 +60,21 @@ build_kubernetes() {
         echo
         grep -E '^\s+k8s\.io/[a-z0-9-]+ v0\.0\.0$' "$upstream_mod" | awk -v v="$staging" '{print "replace " $1 " => " $1 " " v}'
     } >"$src/go.mod"
-    cat >"$src/tools.go" <<'GO'
-//go:build tools
-
-// Keeps the command packages in the module graph.
-package tools
-
-import (
-	_ "k8s.io/kubernetes/cmd/kube-apiserver"
-	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
-	_ "k8s.io/kubernetes/cmd/kube-scheduler"
-	_ "k8s.io/kubernetes/cmd/kubectl"
-)
-GO
+    {
+        printf '//go:build tools\n\n// Keeps the command packages in the module graph.\npackage tools\n\nimport (\n'
+        for pkg in "${k8s_commands[@]}"; do printf '\t_ "k8s.io/kubernetes/%s"\n' "$pkg"; done
+        printf ')\n'
+    } >"$src/tools.go"
     (cd "$src" && go mod tidy >>"$log" 2>&1) || fetch_failed "the modules of Kubernetes $K8S_VERSION" "$log"
     local minor=${K8S_VERSION#v1.}; minor=${minor%%.*}
-    local ldflags="-s -w" pkg
-    for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-        ldflags+=" -X $pkg.gitVersion=$K8S_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean"
+    local ldflags="-s -w" vpkg
+    for vpkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+        ldflags+=" -X $vpkg.gitVersion=$K8S_VERSION -X $vpkg.gitMajor=1 -X $vpkg.gitMinor=$minor -X $vpkg.gitTreeState=clean"
     done
-    for b in "${want[@]}"; do
+    for pkg in "${missing[@]}"; do
+        local b=${pkg##*/}
         say "  go build $b"
-        (cd "$src" && go build -trimpath -ldflags "$ldflags" -o "$k8s_dir/$b.tmp" "k8s.io/kubernetes/cmd/$b" >>"$log" 2>&1) \
+        (cd "$src" && go build -trimpath -ldflags "$ldflags" -o "$k8s_dir/$b.tmp" "k8s.io/kubernetes/$pkg" >>"$log" 2>&1) \
             || die "building $b failed; see $log"
         mv "$k8s_dir/$b.tmp" "$k8s_dir/$b"
     done
@@ -107,32 +110,78 @@ GO
     mv "$etcd_dir/etcd.tmp" "$etcd_dir/etcd"
 }
 
-go_install() { # name module-path version dir
-    local name=$1 pkg=$2 version=$3 dir=$4
-    [[ -x $dir/$name ]] && return 0
+go_install() { # name dir version package...
+    local name=$1 dir=$2 version=$3 pkg; shift 3
+    local targets=()
+    for pkg in "$@"; do [[ -x $dir/${pkg##*/} ]] || targets+=("$pkg@$version"); done
+    ((${#targets[@]})) || return 0
     require_go
     say "building $name $version"
     local log=$cache/src/$name-$version.log
     mkdir -p "$dir" "$cache/src"
-    GOBIN=$dir go install -trimpath -ldflags "-s -w" "$pkg@$version" >"$log" 2>&1 \
+    GOBIN=$dir go install -trimpath -ldflags "-s -w" "${targets[@]}" >"$log" 2>&1 \
         || die "building $name $version failed (is the Go module proxy reachable?); see $log"
+}
+
+build_pause() {
+    [[ -x $pause_dir/pause ]] && return 0
+    command -v gcc >/dev/null || { say "no gcc: the real node's pause image cannot be built (kwok-only cluster)"; return 0; }
+    mkdir -p "$pause_dir"
+    gcc -Os -static -o "$pause_dir/pause.tmp" "$here/src/pause.c" || die "building pause failed"
+    mv "$pause_dir/pause.tmp" "$pause_dir/pause"
+}
+
+# Debian packages the real node runs on; installed when missing, as root, never otherwise.
+host_packages() {
+    [[ ${LOCALCLUSTER_REAL_NODE:-1} == 0 ]] && return 0
+    local want=(containerd:containerd ctr:containerd runc:runc iptables:iptables ip:iproute2
+                conntrack:conntrack busybox:busybox-static getent:libc-bin) missing=() entry
+    for entry in "${want[@]}"; do command -v "${entry%%:*}" >/dev/null 2>&1 || missing+=("${entry#*:}"); done
+    ((${#missing[@]})) || return 0
+    mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
+    if [[ $(id -u) != 0 ]] || ! command -v apt-get >/dev/null; then
+        say "real node: ${missing[*]} missing and cannot be installed here (needs root and apt-get); the cluster will be kwok-only"
+        return 0
+    fi
+    say "installing Debian packages for the real node: ${missing[*]}"
+    local log=$cache/src/apt.log
+    mkdir -p "$cache/src"
+    if ! DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" >"$log" 2>&1; then
+        apt-get update >>"$log" 2>&1 || true
+        DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" >>"$log" 2>&1 \
+            || say "real node: apt-get could not install ${missing[*]} (see $log); the cluster will be kwok-only"
+    fi
+}
+
+build_real_node() {
+    host_packages
+    go_install cni-plugins "$cni_dir" "$CNI_PLUGINS_VERSION" \
+        github.com/containernetworking/plugins/plugins/main/bridge \
+        github.com/containernetworking/plugins/plugins/main/loopback \
+        github.com/containernetworking/plugins/plugins/ipam/host-local \
+        github.com/containernetworking/plugins/plugins/meta/portmap
+    go_install crictl "$crictl_dir" "$CRI_TOOLS_VERSION" sigs.k8s.io/cri-tools/cmd/crictl
+    build_pause
 }
 
 case "${1:-all}" in
     all)
         build_etcd
         build_kubernetes
-        go_install kwok sigs.k8s.io/kwok/cmd/kwok "$KWOK_VERSION" "$kwok_dir"
-        go_install coredns github.com/coredns/coredns "$COREDNS_VERSION" "$coredns_dir"
+        go_install kwok "$kwok_dir" "$KWOK_VERSION" sigs.k8s.io/kwok/cmd/kwok
+        go_install coredns "$coredns_dir" "$COREDNS_VERSION" github.com/coredns/coredns
+        build_real_node
         ;;
     etcd) build_etcd ;;
     kubernetes) build_kubernetes ;;
-    kwok) go_install kwok sigs.k8s.io/kwok/cmd/kwok "$KWOK_VERSION" "$kwok_dir" ;;
-    coredns) go_install coredns github.com/coredns/coredns "$COREDNS_VERSION" "$coredns_dir" ;;
+    kwok) go_install kwok "$kwok_dir" "$KWOK_VERSION" sigs.k8s.io/kwok/cmd/kwok ;;
+    coredns) go_install coredns "$coredns_dir" "$COREDNS_VERSION" github.com/coredns/coredns ;;
+    real-node) build_real_node ;;
     paths)
-        printf 'KUBE_BIN=%s\nETCD_BIN=%s\nKWOK_BIN=%s\nCOREDNS_BIN=%s\n' "$k8s_dir" "$etcd_dir" "$kwok_dir" "$coredns_dir"
+        printf 'KUBE_BIN=%s\nETCD_BIN=%s\nKWOK_BIN=%s\nCOREDNS_BIN=%s\nCNI_BIN=%s\nCRICTL_BIN=%s\nPAUSE_BIN=%s\n' \
+            "$k8s_dir" "$etcd_dir" "$kwok_dir" "$coredns_dir" "$cni_dir" "$crictl_dir" "$pause_dir"
         exit 0
         ;;
-    *) die "usage: build.sh [all|etcd|kubernetes|kwok|coredns|paths]" ;;
+    *) die "usage: build.sh [all|etcd|kubernetes|kwok|coredns|real-node|paths]" ;;
 esac
 say "binaries ready under $cache/bin"

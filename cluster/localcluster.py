@@ -1,21 +1,27 @@
-"""The local cluster: upstream Kubernetes components as plain processes on 127.0.0.1.
+"""The local cluster: upstream Kubernetes components as plain processes, and one real node.
 
-Why it exists: this project's tests and demo need a *real* API server, real endpoint controllers and
-a real CoreDNS, and no container registry is reachable here, so kind cannot run. etcd,
-kube-apiserver, kube-controller-manager, kube-scheduler, kwok (simulated nodes and kubelets) and
-CoreDNS (its `kubernetes` plugin watching this API server) are built from their Go modules by
-cluster/build.sh and started here. Pod and Service IPs are simulated: nothing may send traffic to them.
+Why it exists: this project's tests and demo need a *real* API server, real endpoint controllers,
+a real CoreDNS and, to observe traffic, pods that really run. No container registry is reachable
+here, so kind cannot run: etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok
+(simulated nodes for tests that need many pods), and the real node's containerd, kubelet and
+kube-proxy are built or installed by cluster/build.sh and started here, one table row each.
 
     python cluster/localcluster.py up|down|status
     python cluster/localcluster.py stop-component|start-component NAME   (fault injection in tests)
+    python cluster/localcluster.py host-state                            (JSON, for the leak test)
+
+Two modes, chosen by `up` and written to .cluster/mode:
+- real: root, containerd and runc present (the project's machines and CI). The API server serves on
+  the node's bridge address; CoreDNS runs as two pods on the real node behind kube-dns.
+- kwok: anything else, or LOCALCLUSTER_REAL_NODE=0. Every pod is simulated, CoreDNS is a host
+  process on 127.0.0.1, and nothing may send traffic to pod or Service IPs.
 
 State lives in .cluster/ (kubeconfig, env, pki, logs, pids). `up` is idempotent; `down` stops every
-process it started, by pid.
+process it started, by pid, and restores every host change the real node made.
 """
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import json
 import os
@@ -27,23 +33,34 @@ import subprocess
 import sys
 import time
 import urllib.request
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import images  # noqa: E402
+import pki  # noqa: E402
+import realnode  # noqa: E402
+
 ROOT = HERE.parent
 STATE = Path(os.environ.get("LOCALCLUSTER_DIR", ROOT / ".cluster")).resolve()
 PKI, LOGS, PIDS = STATE / "pki", STATE / "logs", STATE / "pids"
 KUBECONFIG = STATE / "kubeconfig"
+MODE_FILE = STATE / "mode"
+HOST_BEFORE = STATE / "host-before.json"
 
-HOST = "127.0.0.1"
-# The address the `kubernetes` Service's endpoints show. The API refuses loopback there, so it is an
-# address from TEST-NET-1 (RFC 5737, never routed); nothing ever connects to it.
-ADVERTISE_IP = "192.0.2.1"
+LOOPBACK = "127.0.0.1"
+# Without the real node the API server must still advertise a non-loopback address for the
+# `kubernetes` Service: one from TEST-NET-2 (RFC 5737) that nothing here routes or connects to.
+# Never this VM's gateway (192.0.2.1).
+KWOK_ADVERTISE_IP = "198.51.100.1"
 SERVICE_CIDR = "10.96.0.0/16"
-CLUSTER_CIDR = "10.244.0.0/16"
+KWOK_POD_CIDR = "10.244.0.0/16"
+CLUSTER_DNS_IP = "10.96.0.10"
 CLUSTER_DOMAIN = "cluster.local"
-NODES = ("kwok-node-0", "kwok-node-1")
+KWOK_NODES = ("kwok-node-0", "kwok-node-1")
 
 
 @dataclass(frozen=True)
@@ -68,8 +85,14 @@ class Ports:
 
 
 PORTS = Ports.from_env()
-# the order in which components start; `down` stops them in reverse
-COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "coredns")
+LAYOUT = realnode.Layout(
+    state=STATE,
+    service_cidr=SERVICE_CIDR,
+    kwok_pod_cidr=KWOK_POD_CIDR,
+    cluster_dns=CLUSTER_DNS_IP,
+    cluster_domain=CLUSTER_DOMAIN,
+    port_offset=int(os.environ.get("LOCALCLUSTER_PORT_OFFSET") or 0),
+)
 
 
 class ClusterError(Exception):
@@ -78,6 +101,22 @@ class ClusterError(Exception):
 
 def say(msg: str) -> None:
     print(f"local-cluster: {msg}", file=sys.stderr, flush=True)
+
+
+def mode() -> str:
+    try:
+        return MODE_FILE.read_text().strip()
+    except OSError:
+        return "kwok"
+
+
+def real() -> bool:
+    return mode() == "real"
+
+
+def api_host() -> str:
+    """Where the API server listens: the node's bridge address with the real node, else loopback."""
+    return realnode.NODE_IP if real() else LOOPBACK
 
 
 # --------------------------------------------------------------------------- binaries
@@ -89,21 +128,27 @@ def binaries() -> dict[str, Path]:
     )
     if res.returncode:
         raise ClusterError(f"cluster/build.sh paths failed: {res.stderr.strip()}")
-    out = res.stdout
-    dirs = dict(line.split("=", 1) for line in out.split())
-    paths = {
+    dirs = dict(line.split("=", 1) for line in res.stdout.split())
+    kube = Path(dirs["KUBE_BIN"])
+    return {
         "etcd": Path(dirs["ETCD_BIN"]) / "etcd",
-        "kube-apiserver": Path(dirs["KUBE_BIN"]) / "kube-apiserver",
-        "kube-controller-manager": Path(dirs["KUBE_BIN"]) / "kube-controller-manager",
-        "kube-scheduler": Path(dirs["KUBE_BIN"]) / "kube-scheduler",
-        "kubectl": Path(dirs["KUBE_BIN"]) / "kubectl",
+        **{b: kube / b for b in ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl")},
+        "kubelet": kube / "kubelet",
+        "kube-proxy": kube / "kube-proxy",
+        "agnhost": kube / "agnhost",
         "kwok": Path(dirs["KWOK_BIN"]) / "kwok",
         "coredns": Path(dirs["COREDNS_BIN"]) / "coredns",
+        "cni": Path(dirs["CNI_BIN"]),
+        "crictl": Path(dirs["CRICTL_BIN"]) / "crictl",
+        "pause": Path(dirs["PAUSE_BIN"]) / "pause",
+        "containerd": Path(shutil.which("containerd") or "/usr/bin/containerd"),
     }
-    missing = [name for name, p in paths.items() if not os.access(p, os.X_OK)]
+
+
+def require(bins: dict[str, Path], names: list[str]) -> None:
+    missing = [n for n in names if not os.access(bins[n], os.X_OK)]
     if missing:
         raise ClusterError(f"binaries not built: {', '.join(missing)}; run `make cluster-binaries` first")
-    return paths
 
 
 # --------------------------------------------------------------------------- processes
@@ -123,7 +168,7 @@ def running_pid(name: str) -> int | None:
     return int(pid) if cmdline == exe.strip() else None
 
 
-def start(name: str, exe: Path, args: list[str]) -> None:
+def start_process(name: str, exe: Path, args: list[str]) -> None:
     log = (LOGS / f"{name}.log").open("ab")
     proc = subprocess.Popen(
         [str(exe), *args],
@@ -140,12 +185,12 @@ def start(name: str, exe: Path, args: list[str]) -> None:
         time.sleep(0.01)
 
 
-def stop(name: str) -> bool:
+def stop_process(name: str, grace: float = 10.0) -> bool:
     pid = running_pid(name)
     pid_file(name).unlink(missing_ok=True)
     if pid is None:
         return False
-    for sig, wait in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)):
+    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
         try:
             os.killpg(pid, sig)
         except ProcessLookupError:
@@ -173,7 +218,7 @@ def require_alive(name: str) -> None:
         raise ClusterError(f"{name} exited; last lines of {LOGS / (name + '.log')}:\n{tail}")
 
 
-def wait_for(what: str, check, timeout: float, component: str | None = None) -> None:
+def wait_for(what: str, check: Callable[[], object], timeout: float, component: str | None = None) -> None:
     deadline = time.monotonic() + timeout
     last: Exception | None = None
     while time.monotonic() < deadline:
@@ -188,143 +233,27 @@ def wait_for(what: str, check, timeout: float, component: str | None = None) -> 
     raise ClusterError(f"timed out after {timeout:.0f}s waiting for {what}" + (f" ({last})" if last else ""))
 
 
-def port_busy(port: int, kind: int = socket.SOCK_STREAM) -> bool:
+def port_busy(host: str, port: int, kind: int = socket.SOCK_STREAM) -> bool:
     with socket.socket(socket.AF_INET, kind) as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            s.bind((HOST, port))
+            s.bind((host, port))
         except OSError:
             return True
     return False
 
 
 def check_ports() -> None:
-    for field in Ports.__dataclass_fields__:
-        port = getattr(PORTS, field)
-        if port_busy(port) or (field == "dns" and port_busy(port, socket.SOCK_DGRAM)):
+    for name in Ports.__dataclass_fields__:
+        port = getattr(PORTS, name)
+        if port_busy(LOOPBACK, port) or (name == "dns" and port_busy(LOOPBACK, port, socket.SOCK_DGRAM)):
             raise ClusterError(
-                f"port {port} on {HOST} (for {field.replace('_', '-')}) is busy; "
+                f"port {port} on {LOOPBACK} (for {name.replace('_', '-')}) is busy; "
                 "free it or set LOCALCLUSTER_PORT_OFFSET to move every port"
             )
 
 
-# --------------------------------------------------------------------------- pki and kubeconfigs
-
-
-def openssl(*args: str) -> None:
-    subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=PKI)
-
-
-def make_pki() -> None:
-    PKI.mkdir(parents=True, exist_ok=True)
-    openssl(
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        "ca.key",
-        "-out",
-        "ca.crt",
-        "-days",
-        "3650",
-        "-subj",
-        "/CN=local-cluster-ca",
-    )
-    openssl("genrsa", "-out", "sa.key", "2048")
-    openssl("rsa", "-in", "sa.key", "-pubout", "-out", "sa.pub")
-    sans = ",".join(
-        [
-            f"IP:{HOST}",
-            "IP:10.96.0.1",
-            "DNS:localhost",
-            "DNS:kubernetes",
-            "DNS:kubernetes.default",
-            "DNS:kubernetes.default.svc",
-            f"DNS:kubernetes.default.svc.{CLUSTER_DOMAIN}",
-        ]
-    )
-    certs = {
-        "apiserver": ("/CN=kube-apiserver", f"subjectAltName={sans}\nextendedKeyUsage=serverAuth"),
-        "admin": ("/O=system:masters/CN=kubernetes-admin", "extendedKeyUsage=clientAuth"),
-        "controller-manager": ("/CN=system:kube-controller-manager", "extendedKeyUsage=clientAuth"),
-        "scheduler": ("/CN=system:kube-scheduler", "extendedKeyUsage=clientAuth"),
-        "kwok": ("/O=system:masters/CN=kwok-controller", "extendedKeyUsage=clientAuth"),
-        "coredns": ("/CN=system:coredns", "extendedKeyUsage=clientAuth"),
-        # the apiserver's client identity towards kwok's kubelet API (port-forward, logs, exec)
-        "apiserver-kubelet-client": (
-            "/O=system:masters/CN=kube-apiserver-kubelet-client",
-            "extendedKeyUsage=clientAuth",
-        ),
-    }
-    for name, (subj, ext) in certs.items():
-        (PKI / f"{name}.ext").write_text(ext + "\n")
-        openssl(
-            "req",
-            "-new",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            f"{name}.key",
-            "-out",
-            f"{name}.csr",
-            "-subj",
-            subj,
-        )
-        openssl(
-            "x509",
-            "-req",
-            "-in",
-            f"{name}.csr",
-            "-CA",
-            "ca.crt",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-days",
-            "3650",
-            "-out",
-            f"{name}.crt",
-            "-extfile",
-            f"{name}.ext",
-        )
-
-
-def b64(path: Path) -> str:
-    return base64.b64encode(path.read_bytes()).decode()
-
-
-def write_kubeconfig(path: Path, user: str, namespace: str = "default") -> None:
-    config = {
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [
-            {
-                "name": "local",
-                "cluster": {
-                    "server": f"https://{HOST}:{PORTS.apiserver}",
-                    "certificate-authority-data": b64(PKI / "ca.crt"),
-                },
-            }
-        ],
-        "users": [
-            {
-                "name": user,
-                "user": {
-                    "client-certificate-data": b64(PKI / f"{user}.crt"),
-                    "client-key-data": b64(PKI / f"{user}.key"),
-                },
-            }
-        ],
-        "contexts": [
-            {"name": "local", "context": {"cluster": "local", "user": user, "namespace": namespace}}
-        ],
-        "current-context": "local",
-    }
-    path.write_text(json.dumps(config, indent=2) + "\n")
-    path.chmod(0o600)
+# --------------------------------------------------------------------------- the API
 
 
 def api_ssl_context() -> ssl.SSLContext:
@@ -333,127 +262,15 @@ def api_ssl_context() -> ssl.SSLContext:
     return ctx
 
 
-def api_get(path: str) -> bytes:
-    url = f"https://{HOST}:{PORTS.apiserver}{path}"
-    with urllib.request.urlopen(url, context=api_ssl_context(), timeout=5) as resp:
+def api_get(path: str, timeout: float = 5) -> bytes:
+    url = f"https://{api_host()}:{PORTS.apiserver}{path}"
+    with urllib.request.urlopen(url, context=api_ssl_context(), timeout=timeout) as resp:
         return bytes(resp.read())
 
 
-# --------------------------------------------------------------------------- components
-
-
-def corefile() -> str:
-    return f"""\
-.:{PORTS.dns} {{
-    bind {HOST}
-    errors
-    ready {HOST}:{PORTS.dns_ready}
-    kubernetes {CLUSTER_DOMAIN} in-addr.arpa ip6.arpa {{
-        kubeconfig {STATE / "coredns.kubeconfig"} local
-        pods insecure
-        fallthrough in-addr.arpa ip6.arpa
-        ttl 0
-    }}
-}}
-"""
-
-
-def kwok_port_forward() -> str:
-    """The kube-dns pods' kubelet port-forward (as `kubectl port-forward` or the inspector use it)
-    reaches the real CoreDNS: kwok forwards their port 53 to it."""
-    return f"""\
-apiVersion: kwok.x-k8s.io/v1alpha1
-kind: ClusterPortForward
-metadata:
-  name: kube-dns
-spec:
-  selector:
-    matchNamespaces: [kube-system]
-  forwards:
-    - ports: [53]
-      target:
-        address: {HOST}
-        port: {PORTS.dns}
-"""
-
-
-def component_args(name: str) -> list[str]:
-    p = PORTS
-    kc = str(STATE / f"{name}.kubeconfig")
-    common_kube = [
-        f"--bind-address={HOST}",
-        "--leader-elect=false",
-        f"--authentication-kubeconfig={kc}",
-        f"--authorization-kubeconfig={kc}",
-        f"--kubeconfig={kc}",
-    ]
-    if name == "etcd":
-        return [
-            "--name=local",
-            f"--data-dir={STATE / 'etcd'}",
-            f"--listen-client-urls=http://{HOST}:{p.etcd}",
-            f"--advertise-client-urls=http://{HOST}:{p.etcd}",
-            f"--listen-peer-urls=http://{HOST}:{p.etcd_peer}",
-            f"--initial-advertise-peer-urls=http://{HOST}:{p.etcd_peer}",
-            f"--initial-cluster=local=http://{HOST}:{p.etcd_peer}",
-            "--unsafe-no-fsync",
-        ]
-    if name == "kube-apiserver":
-        return [
-            f"--etcd-servers=http://{HOST}:{p.etcd}",
-            f"--cert-dir={PKI}",
-            f"--tls-cert-file={PKI / 'apiserver.crt'}",
-            f"--tls-private-key-file={PKI / 'apiserver.key'}",
-            f"--client-ca-file={PKI / 'ca.crt'}",
-            f"--secure-port={p.apiserver}",
-            f"--bind-address={HOST}",
-            f"--advertise-address={ADVERTISE_IP}",
-            f"--service-cluster-ip-range={SERVICE_CIDR}",
-            "--authorization-mode=Node,RBAC",
-            f"--service-account-issuer=https://kubernetes.default.svc.{CLUSTER_DOMAIN}",
-            f"--service-account-key-file={PKI / 'sa.pub'}",
-            f"--service-account-signing-key-file={PKI / 'sa.key'}",
-            f"--audit-policy-file={HERE / 'audit-policy.yaml'}",
-            f"--audit-log-path={LOGS / 'audit.log'}",
-            "--audit-log-maxsize=200",
-            "--audit-log-maxbackup=1",
-            "--kubelet-preferred-address-types=InternalIP",
-            f"--kubelet-client-certificate={PKI / 'apiserver-kubelet-client.crt'}",
-            f"--kubelet-client-key={PKI / 'apiserver-kubelet-client.key'}",
-            "--allow-privileged=true",
-        ]
-    if name == "kube-controller-manager":
-        return [
-            *common_kube,
-            f"--secure-port={p.controller_manager}",
-            f"--service-account-private-key-file={PKI / 'sa.key'}",
-            f"--root-ca-file={PKI / 'ca.crt'}",
-            f"--service-cluster-ip-range={SERVICE_CIDR}",
-            "--allocate-node-cidrs",
-            f"--cluster-cidr={CLUSTER_CIDR}",
-            "--node-cidr-mask-size=24",
-            "--use-service-account-credentials=true",
-        ]
-    if name == "kube-scheduler":
-        return [*common_kube, f"--secure-port={p.scheduler}"]
-    if name == "kwok":
-        return [
-            f"--kubeconfig={kc}",
-            "--manage-all-nodes=false",
-            "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
-            f"--cidr={CLUSTER_CIDR}",
-            f"--node-ip={HOST}",
-            f"--node-port={p.kwok}",
-            f"--server-address={HOST}:{p.kwok}",
-            "--node-lease-duration-seconds=40",
-            f"--config={HERE / 'kwok-stages.yaml'}",
-            f"--config={STATE / 'kwok-port-forward.yaml'}",
-            f"--tls-cert-file={PKI / 'apiserver.crt'}",
-            f"--tls-private-key-file={PKI / 'apiserver.key'}",
-        ]
-    if name == "coredns":
-        return ["-conf", str(STATE / "Corefile")]
-    raise AssertionError(name)
+def http_ok(url: str) -> bool:
+    with urllib.request.urlopen(url, timeout=2) as resp:
+        return bool(resp.status == 200)
 
 
 def kubectl(bins: dict[str, Path], *args: str, stdin: str | None = None) -> str:
@@ -469,21 +286,427 @@ def kubectl(bins: dict[str, Path], *args: str, stdin: str | None = None) -> str:
     return res.stdout
 
 
-def dns_answers(name: str) -> list[str]:
+def dns_answers(name: str, server: str, port: int) -> list[str]:
     import dns.message
     import dns.query
     import dns.rdatatype
 
     q = dns.message.make_query(name, dns.rdatatype.A)
-    resp = dns.query.udp(q, HOST, port=PORTS.dns, timeout=1.0)
+    resp = dns.query.udp(q, server, port=port, timeout=1.0)
     return [r.to_text() for rrset in resp.answer for r in rrset]
+
+
+def nodes_ready(bins: dict[str, Path]) -> set[str]:
+    out = kubectl(
+        bins,
+        "get",
+        "nodes",
+        "-o",
+        'jsonpath={range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Ready")].status}{"\\n"}{end}',
+    )
+    return {line.split("=")[0] for line in out.split() if line.endswith("=True")}
+
+
+def deployment_ready(bins: dict[str, Path], namespace: str, name: str, replicas: int) -> bool:
+    out = kubectl(bins, "-n", namespace, "get", "deploy", name, "-o", "jsonpath={.status.readyReplicas}")
+    return out.strip() == str(replicas)
+
+
+# --------------------------------------------------------------------------- configuration
+
+
+def identities() -> list[pki.Identity]:
+    sans = [
+        f"IP:{LOOPBACK}",
+        f"IP:{realnode.NODE_IP}",
+        "IP:10.96.0.1",
+        "DNS:localhost",
+        "DNS:kubernetes",
+        "DNS:kubernetes.default",
+        "DNS:kubernetes.default.svc",
+        f"DNS:kubernetes.default.svc.{CLUSTER_DOMAIN}",
+    ]
+    node = realnode.NODE_NAME
+    return [
+        pki.Identity("apiserver", "/CN=kube-apiserver", tuple(sans)),
+        pki.Identity("admin", "/O=system:masters/CN=kubernetes-admin"),
+        pki.Identity("controller-manager", "/CN=system:kube-controller-manager"),
+        pki.Identity("scheduler", "/CN=system:kube-scheduler"),
+        pki.Identity("kwok", "/O=system:masters/CN=kwok-controller"),
+        pki.Identity("coredns", "/CN=system:coredns"),
+        # the apiserver's client identity towards the kubelets (port-forward, logs, exec)
+        pki.Identity("apiserver-kubelet-client", "/O=system:masters/CN=kube-apiserver-kubelet-client"),
+        pki.Identity("node", f"/O=system:nodes/CN=system:node:{node}"),
+        pki.Identity("kubelet", f"/CN={node}", (f"IP:{realnode.NODE_IP}", f"DNS:{node}")),
+        pki.Identity("kube-proxy", "/CN=system:kube-proxy"),
+    ]
+
+
+def host_corefile() -> str:
+    """CoreDNS as a host process (kwok mode): on loopback, watching the API with a kubeconfig."""
+    return f"""\
+.:{PORTS.dns} {{
+    bind {LOOPBACK}
+    errors
+    ready {LOOPBACK}:{PORTS.dns_ready}
+    kubernetes {CLUSTER_DOMAIN} in-addr.arpa ip6.arpa {{
+        kubeconfig {STATE / "coredns.kubeconfig"} local
+        pods insecure
+        fallthrough in-addr.arpa ip6.arpa
+        ttl 0
+    }}
+}}
+"""
+
+
+def pod_corefile() -> str:
+    """CoreDNS in its pods (real mode): in-cluster, as kubeadm writes it, minus the upstream forward
+    (nothing outside this machine may be asked) and the cache (tests watch records change)."""
+    return f"""\
+.:53 {{
+    errors
+    health {{
+        lameduck 2s
+    }}
+    ready
+    kubernetes {CLUSTER_DOMAIN} in-addr.arpa ip6.arpa {{
+        pods insecure
+        fallthrough in-addr.arpa ip6.arpa
+        ttl 0
+    }}
+    reload
+}}
+"""
+
+
+def kwok_port_forward() -> str:
+    """The kube-dns pods' kubelet port-forward (as `kubectl port-forward` or the inspector use it)
+    reaches the host CoreDNS (kwok mode): kwok forwards their port 53 to it."""
+    return f"""\
+apiVersion: kwok.x-k8s.io/v1alpha1
+kind: ClusterPortForward
+metadata:
+  name: kube-dns
+spec:
+  selector:
+    matchNamespaces: [kube-system]
+  forwards:
+    - ports: [53]
+      target:
+        address: {LOOPBACK}
+        port: {PORTS.dns}
+"""
+
+
+# --------------------------------------------------------------------------- the components
+
+
+@dataclass(frozen=True)
+class Component:
+    """One process of the cluster: how to start it and how to know it is ready.
+
+    `modes` says in which modes it runs; `prepare` and `settle` run before its start and after it
+    is ready (files it reads, objects it needs)."""
+
+    name: str
+    binary: str
+    args: Callable[[], list[str]]
+    ready: Callable[[dict[str, Path]], object]
+    ready_what: str
+    timeout: float
+    modes: tuple[str, ...] = ("real", "kwok")
+    prepare: Callable[[dict[str, Path]], None] | None = None
+    settle: Callable[[dict[str, Path]], None] | None = None
+    stop_grace: float = 10.0
+    env: dict[str, str] = field(default_factory=dict)
+
+
+def kube_common(name: str) -> list[str]:
+    kc = str(STATE / f"{name}.kubeconfig")
+    return [
+        f"--bind-address={LOOPBACK}",
+        "--leader-elect=false",
+        f"--authentication-kubeconfig={kc}",
+        f"--authorization-kubeconfig={kc}",
+        f"--kubeconfig={kc}",
+    ]
+
+
+def etcd_args() -> list[str]:
+    p = PORTS
+    return [
+        "--name=local",
+        f"--data-dir={STATE / 'etcd'}",
+        f"--listen-client-urls=http://{LOOPBACK}:{p.etcd}",
+        f"--advertise-client-urls=http://{LOOPBACK}:{p.etcd}",
+        f"--listen-peer-urls=http://{LOOPBACK}:{p.etcd_peer}",
+        f"--initial-advertise-peer-urls=http://{LOOPBACK}:{p.etcd_peer}",
+        f"--initial-cluster=local=http://{LOOPBACK}:{p.etcd_peer}",
+        "--unsafe-no-fsync",
+    ]
+
+
+def apiserver_args() -> list[str]:
+    host = api_host()
+    return [
+        f"--etcd-servers=http://{LOOPBACK}:{PORTS.etcd}",
+        f"--cert-dir={PKI}",
+        f"--tls-cert-file={PKI / 'apiserver.crt'}",
+        f"--tls-private-key-file={PKI / 'apiserver.key'}",
+        f"--client-ca-file={PKI / 'ca.crt'}",
+        f"--secure-port={PORTS.apiserver}",
+        # with the real node: the bridge address, which pods reach and the outward interface lacks
+        f"--bind-address={host}",
+        f"--advertise-address={realnode.NODE_IP if real() else KWOK_ADVERTISE_IP}",
+        f"--service-cluster-ip-range={SERVICE_CIDR}",
+        "--authorization-mode=Node,RBAC",
+        f"--service-account-issuer=https://kubernetes.default.svc.{CLUSTER_DOMAIN}",
+        f"--service-account-key-file={PKI / 'sa.pub'}",
+        f"--service-account-signing-key-file={PKI / 'sa.key'}",
+        f"--audit-policy-file={HERE / 'audit-policy.yaml'}",
+        f"--audit-log-path={LOGS / 'audit.log'}",
+        "--audit-log-maxsize=200",
+        "--audit-log-maxbackup=1",
+        "--kubelet-preferred-address-types=InternalIP",
+        f"--kubelet-client-certificate={PKI / 'apiserver-kubelet-client.crt'}",
+        f"--kubelet-client-key={PKI / 'apiserver-kubelet-client.key'}",
+        "--allow-privileged=true",
+    ]
+
+
+def controller_manager_args() -> list[str]:
+    return [
+        *kube_common("kube-controller-manager"),
+        f"--secure-port={PORTS.controller_manager}",
+        f"--service-account-private-key-file={PKI / 'sa.key'}",
+        f"--root-ca-file={PKI / 'ca.crt'}",
+        f"--service-cluster-ip-range={SERVICE_CIDR}",
+        "--allocate-node-cidrs",
+        f"--cluster-cidr={KWOK_POD_CIDR}",
+        "--node-cidr-mask-size=24",
+        "--use-service-account-credentials=true",
+    ]
+
+
+def kwok_args() -> list[str]:
+    p = PORTS
+    return [
+        f"--kubeconfig={STATE / 'kwok.kubeconfig'}",
+        "--manage-all-nodes=false",
+        "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
+        f"--cidr={KWOK_POD_CIDR}",
+        f"--node-ip={LOOPBACK}",
+        f"--node-port={p.kwok}",
+        f"--server-address={LOOPBACK}:{p.kwok}",
+        "--node-lease-duration-seconds=40",
+        f"--config={HERE / 'kwok-stages.yaml'}",
+        f"--config={STATE / 'kwok-port-forward.yaml'}",
+        f"--tls-cert-file={PKI / 'apiserver.crt'}",
+        f"--tls-private-key-file={PKI / 'apiserver.key'}",
+    ]
+
+
+def kubelet_args() -> list[str]:
+    return [
+        f"--config={STATE / 'kubelet-config.json'}",
+        f"--kubeconfig={STATE / 'kubelet.kubeconfig'}",
+        f"--root-dir={STATE / 'kubelet'}",
+        f"--hostname-override={realnode.NODE_NAME}",
+        f"--node-ip={realnode.NODE_IP}",
+        "--node-labels=type=real",
+        "--v=1",
+    ]
+
+
+def kube_proxy_args() -> list[str]:
+    return [f"--config={STATE / 'kube-proxy-config.json'}", "--v=1"]
+
+
+def after_apiserver(bins: dict[str, Path]) -> None:
+    say(f"API server ready on https://{api_host()}:{PORTS.apiserver}")
+    # CoreDNS reads Services, EndpointSlices, Namespaces (and Pods for `pods insecure`)
+    kubectl(bins, "apply", "-f", str(HERE / "manifests" / "coredns-rbac.yaml"))
+
+
+def after_kwok(bins: dict[str, Path]) -> None:
+    kubectl(bins, "apply", "-f", str(HERE / "manifests" / "nodes.yaml"))
+    if real():
+        # kwok's usual taint: a pod runs for real unless it tolerates being simulated
+        kubectl(bins, "taint", "nodes", "--overwrite", *KWOK_NODES, "kwok.x-k8s.io/node=fake:NoSchedule")
+    wait_for("two Ready kwok nodes", lambda: nodes_ready(bins) >= set(KWOK_NODES), 90, "kwok")
+    wait_for(
+        "the default ServiceAccount",
+        lambda: bool(kubectl(bins, "get", "serviceaccount", "default", "-o", "name")),
+        60,
+        "kube-controller-manager",
+    )
+    # the CoreDNS configuration where kubeadm and kind keep it (clients read the cluster domain there)
+    corefile = pod_corefile() if real() else host_corefile()
+    configmap = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "coredns", "namespace": "kube-system"},
+        "data": {"Corefile": corefile},
+    }
+    kubectl(bins, "apply", "-f", "-", stdin=json.dumps(configmap))
+    if not real():
+        kubectl(bins, "apply", "-f", str(HERE / "manifests" / "kube-dns.yaml"))
+
+
+def before_containerd(bins: dict[str, Path]) -> None:
+    realnode.write_configs(LAYOUT, images.PAUSE)
+    realnode.install_cni_plugins(LAYOUT, bins["cni"])
+
+
+def after_containerd(bins: dict[str, Path]) -> None:
+    t0 = time.monotonic()
+    archives = images.build(bins, Path(bins["pause"]).parent.parent / "images")
+    realnode.import_images(LAYOUT, archives)
+    say(
+        f"images built and imported in {time.monotonic() - t0:.1f}s ({', '.join(i.name for i in images.images(bins))})"
+    )
+
+
+def after_kube_proxy(bins: dict[str, Path]) -> None:
+    kubectl(bins, "apply", "-f", str(HERE / "manifests" / "coredns.yaml"))
+    wait_for(
+        "the 2 CoreDNS pods on the real node to be Ready",
+        lambda: deployment_ready(bins, "kube-system", "coredns", 2),
+        120,
+    )
+    # from the host, through kube-proxy's rules: what the inspector and the tests use
+    wait_for(f"CoreDNS to answer at {CLUSTER_DNS_IP} from the host", lambda: dns_ready(bins), 60)
+
+
+def dns_ready(_: dict[str, Path]) -> bool:
+    server, port = dns_server()
+    return "10.96.0.1" in dns_answers(f"kubernetes.default.svc.{CLUSTER_DOMAIN}.", server, port)
+
+
+def dns_server() -> tuple[str, int]:
+    return (CLUSTER_DNS_IP, 53) if real() else (LOOPBACK, PORTS.dns)
+
+
+COMPONENTS: tuple[Component, ...] = (
+    Component(
+        "etcd",
+        "etcd",
+        etcd_args,
+        lambda _: http_ok(f"http://{LOOPBACK}:{PORTS.etcd}/health"),
+        "etcd",
+        30,
+    ),
+    Component(
+        "kube-apiserver",
+        "kube-apiserver",
+        apiserver_args,
+        lambda _: api_get("/readyz") == b"ok",
+        "the API server to be ready",
+        120,
+        settle=after_apiserver,
+    ),
+    Component(
+        "kube-controller-manager",
+        "kube-controller-manager",
+        controller_manager_args,
+        lambda _: http_ok_tls(PORTS.controller_manager),
+        "the controller-manager to serve /healthz",
+        60,
+    ),
+    Component(
+        "kube-scheduler",
+        "kube-scheduler",
+        lambda: [*kube_common("kube-scheduler"), f"--secure-port={PORTS.scheduler}"],
+        lambda _: http_ok_tls(PORTS.scheduler),
+        "the scheduler to serve /healthz",
+        60,
+    ),
+    Component(
+        "kwok",
+        "kwok",
+        kwok_args,
+        lambda _: True,
+        "kwok",
+        10,
+        settle=after_kwok,
+    ),
+    Component(
+        "containerd",
+        "containerd",
+        lambda: ["--config", str(STATE / "containerd.toml")],
+        lambda _: realnode.ctr(LAYOUT, "version").returncode == 0,
+        "containerd to answer on its socket",
+        30,
+        modes=("real",),
+        prepare=before_containerd,
+        settle=after_containerd,
+    ),
+    Component(
+        "kubelet",
+        "kubelet",
+        kubelet_args,
+        lambda bins: realnode.NODE_NAME in nodes_ready(bins),
+        f"node {realnode.NODE_NAME} to be Ready",
+        90,
+        modes=("real",),
+    ),
+    Component(
+        "kube-proxy",
+        "kube-proxy",
+        kube_proxy_args,
+        lambda _: http_ok(f"http://127.0.0.1:{LAYOUT.proxy_healthz_port}/healthz"),
+        "kube-proxy's first sync (/healthz)",
+        60,
+        modes=("real",),
+        settle=after_kube_proxy,
+    ),
+    Component(
+        "coredns",
+        "coredns",
+        lambda: ["-conf", str(STATE / "Corefile")],
+        dns_ready,
+        f"CoreDNS to answer kubernetes.default.svc.{CLUSTER_DOMAIN}",
+        60,
+        modes=("kwok",),
+        prepare=lambda _: write_host_corefile(),
+        settle=lambda bins: wait_for(
+            "the kube-dns pods to be Ready", lambda: deployment_ready(bins, "kube-system", "coredns", 2), 60
+        ),
+    ),
+)
+BY_NAME = {c.name: c for c in COMPONENTS}
+
+
+def write_host_corefile() -> None:
+    (STATE / "Corefile").write_text(host_corefile())
+
+
+def http_ok_tls(port: int) -> bool:
+    ctx = ssl.create_default_context()
+    ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+    with urllib.request.urlopen(f"https://{LOOPBACK}:{port}/healthz", context=ctx, timeout=2) as resp:
+        return bool(resp.status == 200)
+
+
+def active() -> list[Component]:
+    m = mode()
+    return [c for c in COMPONENTS if m in c.modes]
+
+
+def start(comp: Component, bins: dict[str, Path]) -> None:
+    if comp.prepare:
+        comp.prepare(bins)
+    start_process(comp.name, bins[comp.binary], comp.args())
+    wait_for(comp.ready_what, lambda: comp.ready(bins), comp.timeout, comp.name)
+    if comp.settle:
+        comp.settle(bins)
 
 
 # --------------------------------------------------------------------------- commands
 
 
 def healthy() -> bool:
-    if not all(running_pid(c) for c in COMPONENTS):
+    if not MODE_FILE.exists() or not all(running_pid(c.name) for c in active()):
         return False
     try:
         return api_get("/readyz") == b"ok"
@@ -491,170 +714,141 @@ def healthy() -> bool:
         return False
 
 
+def choose_mode(bins: dict[str, Path]) -> str:
+    want = os.environ.get("LOCALCLUSTER_REAL_NODE", "1") != "0"
+    reason = realnode.why_not(want)
+    if reason is None:
+        missing = [
+            n
+            for n in ("kubelet", "kube-proxy", "crictl", "pause", "agnhost")
+            if not os.access(bins[n], os.X_OK)
+        ]
+        if not (bins["cni"] / "bridge").exists():
+            missing.append("CNI plugins")
+        if missing:
+            reason = f"real-node binaries not built ({', '.join(missing)})"
+    if reason:
+        say(f"no real node: {reason}; starting the kwok-only cluster (every pod simulated)")
+        return "kwok"
+    return "real"
+
+
 def up() -> None:
     if healthy():
-        say("already up")
+        say(f"already up ({mode()} mode)")
         print_usage()
         return
     down(quiet=True)
     bins = binaries()
+    require(
+        bins,
+        ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl", "kwok", "coredns"],
+    )
     check_ports()
     t0 = time.monotonic()
-    for d in ("etcd", "pki", "logs", "pids"):
-        shutil.rmtree(STATE / d, ignore_errors=True)
+    if mounts := realnode.our_mounts(LAYOUT):
+        # never delete through a mount: a pod volume may be a host directory
+        raise ClusterError(f"{len(mounts)} mounts remain under {STATE} (first: {mounts[0]}); unmount them first")
+    for name in ("etcd", "pki", "logs", "pids", "kubelet", "containerd", "cni", "pod-logs"):
+        shutil.rmtree(STATE / name, ignore_errors=True)
     for d in (PKI, LOGS, PIDS):
         d.mkdir(parents=True, exist_ok=True)
-    make_pki()
-    write_kubeconfig(KUBECONFIG, "admin")
-    for comp, user in (
+    chosen = choose_mode(bins)
+    if chosen == "real":
+        HOST_BEFORE.write_text(json.dumps(realnode.host_state(LAYOUT), indent=1))
+    MODE_FILE.write_text(chosen + "\n")
+    pki.make_pki(PKI, identities())
+    server = f"https://{api_host()}:{PORTS.apiserver}"
+    pki.write_kubeconfig(KUBECONFIG, server, PKI, "admin")
+    for name, user in (
         ("kube-controller-manager", "controller-manager"),
         ("kube-scheduler", "scheduler"),
         ("kwok", "kwok"),
         ("coredns", "coredns"),
+        ("kubelet", "node"),
+        ("kube-proxy", "kube-proxy"),
     ):
-        write_kubeconfig(STATE / f"{comp}.kubeconfig", user)
-    (STATE / "Corefile").write_text(corefile())
+        pki.write_kubeconfig(STATE / f"{name}.kubeconfig", server, PKI, user)
     (STATE / "kwok-port-forward.yaml").write_text(kwok_port_forward())
-
-    start("etcd", bins["etcd"], component_args("etcd"))
-    wait_for(
-        "etcd",
-        lambda: urllib.request.urlopen(f"http://{HOST}:{PORTS.etcd}/health", timeout=2).status == 200,
-        30,
-        "etcd",
-    )
-    start("kube-apiserver", bins["kube-apiserver"], component_args("kube-apiserver"))
-    wait_for("the API server to be ready", lambda: api_get("/readyz") == b"ok", 120, "kube-apiserver")
-    say(f"API server ready on https://{HOST}:{PORTS.apiserver}")
-
-    # CoreDNS reads Services, EndpointSlices, Namespaces (and Pods for `pods insecure`)
-    kubectl(bins, "apply", "-f", "-", stdin=COREDNS_RBAC)
-    for comp in ("kube-controller-manager", "kube-scheduler", "kwok"):
-        start(comp, bins[comp], component_args(comp))
-    kubectl(bins, "apply", "-f", str(HERE / "manifests" / "nodes.yaml"))
-    wait_for("two Ready kwok nodes", lambda: nodes_ready(bins) >= len(NODES), 90, "kwok")
-    wait_for(
-        "the default ServiceAccount",
-        lambda: bool(kubectl(bins, "get", "serviceaccount", "default", "-o", "name")),
-        60,
-        "kube-controller-manager",
-    )
-    kubectl(bins, "apply", "-f", str(HERE / "manifests" / "kube-dns.yaml"))
-    # the CoreDNS configuration where kubeadm and kind keep it (clients read the cluster domain there)
-    kubectl(
-        bins,
-        "apply",
-        "-f",
-        "-",
-        stdin=json.dumps(
-            {
-                "apiVersion": "v1",
-                "kind": "ConfigMap",
-                "metadata": {"name": "coredns", "namespace": "kube-system"},
-                "data": {"Corefile": corefile()},
-            }
-        ),
-    )
-    start("coredns", bins["coredns"], component_args("coredns"))
-    wait_for(
-        f"CoreDNS to answer kubernetes.default.svc.{CLUSTER_DOMAIN}",
-        lambda: "10.96.0.1" in dns_answers(f"kubernetes.default.svc.{CLUSTER_DOMAIN}."),
-        60,
-        "coredns",
-    )
-    wait_for(
-        "the kube-dns pods to be Ready",
-        lambda: (
-            kubectl(
-                bins,
-                "-n",
-                "kube-system",
-                "get",
-                "deploy",
-                "coredns",
-                "-o",
-                "jsonpath={.status.readyReplicas}",
-            ).strip()
-            == "2"
-        ),
-        60,
-    )
-    write_env()
-    say(f"up in {time.monotonic() - t0:.1f}s")
+    if chosen == "real":
+        realnode.setup_network(LAYOUT)
+    for comp in active():
+        t = time.monotonic()
+        start(comp, bins)
+        say(f"{comp.name} ready ({time.monotonic() - t:.1f}s)")
+    write_env(bins)
+    say(f"up in {time.monotonic() - t0:.1f}s ({chosen} mode)")
     print_usage()
 
 
-def nodes_ready(bins: dict[str, Path]) -> int:
-    out = kubectl(
-        bins,
-        "get",
-        "nodes",
-        "-o",
-        'jsonpath={range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\\n"}{end}',
-    )
-    return out.split().count("True")
-
-
-def write_env() -> None:
+def write_env(bins: dict[str, Path]) -> None:
+    server, port = dns_server()
     (STATE / "env").write_text(
         f"export KUBECONFIG={KUBECONFIG}\n"
-        f"export INSPECTOR_DNS_SERVER={HOST}:{PORTS.dns}\n"
-        f"export LOCALCLUSTER_KUBECTL={binaries()['kubectl']}\n"
-        f"export LOCALCLUSTER_ETCD=http://{HOST}:{PORTS.etcd}\n"
+        f"export INSPECTOR_DNS_SERVER={server}:{port}\n"
+        f"export LOCALCLUSTER_KUBECTL={bins['kubectl']}\n"
+        f"export LOCALCLUSTER_ETCD=http://{LOOPBACK}:{PORTS.etcd}\n"
+        f"export LOCALCLUSTER_MODE={mode()}\n"
+        f"export LOCALCLUSTER_NODE_IP={realnode.NODE_IP if real() else ''}\n"
     )
 
 
 def print_usage() -> None:
+    server, port = dns_server()
+    traffic = (
+        f"Pods on node {realnode.NODE_NAME} really run; kwok nodes' pods are simulated (never send traffic to them)."
+        if real()
+        else "Pod and Service IPs here are simulated: never send traffic to them."
+    )
     print(
-        f"Local cluster is up (Kubernetes API https://{HOST}:{PORTS.apiserver}, CoreDNS {HOST}:{PORTS.dns}).\n"
+        f"Local cluster is up (Kubernetes API https://{api_host()}:{PORTS.apiserver}, DNS {server}:{port}).\n"
         f"  source {STATE / 'env'}      # sets KUBECONFIG and INSPECTOR_DNS_SERVER\n"
         f"  kubectl-inspect diff -A\n"
         f"Logs: {LOGS}/   Stop: make cluster-down\n"
-        "Pod and Service IPs here are simulated: never send traffic to them."
+        f"{traffic}"
     )
 
 
 def down(quiet: bool = False) -> None:
-    stopped = [c for c in reversed(COMPONENTS) if stop(c)]
+    was_real = real()
+    stopped = []
+    bins: dict[str, Path] | None = None
+    with contextlib.suppress(ClusterError, KeyError):
+        bins = binaries()
+    for comp in reversed(COMPONENTS):
+        if comp.name == "containerd" and was_real and bins is not None:
+            # containerd must still run for the CRI to tear each pod's network down
+            realnode.remove_pods(LAYOUT, bins["crictl"])
+        if stop_process(comp.name, comp.stop_grace):
+            stopped.append(comp.name)
+    if was_real:
+        before = json.loads(HOST_BEFORE.read_text()) if HOST_BEFORE.exists() else None
+        realnode.kill_leftovers(LAYOUT)
+        realnode.unmount_all(LAYOUT)
+        if bins is not None and os.access(bins["kube-proxy"], os.X_OK):
+            subprocess.run(
+                [str(bins["kube-proxy"]), "--cleanup"], capture_output=True, check=False, timeout=60
+            )
+        realnode.teardown_network(LAYOUT, before)
+        realnode.remove_cgroups()
+        realnode.cleanup_files(LAYOUT)
+        if before is not None:
+            left = realnode.differences(before, realnode.host_state(LAYOUT))
+            if left and not quiet:
+                say("the host differs from before `up`:\n  " + "\n  ".join(left))
+        MODE_FILE.unlink(missing_ok=True)
     if not quiet:
         say(f"stopped {', '.join(stopped)}" if stopped else "nothing was running")
 
 
 def status() -> int:
     code = 0
-    for c in COMPONENTS:
-        pid = running_pid(c)
-        print(f"{c:26} {'running, pid ' + str(pid) if pid else 'stopped'}")
+    print(f"{'mode':26} {mode()}")
+    for c in active():
+        pid = running_pid(c.name)
+        print(f"{c.name:26} {'running, pid ' + str(pid) if pid else 'stopped'}")
         code |= pid is None
     return int(code)
-
-
-COREDNS_RBAC = """\
-apiVersion: rbac.authorization.k8s.io/v1
-kind: ClusterRole
-metadata:
-  name: system:coredns
-rules:
-  - apiGroups: [""]
-    resources: [endpoints, services, pods, namespaces]
-    verbs: [list, watch]
-  - apiGroups: [discovery.k8s.io]
-    resources: [endpointslices]
-    verbs: [list, watch]
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: ClusterRoleBinding
-metadata:
-  name: system:coredns
-roleRef:
-  apiGroup: rbac.authorization.k8s.io
-  kind: ClusterRole
-  name: system:coredns
-subjects:
-  - apiGroup: rbac.authorization.k8s.io
-    kind: User
-    name: system:coredns
-"""
 
 
 def main(argv: list[str]) -> int:
@@ -671,26 +865,32 @@ def main(argv: list[str]) -> int:
             down()
         elif cmd == "status":
             return status()
-        elif cmd in ("stop-component", "start-component") and len(argv) == 3 and argv[2] in COMPONENTS:
+        elif cmd == "host-state":
+            print(
+                json.dumps(
+                    {
+                        "before": json.loads(HOST_BEFORE.read_text()) if HOST_BEFORE.exists() else None,
+                        "now": realnode.host_state(LAYOUT),
+                    }
+                )
+            )
+        elif cmd in ("stop-component", "start-component") and len(argv) == 3 and argv[2] in BY_NAME:
             # fault injection for tests: stop one component, or start it again as `up` did
+            comp = BY_NAME[argv[2]]
             if cmd == "stop-component":
-                stop(argv[2])
-            elif running_pid(argv[2]) is None:
+                stop_process(comp.name, comp.stop_grace)
+            elif running_pid(comp.name) is None:
                 bins = binaries()
-                start(argv[2], bins[argv[2]], component_args(argv[2]))
-                if argv[2] == "kube-apiserver":
-                    wait_for(
-                        "the API server to be ready",
-                        lambda: api_get("/readyz") == b"ok",
-                        120,
-                        "kube-apiserver",
-                    )
+                start_process(comp.name, bins[comp.binary], comp.args())
+                wait_for(comp.ready_what, lambda: comp.ready(bins), comp.timeout, comp.name)
+                if comp.name == "kube-apiserver":
                     # their informers would back off for tens of seconds: start them afresh instead
-                    for comp in ("kube-controller-manager", "kube-scheduler"):
-                        stop(comp)
-                        start(comp, bins[comp], component_args(comp))
+                    for name in ("kube-controller-manager", "kube-scheduler"):
+                        other = BY_NAME[name]
+                        stop_process(name)
+                        start_process(name, bins[other.binary], other.args())
         else:
-            say("usage: localcluster.py up|down|status|stop-component NAME|start-component NAME")
+            say("usage: localcluster.py up|down|status|host-state|stop-component NAME|start-component NAME")
             return 2
     except ClusterError as exc:
         say(str(exc))

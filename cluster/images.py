@@ -1,0 +1,201 @@
+"""Container images for the real node, built here from binaries this machine built or installed.
+
+Why it exists: no container registry is reachable, so the pause container, Kubernetes' e2e test
+image agnhost and CoreDNS are packed as docker-archive tarballs (the format `docker save` writes and
+`ctr images import` reads) from local files, under the names the rest of the world pulls them by.
+An image is one layer: the files, their mode bits, symlinks. Nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import shutil
+import subprocess
+import tarfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+AGNHOST = "registry.k8s.io/e2e-test-images/agnhost:2.66.1"
+PAUSE = "registry.k8s.io/pause:3.10"
+COREDNS = "registry.k8s.io/coredns/coredns:v1.15.0"
+
+# The applets a troubleshooting session reaches for inside a pod (busybox-static from Debian);
+# `getent` is glibc's, so that a name resolves in the pod exactly as glibc's stub resolver does.
+BUSYBOX_APPLETS = (
+    "sh",
+    "nc",
+    "nslookup",
+    "cat",
+    "ls",
+    "sleep",
+    "echo",
+    "printf",
+    "env",
+    "hostname",
+    "ip",
+    "ps",
+    "grep",
+    "sed",
+    "awk",
+    "cut",
+    "head",
+    "tr",
+    "timeout",
+    "true",
+    "false",
+    "test",
+    "touch",
+    "rm",
+)
+
+
+@dataclass(frozen=True)
+class Image:
+    name: str
+    entrypoint: tuple[str, ...]
+    cmd: tuple[str, ...] = ()
+    # path in the image -> file on this machine
+    files: dict[str, Path] = field(default_factory=dict)
+    symlinks: dict[str, str] = field(default_factory=dict)
+    texts: dict[str, str] = field(default_factory=dict)
+    dirs: tuple[str, ...] = ("tmp",)
+
+    def layer(self) -> bytes:
+        """The image's one layer as an uncompressed tar, byte-for-byte reproducible."""
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
+            parents: set[str] = set()
+
+            def add_dir(path: str, mode: int = 0o755) -> None:
+                if not path or path in parents:
+                    return
+                add_dir(str(Path(path).parent) if "/" in path else "")
+                parents.add(path)
+                info = tarfile.TarInfo(path)
+                info.type, info.mode = tarfile.DIRTYPE, mode
+                tar.addfile(info)
+
+            for d in self.dirs:
+                add_dir(d, 0o1777 if d == "tmp" else 0o755)
+            for path, src in sorted(self.files.items()):
+                add_dir(str(Path(path).parent) if "/" in path else "")
+                data = src.read_bytes()
+                info = tarfile.TarInfo(path)
+                info.size, info.mode = len(data), 0o755 if src.stat().st_mode & 0o111 else 0o644
+                tar.addfile(info, io.BytesIO(data))
+            for path, text in sorted(self.texts.items()):
+                add_dir(str(Path(path).parent) if "/" in path else "")
+                data = text.encode()
+                info = tarfile.TarInfo(path)
+                info.size, info.mode = len(data), 0o644
+                tar.addfile(info, io.BytesIO(data))
+            for path, target in sorted(self.symlinks.items()):
+                add_dir(str(Path(path).parent) if "/" in path else "")
+                info = tarfile.TarInfo(path)
+                info.type, info.linkname, info.mode = tarfile.SYMTYPE, target, 0o777
+                tar.addfile(info)
+        return buf.getvalue()
+
+    def archive(self) -> bytes:
+        """The docker-archive tarball: manifest.json, the config, the layer."""
+        layer = self.layer()
+        diff_id = hashlib.sha256(layer).hexdigest()
+        config = json.dumps(
+            {
+                "architecture": "amd64",
+                "os": "linux",
+                "config": {
+                    "Entrypoint": list(self.entrypoint),
+                    "Cmd": list(self.cmd) or None,
+                    "Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
+                    "WorkingDir": "/",
+                },
+                "rootfs": {"type": "layers", "diff_ids": [f"sha256:{diff_id}"]},
+                "history": [{"created_by": "cluster/images.py (kubectl-inspect local cluster)"}],
+            },
+            sort_keys=True,
+        ).encode()
+        config_name = hashlib.sha256(config).hexdigest() + ".json"
+        manifest = json.dumps(
+            [{"Config": config_name, "RepoTags": [self.name], "Layers": [f"{diff_id}/layer.tar"]}]
+        ).encode()
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w") as tar:
+            for name, data in (
+                (f"{diff_id}/layer.tar", layer),
+                (config_name, config),
+                ("manifest.json", manifest),
+            ):
+                info = tarfile.TarInfo(name)
+                info.size, info.mode = len(data), 0o644
+                tar.addfile(info, io.BytesIO(data))
+        return buf.getvalue()
+
+
+def shared_libraries(binary: Path) -> list[Path]:
+    """The shared objects a dynamically linked binary loads (from ldd), loader included."""
+    out = subprocess.run(["ldd", str(binary)], capture_output=True, text=True, check=True).stdout
+    libs = []
+    for line in out.splitlines():
+        parts = line.split()
+        for part in parts:
+            if part.startswith("/"):
+                libs.append(Path(part))
+                break
+    return libs
+
+
+def with_libraries(binaries: Iterable[Path]) -> dict[str, Path]:
+    """Binaries copied at their own paths, with the shared libraries they need."""
+    files: dict[str, Path] = {}
+    for binary in binaries:
+        files[str(binary).lstrip("/")] = binary
+        for lib in shared_libraries(binary):
+            files[str(lib).lstrip("/")] = lib.resolve()
+    return files
+
+
+PASSWD = "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n"
+GROUP = "root:x:0:\nnogroup:x:65534:\n"
+
+
+def images(bins: dict[str, Path]) -> list[Image]:
+    busybox = Path(shutil.which("busybox") or "/bin/busybox")
+    getent = Path(shutil.which("getent") or "/usr/bin/getent")
+    return [
+        Image(PAUSE, entrypoint=("/pause",), files={"pause": bins["pause"]}),
+        Image(
+            AGNHOST,
+            entrypoint=("/agnhost",),
+            cmd=("pause",),
+            files={"agnhost": bins["agnhost"], "bin/busybox": busybox, **with_libraries([getent])},
+            symlinks={
+                "agnhost-2": "agnhost",
+                **{f"bin/{applet}": "busybox" for applet in BUSYBOX_APPLETS},
+            },
+            texts={"etc/nsswitch.conf": "hosts: files dns\n", "etc/passwd": PASSWD, "etc/group": GROUP},
+            dirs=("tmp", "uploads", "etc"),
+        ),
+        Image(COREDNS, entrypoint=("/coredns",), files={"coredns": bins["coredns"]}),
+    ]
+
+
+def build(bins: dict[str, Path], cache: Path) -> list[Path]:
+    """Writes each image's archive under `cache` (named by its content), returns their paths."""
+    cache.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for image in images(bins):
+        data = image.archive()
+        path = (
+            cache
+            / f"{image.name.rsplit('/', 1)[-1].replace(':', '-')}-{hashlib.sha256(data).hexdigest()[:12]}.tar"
+        )
+        if not path.exists():
+            tmp = path.with_suffix(".tmp")
+            tmp.write_bytes(data)
+            tmp.rename(path)
+        paths.append(path)
+    return paths
