@@ -40,6 +40,14 @@ def _local_is_up() -> bool:
     )
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "teardown: takes the local cluster down; runs after every other test")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: item.get_closest_marker("teardown") is not None)
+
+
 @pytest.fixture(scope="session")
 def cluster() -> Iterator[Cluster]:
     kubeconfig = os.environ.get("E2E_KUBECONFIG")
@@ -59,10 +67,31 @@ def cluster() -> Iterator[Cluster]:
         env = _env_file()
         # what a kind user's shell has: KUBECONFIG names the cluster (the pytest plugin reads it)
         os.environ["KUBECONFIG"] = env["KUBECONFIG"]
-        yield Cluster(env["KUBECONFIG"], env["INSPECTOR_DNS_SERVER"], env["LOCALCLUSTER_KUBECTL"], local=True)
+        yield Cluster(
+            env["KUBECONFIG"],
+            env["INSPECTOR_DNS_SERVER"],
+            env["LOCALCLUSTER_KUBECTL"],
+            local=True,
+            real_pods=env.get("LOCALCLUSTER_MODE") == "real",
+            node_ip=env.get("LOCALCLUSTER_NODE_IP") or None,
+            started_here=started,
+        )
     finally:
         if started:
             subprocess.run([sys.executable, str(LOCAL), "down"], check=False, timeout=120)
+
+
+@pytest.fixture
+def real_node(cluster: Cluster) -> Cluster:
+    """The cluster, for a test that observes traffic: its pods must really run. Without the real
+    node (not root, no containerd) the test is skipped with the reason — except in CI, where the
+    real node must be there, so a missing one fails instead of hiding behind a skip."""
+    if not cluster.real_pods:
+        reason = "no real node: the local cluster runs kwok-only (see make cluster-up's first line)"
+        if os.environ.get("CI"):
+            pytest.fail(reason + "; CI must run the real node")
+        pytest.skip(reason)
+    return cluster
 
 
 @pytest.fixture

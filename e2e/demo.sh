@@ -22,6 +22,7 @@ for d in demo/web-flask demo/prod-api demo/billing my-ns/redis-master; do
     "$KUBECTL" rollout status -n "${d%/*}" "deployment/${d#*/}" --timeout=90s >/dev/null
 done
 "$KUBECTL" wait -n test-ns --for=condition=Ready pod/redis-client --timeout=90s >/dev/null
+"$KUBECTL" wait -n my-ns --for=condition=Ready pod/client --timeout=90s >/dev/null
 # the endpoint controllers and CoreDNS follow within a moment: wait until the healthy Services
 # are discoverable (endpoints and DNS), so what follows shows the deliberate problems only
 show kubectl-inspect wait demo/web-flask-svc demo/web-flask-nodeport demo/web-flask-lb demo/prod-v1 \
@@ -39,4 +40,32 @@ for ns in my-ns test-ns; do
     done
 done
 show kubectl-inspect dns -n my-ns
+
+# On the real node the pods really run: the same answers, observed as traffic.
+if [[ ${LOCALCLUSTER_MODE:-real} == real ]] && "$KUBECTL" get node real-node >/dev/null 2>&1; then
+    "$KUBECTL" wait -n my-ns --for=condition=Ready pod/client --timeout=90s >/dev/null
+    node_ip=$("$KUBECTL" get node real-node -o jsonpath='{.status.addresses[?(@.type=="InternalIP")].address}')
+    cluster_ip=$("$KUBECTL" get service -n demo web-flask-svc -o jsonpath='{.spec.clusterIP}')
+    printf '\n\033[1mTraffic, observed: agnhost in each web-flask pod answers /hostname with its pod name\033[0m\n'
+    for url in "http://$cluster_ip:3000/hostname" "http://$node_ip:30480/hostname"; do
+        printf '$ curl %s   (x6)\n  ' "$url"
+        for _ in 1 2 3 4 5 6; do curl -s --max-time 3 "$url"; printf ' '; done
+        echo
+    done
+    # the lesson's DNS table, from a pod in redis-master's own namespace and from test-ns: glibc's
+    # resolver in the pod (getent) finds the address, then a request reaches redis-master's pod
+    printf '\n\033[1mThe DNS table, observed from inside pods (getent, then a request to port 6379)\033[0m\n'
+    for from in my-ns/client test-ns/redis-client; do
+        for name in redis-master redis-master.my-ns redis-master.my-ns.svc.cluster.local; do
+            printf '%-22s %-40s ' "from ${from%/*}" "$name"
+            "$KUBECTL" exec -n "${from%/*}" "${from#*/}" -- sh -c "
+                if set -- \$(getent hosts $name); then
+                    printf '%s -> ' \$1
+                    printf 'GET /hostname HTTP/1.0\r\n\r\n' | nc -w 3 \$1 6379 | tail -n 1; echo
+                else
+                    echo 'does not resolve'
+                fi" || true
+        done
+    done
+fi
 printf '\nThe cluster is still up: source .cluster/env to use it; make cluster-down stops it.\n'

@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,10 +16,16 @@ from typing import Any
 
 INSPECT = str(Path(sys.executable).with_name("kubectl-inspect"))
 MANIFESTS = Path(__file__).resolve().parent / "manifests"
-# Manifests name images under registry.example: kwok runs no container, so any name does. On a cluster
-# that runs containers (kind), E2E_IMAGE replaces them with an image its nodes have (e.g. pause).
+# Pods that really run use Kubernetes' own e2e test image (built locally on the local cluster, pulled
+# on kind). Manifests that name an image under registry.example are simulated: they tolerate kwok's
+# taint and select its nodes. On a cluster without kwok (kind), E2E_IMAGE replaces those images with
+# one its nodes have (e.g. pause).
+AGNHOST = "registry.k8s.io/e2e-test-images/agnhost:2.66.1"
 IMAGE = os.environ.get("E2E_IMAGE")
 WEB_SVC = (MANIFESTS / "web-svc.yaml").read_text()
+# Addresses of no pod, for manually managed EndpointSlices: on the local cluster they route to a
+# bridge with no ports, so even a packet that kube-proxy sent there would go nowhere.
+NOWHERE = "10.244.255"
 
 
 @dataclass
@@ -27,6 +34,12 @@ class Cluster:
     dns_server: str | None
     kubectl_bin: str
     local: bool
+    # pods without kwok's toleration really run (the local cluster's real node, or kind)
+    real_pods: bool = True
+    # the real node's address on the local cluster, where NodePorts answer
+    node_ip: str | None = None
+    # this test session brought the local cluster up (and takes it down)
+    started_here: bool = False
 
     @property
     def env(self) -> dict[str, str]:
@@ -42,7 +55,9 @@ class Cluster:
             i = args.index("-f") + 1
             stdin, args = Path(args[i]).read_text(), (*args[:i], "-", *args[i + 1 :])
         if stdin is not None and IMAGE:
+            # a cluster without kwok: simulated pods become pods of an image its nodes have
             stdin = re.sub(r"image: registry\.example/\S+", f"image: {IMAGE}", stdin)
+            stdin = re.sub(r"\n\s*nodeSelector:\n\s*type: kwok", "", stdin)
         res = subprocess.run(
             [self.kubectl_bin, *args],
             input=stdin,
@@ -55,6 +70,22 @@ class Cluster:
         if check and res.returncode:
             raise AssertionError(f"kubectl {' '.join(args)} failed: {res.stderr.strip()}")
         return res.stdout
+
+    def exec(self, namespace: str, pod: str, *command: str, check: bool = True) -> str:
+        """Runs a command in a pod's first container (kubectl exec), returns its stdout."""
+        return self.kubectl("exec", "-n", namespace, pod, "--", *command, check=check)
+
+    def exec_ok(self, namespace: str, pod: str, *command: str) -> bool:
+        """Whether a command in the pod exits 0 (False too while the container is not running)."""
+        res = subprocess.run(
+            [self.kubectl_bin, "exec", "-n", namespace, pod, "--", *command],
+            capture_output=True,
+            text=True,
+            env=self.env,
+            timeout=120,
+            check=False,
+        )
+        return res.returncode == 0
 
     def get_json(self, *args: str) -> Any:
         return json.loads(self.kubectl("get", *args, "-o", "json"))
@@ -171,10 +202,42 @@ metadata:
   labels:
     app: web
 spec:
+  terminationGracePeriodSeconds: 2
   containers:
     - name: web
-      image: registry.example/web:1.0
+      image: {AGNHOST}
+      args: [netexec, --http-port=5000, --udp-port=-1]
       ports:
         - name: http
           containerPort: 5000
 """
+
+
+def client_pod(name: str, extra_spec: str = "") -> str:
+    """A real pod to act from: agnhost idling, with the e2e image's shell, nc, nslookup and getent."""
+    return f"""
+apiVersion: v1
+kind: Pod
+metadata:
+  name: {name}
+  labels:
+    role: client
+spec:
+  terminationGracePeriodSeconds: 1
+{extra_spec}  containers:
+    - name: client
+      image: {AGNHOST}
+      args: [pause]
+"""
+
+
+def wait_pod_ready(cluster: Cluster, namespace: str, pod: str, timeout: float = 90) -> None:
+    cluster.kubectl(
+        "wait", "-n", namespace, "--for=condition=Ready", f"pod/{pod}", f"--timeout={int(timeout)}s"
+    )
+
+
+def http_get(url: str, timeout: float = 5) -> str:
+    """GET from the host to an address on this machine (pod, Service, node port on the bridge)."""
+    with urllib.request.urlopen(url, timeout=timeout) as resp:
+        return str(resp.read().decode())

@@ -4,6 +4,7 @@ SRV records, the oracle, and the failures (unreachable DNS, malformed names, the
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import subprocess
@@ -285,7 +286,8 @@ def test_without_dns_server_it_goes_through_the_api_servers_port_forward_to_kube
         cluster, {"INSPECTOR_DNS_SERVER": None}, "resolve", "redis-master", "--from-namespace", namespace
     )
     assert "Traceback" not in res.stderr, res.stderr
-    # on the local cluster kwok's kubelet port-forward carries the stream to the real CoreDNS
+    # the kubelet's port-forward (the real node's, or kwok's forwarding to the host CoreDNS) carries
+    # the stream to a real CoreDNS
     assert res.returncode == 0, res.stderr
     assert "port-forward through the API server, DNS over TCP" in res.stdout
     assert "Match:    yes" in res.stdout
@@ -295,22 +297,44 @@ def test_without_dns_server_it_goes_through_the_api_servers_port_forward_to_kube
 
 def test_coredns_stopped_is_dns_unreachable_and_recovers(cluster: Cluster, namespace: str) -> None:
     if not cluster.local:
-        pytest.skip("stops the local cluster's CoreDNS process")
-    local = [sys.executable, str(Path(__file__).resolve().parent.parent / "cluster" / "localcluster.py")]
+        pytest.skip("stops the local cluster's CoreDNS")
     deploy_redis(cluster, namespace)
-    subprocess.run([*local, "stop-component", "coredns"], check=True)
-    try:
+    with coredns_stopped(cluster):
         for command in (["dns"], ["resolve", "redis-master"], ["diff", "--dns"]):
             res = cluster.inspect(*command, "-n", namespace, "--timeout", "0.5", "--retries", "1")
             assert res.returncode == 3, (command, res.stdout, res.stderr)
             assert res.stderr.count("\n") == 1 and "Traceback" not in res.stderr
             assert res.stderr.startswith(f"error: dns-unreachable: the cluster DNS at {cluster.dns_server}")
-    finally:
-        subprocess.run([*local, "start-component", "coredns"], check=True)
     # back: the same commands answer again once CoreDNS has synced with the API server
     wait_until(lambda: cluster.inspect("dns", "-n", namespace).returncode == 0, what="dns to pass again")
     result, status = resolve(cluster, "redis-master", namespace)
     assert status == 0 and result["match"] is True
+
+
+@contextlib.contextmanager
+def coredns_stopped(cluster: Cluster) -> Iterator[None]:
+    """CoreDNS down for the block: its pods scaled to zero on the real node (kube-proxy then rejects
+    10.96.0.10), or its host process stopped on the kwok-only cluster."""
+    if cluster.real_pods:
+        scale = ("scale", "-n", "kube-system", "deployment/coredns")
+        cluster.kubectl(*scale, "--replicas=0")
+        # gone, not only terminating: kube-proxy sends to terminating endpoints while they serve
+        wait_until(
+            lambda: not cluster.get_json("pods", "-n", "kube-system", "-l", "k8s-app=kube-dns")["items"],
+            what="no CoreDNS pod",
+        )
+        try:
+            yield
+        finally:
+            cluster.kubectl(*scale, "--replicas=2")
+            cluster.kubectl("rollout", "status", "-n", "kube-system", "deployment/coredns", "--timeout=120s")
+        return
+    local = [sys.executable, str(Path(__file__).resolve().parent.parent / "cluster" / "localcluster.py")]
+    subprocess.run([*local, "stop-component", "coredns"], check=True)
+    try:
+        yield
+    finally:
+        subprocess.run([*local, "start-component", "coredns"], check=True)
 
 
 def test_the_cluster_domain_comes_from_the_coredns_configuration(cluster: Cluster, namespace: str) -> None:

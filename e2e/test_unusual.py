@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from e2e.harness import Cluster, apply, bare_web_pod, wait_until
+from e2e.harness import AGNHOST, Cluster, apply, bare_web_pod, wait_until
 
 PORTS = 40
 CONTAINERS = 8
@@ -58,6 +58,13 @@ spec:
       labels:
         app: multi
     spec:
+      # simulated (kwok): eight containers of an image that exists nowhere
+      tolerations:
+        - key: kwok.x-k8s.io/node
+          operator: Exists
+          effect: NoSchedule
+      nodeSelector:
+        type: kwok
       containers:{containers}
 ---
 apiVersion: v1
@@ -98,7 +105,8 @@ metadata:
 spec:
   containers:
     - name: {"c" * 63}
-      image: registry.example/web:1.0
+      image: {AGNHOST}
+      args: [netexec, --http-port=5000, --udp-port=-1]
       ports:
         - name: http
           containerPort: 5000
@@ -154,8 +162,8 @@ ports:
   - name: sql
     port: 5432
 endpoints:
-  - addresses: ["192.0.2.10"]
-  - addresses: ["192.0.2.11"]
+  - addresses: ["10.244.255.10"]
+  - addresses: ["10.244.255.11"]
     conditions:
       ready: false
 ---
@@ -185,12 +193,12 @@ endpoints: []
     external = by_name["external-db"]
     assert external["findings"] == [] and status == 0
     assert sorted((e["ip"], e["ready"], e["pod"], e["node"]) for e in external["actual"]) == [
-        ("192.0.2.10", True, None, None),
-        ("192.0.2.11", False, None, None),
+        ("10.244.255.10", True, None, None),
+        ("10.244.255.11", False, None, None),
     ]
     assert [f["code"] for f in by_name["empty-db"]["findings"]] == ["selectorless-no-endpoints"]
     res = cluster.inspect("endpoints", "-n", namespace)
-    assert res.returncode == 0 and "192.0.2.11:5432" in res.stdout and "manual" in res.stdout
+    assert res.returncode == 0 and "10.244.255.11:5432" in res.stdout and "manual" in res.stdout
 
 
 def test_dual_stack_fields_on_a_single_stack_cluster(cluster: Cluster, namespace: str):
