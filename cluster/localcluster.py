@@ -716,6 +716,8 @@ def healthy() -> bool:
 
 def choose_mode(bins: dict[str, Path]) -> str:
     want = os.environ.get("LOCALCLUSTER_REAL_NODE", "1") != "0"
+    if want and os.geteuid() == 0:
+        reclaim_stale_real_node(bins)
     reason = realnode.why_not(want)
     if reason is None:
         missing = [
@@ -748,7 +750,9 @@ def up() -> None:
     t0 = time.monotonic()
     if mounts := realnode.our_mounts(LAYOUT):
         # never delete through a mount: a pod volume may be a host directory
-        raise ClusterError(f"{len(mounts)} mounts remain under {STATE} (first: {mounts[0]}); unmount them first")
+        raise ClusterError(
+            f"{len(mounts)} mounts remain under {STATE} (first: {mounts[0]}); unmount them first"
+        )
     for name in ("etcd", "pki", "logs", "pids", "kubelet", "containerd", "cni", "pod-logs"):
         shutil.rmtree(STATE / name, ignore_errors=True)
     for d in (PKI, LOGS, PIDS):
@@ -809,6 +813,38 @@ def print_usage() -> None:
     )
 
 
+def take_down_real_node(layout: realnode.Layout, bins: dict[str, Path] | None, quiet: bool) -> None:
+    """Every host change of the real node whose state lives in `layout`, undone."""
+    before_file = layout.state / HOST_BEFORE.name
+    before = json.loads(before_file.read_text()) if before_file.exists() else None
+    realnode.kill_leftovers(layout)
+    realnode.unmount_all(layout)
+    if bins is not None and os.access(bins["kube-proxy"], os.X_OK):
+        subprocess.run([str(bins["kube-proxy"]), "--cleanup"], capture_output=True, check=False, timeout=60)
+    realnode.teardown_network(layout, before)
+    realnode.remove_cgroups()
+    realnode.cleanup_files(layout)
+    if before is not None:
+        left = realnode.differences(before, realnode.host_state(layout))
+        if left and not quiet:
+            say("the host differs from before `up`:\n  " + "\n  ".join(left))
+
+
+def reclaim_stale_real_node(bins: dict[str, Path]) -> None:
+    """A real node left by a cluster whose processes were all killed (its session stopped without
+    `down`) still holds the bridge, routes and chains: undo them, from its own records."""
+    owner = realnode.stale_owner()
+    if owner is None:
+        return
+    say(f"taking down the host changes of a stopped real node left by {owner}")
+    stale = realnode.Layout(
+        owner, SERVICE_CIDR, KWOK_POD_CIDR, CLUSTER_DNS_IP, CLUSTER_DOMAIN, LAYOUT.port_offset
+    )
+    take_down_real_node(stale, bins, quiet=True)
+    with contextlib.suppress(OSError):
+        (owner / MODE_FILE.name).unlink()
+
+
 def down(quiet: bool = False) -> None:
     was_real = real()
     stopped = []
@@ -822,20 +858,7 @@ def down(quiet: bool = False) -> None:
         if stop_process(comp.name, comp.stop_grace):
             stopped.append(comp.name)
     if was_real:
-        before = json.loads(HOST_BEFORE.read_text()) if HOST_BEFORE.exists() else None
-        realnode.kill_leftovers(LAYOUT)
-        realnode.unmount_all(LAYOUT)
-        if bins is not None and os.access(bins["kube-proxy"], os.X_OK):
-            subprocess.run(
-                [str(bins["kube-proxy"]), "--cleanup"], capture_output=True, check=False, timeout=60
-            )
-        realnode.teardown_network(LAYOUT, before)
-        realnode.remove_cgroups()
-        realnode.cleanup_files(LAYOUT)
-        if before is not None:
-            left = realnode.differences(before, realnode.host_state(LAYOUT))
-            if left and not quiet:
-                say("the host differs from before `up`:\n  " + "\n  ".join(left))
+        take_down_real_node(LAYOUT, bins, quiet)
         MODE_FILE.unlink(missing_ok=True)
     if not quiet:
         say(f"stopped {', '.join(stopped)}" if stopped else "nothing was running")

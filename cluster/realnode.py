@@ -153,10 +153,34 @@ def write_sysctl(name: str, value: str) -> None:
         (Path("/proc/sys") / name).write_text(value + "\n")
 
 
+# which checkout's cluster set the host network up: a later `up` elsewhere (a CI clone after a
+# session was stopped) can then take a dead one's changes down instead of refusing to start
+OWNER_FILE = Path("/run/kin-owner")
+
+
+def stale_owner() -> Path | None:
+    """The state directory of a real node whose bridge exists but none of whose processes runs."""
+    if run("ip", "link", "show", BRIDGE, check=False).returncode:
+        return None
+    try:
+        owner = Path(OWNER_FILE.read_text().strip())
+    except OSError:
+        return None
+    for pid_file in (owner / "pids").glob("*.pid"):
+        try:
+            pid, exe = pid_file.read_text().split("\n", 1)
+            if Path(f"/proc/{int(pid)}/cmdline").read_bytes().split(b"\0")[0].decode() == exe.strip():
+                return None  # alive: that cluster is up
+        except (OSError, ValueError):
+            continue
+    return owner
+
+
 def setup_network(layout: Layout) -> None:
     """Bridges, routes, the pods' routing table and the guard chain. Records what it changes."""
     saved = {name: read_sysctl(name) for name in SYSCTLS}
     (layout.state / "host-sysctls.json").write_text(json.dumps(saved))
+    OWNER_FILE.write_text(f"{layout.state}\n")
     run("ip", "link", "add", BRIDGE, "type", "bridge")
     run("ip", "addr", "add", f"{NODE_IP}/16", "dev", BRIDGE)
     run("ip", "link", "set", BRIDGE, "up")
@@ -226,6 +250,9 @@ def teardown_network(layout: Layout, before: dict[str, list[str]] | None) -> Non
     for family in ("ip", "ip6"):
         if shutil.which("nft") and f"table {family} kube-proxy" not in existed:
             run("nft", "delete", "table", family, "kube-proxy", check=False)
+    with contextlib.suppress(OSError):
+        if OWNER_FILE.read_text().strip() == str(layout.state):
+            OWNER_FILE.unlink()
     saved_file = layout.state / "host-sysctls.json"
     if saved_file.exists():
         for name, value in json.loads(saved_file.read_text()).items():

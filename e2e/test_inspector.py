@@ -153,9 +153,8 @@ def test_pods_that_never_become_ready_give_no_ready_endpoints(cluster: Cluster, 
     )
     if cluster.real_pods:  # kwok's annotation means nothing to a real kubelet: a gate nobody sets
         manifest = manifest.replace(
-            "    spec:\n      containers:",
-            "    spec:\n      readinessGates:\n"
-            "        - conditionType: inspector.test/never\n      containers:",
+            "\n      containers:",
+            "\n      readinessGates:\n        - conditionType: inspector.test/never\n      containers:",
         )
     apply(cluster, namespace, manifest)
     apply(cluster, namespace, WEB_SVC)
