@@ -21,9 +21,9 @@ from e2e.harness import (
     slice_addresses,
     wait_until,
 )
-from inspector.fetching import Resource, connect
+from inspector.kube.connection import Resource, connect
+from inspector.live.waiting import _Store, _watch_loop
 from inspector.pytest_plugin import NotDiscoverable, discoverable
-from inspector.waiting import _Store, _watch_loop
 
 ENV_FILE = Path(__file__).resolve().parent.parent / ".cluster" / "env"
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from inspector.findings import CATALOGUE, Finding, Severity
-from inspector.inspecting import Report
+from inspector.diagnosis.report import Report
+from inspector.model.findings import CATALOGUE, Finding, Severity
 from tests.conftest import inspect_manifests
 
 ERROR, WARNING, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO

@@ -6,10 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from inspector.api import Scope, make_scope, validate_name
-from inspector.cli import parse_duration, run
+from inspector.cli import run
+from inspector.cli.durations import parse_duration
 from inspector.errors import BadInput
-from inspector.selectors import parse_selector
+from inspector.live.inspecting import Scope, make_scope
+from inspector.model.names import validate_name
+from inspector.model.selectors import parse_selector
 
 # A kubeconfig a reader recognises, pointing at a port nothing listens on.
 DEAD_CLUSTER_KUBECONFIG = """\
@@ -235,7 +237,7 @@ def test_unknown_context_exits_2(kubeconfig: str, capsys: pytest.CaptureFixture[
 def test_unreachable_api_server_exits_3_with_one_line(
     kubeconfig: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("inspector.fetching.BACKOFF_S", 0.0)  # the retries need not wait here
+    monkeypatch.setattr("inspector.kube.connection.BACKOFF_S", 0.0)  # the retries need not wait here
 
     status, err = run_cli(["diff", "--kubeconfig", kubeconfig], capsys)
 
@@ -248,7 +250,7 @@ def test_unreachable_api_server_exits_3_with_one_line(
 def test_unreachable_api_server_with_a_timeout_still_says_refused(
     kubeconfig: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("inspector.fetching.BACKOFF_S", 0.0)
+    monkeypatch.setattr("inspector.kube.connection.BACKOFF_S", 0.0)
 
     status, err = run_cli(["services", "--kubeconfig", kubeconfig, "--request-timeout", "2s"], capsys)
 
