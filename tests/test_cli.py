@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -258,3 +260,34 @@ def test_unreachable_api_server_with_a_timeout_still_says_refused(
         3,
         ["error: cannot reach the API server https://127.0.0.1:1: Connection refused"],
     )
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["--version"], ["--help"], ["diff", "--help"], ["diff", "--frobnicate"], ["diff", "-o", "xml"], []],
+    ids=["version", "help", "command-help", "unknown-flag", "bad-output", "no-arguments"],
+)
+def test_version_help_and_usage_errors_load_neither_the_kubernetes_nor_the_dns_client(
+    argv: list[str],
+) -> None:
+    probe = (
+        "import sys\n"
+        f"sys.argv = ['kubectl-inspect', *{argv!r}]\n"
+        "from inspector.cli import main\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "loaded = sorted({m.split('.')[0] for m in sys.modules} & {'kubernetes', 'dns', 'urllib3', 'yaml'})\n"
+        "sys.stderr.write(f'LOADED {loaded}\\n')\n"
+    )
+    res = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=False)
+
+    assert res.stderr.splitlines()[-1] == "LOADED []", res.stderr
+
+
+def test_the_dns_tier_loads_without_the_kubernetes_client() -> None:
+    probe = "import sys, inspector.dns.oracle, inspector.dns.querying; print('kubernetes' in sys.modules)"
+    res = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+
+    assert res.stdout.strip() == "False"
