@@ -709,3 +709,9 @@ def test_dual_stack_service_missing_its_ipv6_slice_misses_the_ipv6_endpoint() ->
     assert [(f.code, dict(f.details)["count"]) for f in findings_of(report, "net/api")] == [
         ("endpoints-missing", 1)
     ]
+
+
+def test_the_finding_codes_mypy_checks_are_exactly_the_catalogues() -> None:
+    from inspector.model.findings import FINDING_CODES
+
+    assert list(FINDING_CODES) == list(CATALOGUE)

@@ -15,13 +15,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar
 
 JSON = Mapping[str, Any]
 
 EMPTY: Mapping[str, str] = MappingProxyType({})
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 TERMINAL_PHASES = frozenset({"Succeeded", "Failed"})
+E = TypeVar("E", bound=StrEnum)
 
 
 class ServiceType(StrEnum):
@@ -29,14 +30,6 @@ class ServiceType(StrEnum):
     NODE_PORT = "NodePort"
     LOAD_BALANCER = "LoadBalancer"
     EXTERNAL_NAME = "ExternalName"
-
-    @classmethod
-    def of(cls, value: Any) -> ServiceType:
-        """The API's default (ClusterIP) for an absent value, or one the API server would refuse."""
-        try:
-            return cls(value)
-        except ValueError:
-            return cls.CLUSTER_IP
 
     @property
     def opens_node_ports(self) -> bool:
@@ -49,12 +42,14 @@ class DNSPolicy(StrEnum):
     DEFAULT = "Default"
     NONE = "None"
 
-    @classmethod
-    def of(cls, value: Any) -> DNSPolicy:
-        try:
-            return cls(value)
-        except ValueError:
-            return cls.CLUSTER_FIRST
+
+def _member(vocabulary: type[E], value: Any, default: E) -> E:
+    """The API's default for an absent value, or for one the API server would refuse (only a
+    hand-written manifest can hold it)."""
+    try:
+        return vocabulary(value)
+    except ValueError:
+        return default
 
 
 def _frozen_labels(value: Any) -> Mapping[str, str]:
@@ -334,7 +329,7 @@ def pod_from_api(obj: JSON) -> Pod:
         container_ports=tuple(ports),
         owner=_owner(meta),
         host_network=bool(spec.get("hostNetwork")),
-        dns_policy=DNSPolicy.of(spec.get("dnsPolicy")),
+        dns_policy=_member(DNSPolicy, spec.get("dnsPolicy"), DNSPolicy.CLUSTER_FIRST),
         dns_config=dns_config,
     )
 
@@ -366,7 +361,7 @@ def service_from_api(obj: JSON) -> Service:
     return Service(
         namespace=namespace,
         name=name,
-        type=ServiceType.of(spec.get("type")),
+        type=_member(ServiceType, spec.get("type"), ServiceType.CLUSTER_IP),
         cluster_ip=cluster_ip,
         cluster_ips=tuple(str(i) for i in _list(spec.get("clusterIPs")))
         or ((cluster_ip,) if cluster_ip else ()),
