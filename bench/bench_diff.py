@@ -37,6 +37,7 @@ What it prints:
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import math
 import multiprocessing
@@ -59,10 +60,12 @@ from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 from kubernetes.client.exceptions import ApiException
 
-from inspector.fetching import PAGE_SIZE, connect
-from inspector.inspecting import inspect_snapshot
-from inspector.rendering import dump, report_json
-from inspector.snapshot import Snapshot
+from inspector.diagnosis.report import inspect_snapshot
+from inspector.kube.connection import connect
+from inspector.kube.listing import PAGE_SIZE
+from inspector.live.reading import read_snapshot
+from inspector.model.snapshot import Snapshot
+from inspector.output.documents import dump, report_json
 
 ROOT = Path(__file__).resolve().parent.parent
 STATE = ROOT / ".cluster-bench"
@@ -430,13 +433,14 @@ def rss_mb() -> float:
 
 def phases(kubeconfig: str) -> dict[str, Any]:
     """The inspector's pipeline as `diff -A -o json` runs it, phase by phase (in a fresh process)."""
+    gc.disable()  # as the CLI does while a command runs
     requests: Counter[str] = Counter()
     out: dict[str, Any] = {"rss_start": rss_mb()}
     t0 = time.perf_counter()
     cluster = connect(kubeconfig)
     cluster.on_request = lambda path: requests.update([path])
     t1 = time.perf_counter()
-    snapshot = cluster.snapshot(None)
+    snapshot = read_snapshot(cluster, None)
     t2 = time.perf_counter()
     out["rss_fetched"] = rss_mb()
     report = inspect_snapshot(snapshot)
@@ -485,7 +489,7 @@ def linearity(kubeconfig: str, fractions: tuple[float, ...], folds: tuple[int, .
     """inspect_snapshot on the bench namespaces' objects: (1) on the first fraction of the namespaces
     (size grows, density stays); (2) on all of them folded into fewer namespaces (size stays, pods
     and Services per namespace grow): work per namespace that is Services x pods shows there."""
-    full = connect(kubeconfig).snapshot(None)
+    full = read_snapshot(connect(kubeconfig), None)
     namespaces = sorted({s.namespace for s in full.services if s.namespace.startswith(NAMESPACE_PREFIX)})
 
     def bench_only(keep: set[str]) -> Snapshot:
@@ -561,7 +565,7 @@ def print_phases(results: list[dict[str, Any]], cli_median: float, broken: int) 
     say(f"  {'phase':<46} {'min':>10} {'median':>10} {'RSS after (median)':>20}")
     rows = (
         ("connect (kubeconfig, client)", "connect", None),
-        ("fetching (Cluster.snapshot(None))", "fetch", "rss_fetched"),
+        ("fetching (read_snapshot(client, None))", "fetch", "rss_fetched"),
         ("inspecting (inspect_snapshot)", "inspect", "rss_inspected"),
         ("rendering (report_json + json.dumps)", "render", "rss_rendered"),
     )

@@ -9,6 +9,7 @@ import http.client
 import http.server
 import json
 import os
+import select
 import signal
 import ssl
 import subprocess
@@ -466,8 +467,19 @@ def test_tokens_keys_and_passwords_never_appear_in_the_most_verbose_output(
 
 def test_an_interrupted_wait_says_so_in_one_line_and_exits_130(cluster: Cluster, namespace: str):
     apply(cluster, namespace, WEB_SVC)  # no pods: wait keeps waiting
-    waiter = cluster.start_inspect("wait", "web-svc", "-n", namespace, "--timeout", "60s")
-    time.sleep(2)
+    ready, notify = os.pipe()  # the CLI writes "ready" there once its Ctrl-C handler is in place
+    waiter = subprocess.Popen(
+        [INSPECT, "wait", "web-svc", "-n", namespace, "--timeout", "60s"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=cluster.env | {"INSPECTOR_READY_FD": str(notify)},
+        pass_fds=(notify,),
+    )
+    os.close(notify)
+    with os.fdopen(ready, "rb") as signal_fd:
+        assert select.select([signal_fd], [], [], 60)[0], "the CLI never said its handler was in place"
+        assert signal_fd.read() == b"ready\n"
     waiter.send_signal(signal.SIGINT)
     out, err = waiter.communicate(timeout=30)
     res = subprocess.CompletedProcess(waiter.args, waiter.returncode, out, err)

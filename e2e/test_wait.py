@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import queue
-import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -21,9 +19,10 @@ from e2e.harness import (
     slice_addresses,
     wait_until,
 )
-from inspector.fetching import Resource, connect
+from inspector.kube.connection import connect
+from inspector.kube.resources import Resource
+from inspector.kube.watching import Reset, Stream, Watch
 from inspector.pytest_plugin import NotDiscoverable, discoverable
-from inspector.waiting import _Store, _watch_loop
 
 ENV_FILE = Path(__file__).resolve().parent.parent / ".cluster" / "env"
 
@@ -41,7 +40,6 @@ def test_wait_returns_once_a_service_created_before_its_pods_has_them_as_endpoin
 ):
     apply(cluster, namespace, SVC.format(target="http"))
     waiter = cluster.start_inspect("wait", "web-svc", "-n", namespace, "--timeout", "60s")
-    time.sleep(1.0)
     assert waiter.poll() is None, "wait returned before any pod existed"
     web(cluster, namespace)
     out, err = waiter.communicate(timeout=90)
@@ -60,7 +58,6 @@ def test_wait_during_a_live_rollout_returns_only_after_the_new_pods_are_endpoint
     wait_until(lambda: len(ready_pod_ips(cluster, namespace, "app=web")) == 3, what="3 old pods")
     apply(cluster, namespace, SVC.format(target="web-http"))
     waiter = cluster.start_inspect("wait", "web-svc", "-n", namespace, "--timeout", "90s")
-    time.sleep(1.0)
     assert waiter.poll() is None, "wait returned while no pod declared the port"
     web(cluster, namespace, port_name="web-http")
     out, err = waiter.communicate(timeout=120)
@@ -129,20 +126,13 @@ def test_an_expired_watch_is_answered_by_listing_again(cluster: Cluster, namespa
     if not cluster.local:
         pytest.skip("compacts the local cluster's etcd")
     compact_etcd()
-    api = connect(cluster.kubeconfig)
     # Events are watched from etcd itself (no watch cache), so once compacted, resourceVersion 1 is
     # answered with 410 Gone at once: what a pods watch meets on a cluster whose cache has moved on.
     events_resource = Resource("Event", "v1", "events")
-    store = _Store(events_resource, namespace, version="1")
-    events: queue.Queue = queue.Queue()
-    stop = threading.Event()
-    thread = threading.Thread(target=_watch_loop, args=(api, store, events, stop), daemon=True)
-    thread.start()
-    try:
-        _, event = events.get(timeout=30)
-    finally:
-        stop.set()
-    assert event[0] == "RESET" and isinstance(event[1], list) and int(event[2]) > 1
+    with connect(cluster.kubeconfig) as api, Watch(api, watch_seconds=30) as watch:
+        watch.follow(Stream(events_resource, namespace), "1")
+        _, event = watch.events.get(timeout=30)
+    assert isinstance(event, Reset) and isinstance(event.items, list) and int(event.version) > 1
 
 
 def test_python_api_passes_on_a_healthy_service_and_explains_a_broken_one(cluster: Cluster, namespace):

@@ -1,16 +1,50 @@
 """kubectl-inspect: a live-cluster service-discovery inspector.
 
-The Python API: `inspect()` returns a `Report` (per-Service expected and actual endpoints, findings,
-`explain()`); failures raise `InspectorError` subclasses carrying their exit status.
+The Python API: `inspect()` returns a `Report` (per-Service expected and actual endpoints, findings);
+`explain(report)` puts it in words, as `kubectl-inspect diff` does; failures raise `InspectorError`
+subclasses carrying their exit status. The names are loaded on first use, so importing one tier
+(`inspector.dns`, `inspector.model`) loads neither the Kubernetes client nor the rest.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
 
-from inspector.api import inspect
-from inspector.errors import InspectorError
-from inspector.findings import Finding, Severity
-from inspector.inspecting import Report, ServiceReport
+if TYPE_CHECKING:
+    from inspector.diagnosis.report import Report, ServiceReport
+    from inspector.errors import InspectorError
+    from inspector.live.inspecting import inspect
+    from inspector.model.findings import Finding, Severity
+    from inspector.output.text import explain
 
-__all__ = ["Finding", "InspectorError", "Report", "ServiceReport", "Severity", "__version__", "inspect"]
+_WHERE = {
+    "inspect": "inspector.live.inspecting",
+    "explain": "inspector.output.text",
+    "InspectorError": "inspector.errors",
+    "Finding": "inspector.model.findings",
+    "Severity": "inspector.model.findings",
+    "Report": "inspector.diagnosis.report",
+    "ServiceReport": "inspector.diagnosis.report",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module 'inspector' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(_WHERE[name]), name)
+
+
+__all__ = [
+    "Finding",
+    "InspectorError",
+    "Report",
+    "ServiceReport",
+    "Severity",
+    "__version__",
+    "explain",
+    "inspect",
+]

@@ -1,6 +1,6 @@
-"""Our own errors, so nothing above the fetching and resolving layers knows about HTTP or DNS libraries.
+"""Our own errors, so nothing above the kube client and the DNS querying knows about HTTP or DNS libraries.
 
-Each error carries the exit status it maps to; `cli.run` is the one place that turns them into exits.
+Each error carries the exit status it maps to; `inspector.cli.run` is the one place that turns them into exits.
 """
 
 from __future__ import annotations
@@ -32,6 +32,10 @@ class ClusterUnreachable(InspectorError):
 
 class RequestTimedOut(ClusterUnreachable):
     """The API server did not answer within --request-timeout."""
+
+
+class Expired(ClusterUnreachable):
+    """The resourceVersion a watch started from is gone (410 Gone): the kind must be listed again."""
 
 
 class AuthFailed(ClusterUnreachable):

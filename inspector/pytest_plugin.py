@@ -14,8 +14,10 @@ from collections.abc import Callable
 
 import pytest
 
-from inspector.fetching import Cluster, connect
-from inspector.waiting import WaitResult, parse_targets, wait_for
+from inspector.diagnosis.readiness import WaitResult, parse_targets
+from inspector.kube.connection import Client, connect
+from inspector.live.waiting import wait_for
+from inspector.output.text import wait_explanation
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -38,14 +40,18 @@ def discoverable(
     namespace: str | None = None,
     kubeconfig: str | None = None,
     context: str | None = None,
-    cluster: Cluster | None = None,
+    client: Client | None = None,
 ) -> WaitResult:
     """Waits until every Service ("ns/name" or "name") has all its expected endpoints; raises
-    NotDiscoverable with the remaining drift explained at the timeout."""
-    cluster = cluster or connect(kubeconfig, context)
-    result = wait_for(cluster, parse_targets(services, namespace or cluster.namespace), timeout)
+    NotDiscoverable with the remaining drift explained at the timeout. Every connection and watch it
+    opens is closed when it returns (a `client` passed in stays open: it is the caller's)."""
+    if client is not None:
+        result = wait_for(client, parse_targets(services, namespace or client.namespace), timeout)
+    else:
+        with connect(kubeconfig, context) as own:
+            result = wait_for(own, parse_targets(services, namespace or own.namespace), timeout)
     if not result.ok:
-        raise NotDiscoverable(result.explain())
+        raise NotDiscoverable(wait_explanation(result))
     return result
 
 

@@ -11,8 +11,8 @@ from typing import Any
 
 import yaml
 
-from inspector.inspecting import Report, inspect_snapshot
-from inspector.snapshot import Snapshot, snapshot_from_manifests
+from inspector.diagnosis.report import Report, inspect_snapshot
+from inspector.model.snapshot import Snapshot, snapshot_from_manifests
 
 MANIFESTS = Path(__file__).resolve().parent / "manifests"
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from inspector.findings import CATALOGUE, Finding, Severity
-from inspector.inspecting import Report
+from inspector.diagnosis.report import Report
+from inspector.model.findings import CATALOGUE, Finding, Severity
 from tests.conftest import inspect_manifests
 
 ERROR, WARNING, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
@@ -709,3 +709,9 @@ def test_dual_stack_service_missing_its_ipv6_slice_misses_the_ipv6_endpoint() ->
     assert [(f.code, dict(f.details)["count"]) for f in findings_of(report, "net/api")] == [
         ("endpoints-missing", 1)
     ]
+
+
+def test_the_finding_codes_mypy_checks_are_exactly_the_catalogues() -> None:
+    from inspector.model.findings import FINDING_CODES
+
+    assert list(FINDING_CODES) == list(CATALOGUE)

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from inspector.api import Scope, make_scope, validate_name
-from inspector.cli import parse_duration, run
+from inspector.cli import run
+from inspector.cli.durations import parse_duration
 from inspector.errors import BadInput
-from inspector.selectors import parse_selector
+from inspector.live.inspecting import Scope, make_scope
+from inspector.model.names import validate_name
+from inspector.model.selectors import parse_selector
 
 # A kubeconfig a reader recognises, pointing at a port nothing listens on.
 DEAD_CLUSTER_KUBECONFIG = """\
@@ -235,7 +239,7 @@ def test_unknown_context_exits_2(kubeconfig: str, capsys: pytest.CaptureFixture[
 def test_unreachable_api_server_exits_3_with_one_line(
     kubeconfig: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("inspector.fetching.BACKOFF_S", 0.0)  # the retries need not wait here
+    monkeypatch.setattr("inspector.kube.connection.BACKOFF_S", 0.0)  # the retries need not wait here
 
     status, err = run_cli(["diff", "--kubeconfig", kubeconfig], capsys)
 
@@ -248,7 +252,7 @@ def test_unreachable_api_server_exits_3_with_one_line(
 def test_unreachable_api_server_with_a_timeout_still_says_refused(
     kubeconfig: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("inspector.fetching.BACKOFF_S", 0.0)
+    monkeypatch.setattr("inspector.kube.connection.BACKOFF_S", 0.0)
 
     status, err = run_cli(["services", "--kubeconfig", kubeconfig, "--request-timeout", "2s"], capsys)
 
@@ -256,3 +260,34 @@ def test_unreachable_api_server_with_a_timeout_still_says_refused(
         3,
         ["error: cannot reach the API server https://127.0.0.1:1: Connection refused"],
     )
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["--version"], ["--help"], ["diff", "--help"], ["diff", "--frobnicate"], ["diff", "-o", "xml"], []],
+    ids=["version", "help", "command-help", "unknown-flag", "bad-output", "no-arguments"],
+)
+def test_version_help_and_usage_errors_load_neither_the_kubernetes_nor_the_dns_client(
+    argv: list[str],
+) -> None:
+    probe = (
+        "import sys\n"
+        f"sys.argv = ['kubectl-inspect', *{argv!r}]\n"
+        "from inspector.cli import main\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "loaded = sorted({m.split('.')[0] for m in sys.modules} & {'kubernetes', 'dns', 'urllib3', 'yaml'})\n"
+        "sys.stderr.write(f'LOADED {loaded}\\n')\n"
+    )
+    res = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=False)
+
+    assert res.stderr.splitlines()[-1] == "LOADED []", res.stderr
+
+
+def test_the_dns_tier_loads_without_the_kubernetes_client() -> None:
+    probe = "import sys, inspector.dns.oracle, inspector.dns.querying; print('kubernetes' in sys.modules)"
+    res = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+
+    assert res.stdout.strip() == "False"

@@ -7,10 +7,12 @@ from collections.abc import Callable
 
 import pytest
 
-from inspector.dnschecking import check_record, check_records, judge, nothing_answered, with_dns_findings
-from inspector.findings import Severity
-from inspector.records import Answer, Kind, Record, RecordBook, records_for_report
-from inspector.resolvconf import candidates, resolv_conf, walk
+from inspector.dns.answers import Answer, Failure
+from inspector.dns.oracle import check_record, check_records, judge, nothing_answered
+from inspector.dns.records import Kind, Record, RecordBook
+from inspector.dns.resolvconf import candidates, resolv_conf, walk
+from inspector.live.asking import records_for_report, with_dns_findings
+from inspector.model.findings import Severity
 from tests.conftest import inspect_manifests
 
 SERVER = "127.0.0.1:25353 (--dns-server)"
@@ -30,7 +32,7 @@ spec:
 """
 
 
-def codes(record: Record, outcome: Answer | str) -> list[str]:
+def codes(record: Record, outcome: Answer | Failure) -> list[str]:
     return [f.code for f in check_record(record, outcome, SERVER).findings]
 
 
@@ -96,7 +98,7 @@ def test_headless_service_without_ready_endpoints_must_answer_nxdomain() -> None
 
 
 def test_no_answer_from_the_server_is_dns_unreachable() -> None:
-    check = check_record(A, "no answer within 2s, 2 tries", SERVER)
+    check = check_record(A, Failure("no answer within 2s, 2 tries"), SERVER)
     (f,) = check.findings
     assert (check.answer, check.failure) == (None, "no answer within 2s, 2 tries")
     assert f.code == "dns-unreachable"
@@ -107,7 +109,10 @@ def test_no_answer_from_the_server_is_dns_unreachable() -> None:
 
 
 def test_server_that_answered_nothing_is_unreachable_not_wrong() -> None:
-    outcomes: dict[tuple[str, str], Answer | str] = {(A.qname, "A"): "timeout", (SRV.qname, "SRV"): "timeout"}
+    outcomes: dict[tuple[str, str], Answer | Failure] = {
+        (A.qname, "A"): Failure("timeout"),
+        (SRV.qname, "SRV"): Failure("timeout"),
+    }
     assert nothing_answered(check_records([A, SRV], outcomes, SERVER))
     outcomes[(A.qname, "A")] = Answer(FQDN, "A", "NOERROR", ("10.96.0.7",))
     assert not nothing_answered(check_records([A, SRV], outcomes, SERVER))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from inspector.endpoints import Endpoint, SliceIndex, actual_endpoints, addresses_without_ports
-from inspector.snapshot import EndpointSlice
+from inspector.diagnosis.endpoints import Endpoint, SliceIndex, actual_endpoints, addresses_without_ports
+from inspector.model.snapshot import EndpointSlice
 from tests.conftest import snapshot_of
 
 

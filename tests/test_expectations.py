@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from inspector.endpoints import Endpoint
-from inspector.expectations import Expectation, NodePortEndpoint, expect, expected_node_ports
-from inspector.selectors import LabelIndex
+from inspector.diagnosis.endpoints import Endpoint
+from inspector.diagnosis.expectations import Expectation, NodePortEndpoint, expect, expected_node_ports
+from inspector.model.selectors import LabelIndex
 from tests.conftest import snapshot_of
 
 

@@ -19,16 +19,12 @@ from typing import Any
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from inspector.endpoints import Endpoint
-from inspector.errors import BadInput
-from inspector.findings import CATALOGUE, Severity
-from inspector.inspecting import Report, inspect_snapshot
-from inspector.records import UNKNOWN, Answer
-from inspector.rendering import dump, report_json
-from inspector.resolvconf import (
+from inspector.diagnosis.endpoints import Endpoint
+from inspector.diagnosis.report import Report, inspect_snapshot
+from inspector.dns.answers import UNKNOWN, Answer
+from inspector.dns.names import MAX_LABEL, MAX_NAME, validate_qname
+from inspector.dns.resolvconf import (
     CONTINUE_SEARCH,
-    MAX_LABEL,
-    MAX_NAME,
     MAX_NDOTS,
     MAX_SEARCH_CHARS,
     MAX_SEARCH_PATHS,
@@ -38,13 +34,12 @@ from inspector.resolvconf import (
     candidates,
     cluster_searches,
     resolv_conf,
-    validate_qname,
     walk,
 )
-from inspector.selectors import LabelIndex, format_selector, near_misses, parse_selector
-from inspector.snapshot import (
-    CONTROLLER_MANAGED_BY,
-    MANAGED_BY_LABEL,
+from inspector.errors import BadInput
+from inspector.model.findings import CATALOGUE, Severity
+from inspector.model.selectors import LabelIndex, format_selector, near_misses, parse_selector
+from inspector.model.snapshot import (
     SERVICE_NAME_LABEL,
     Pod,
     Service,
@@ -56,6 +51,12 @@ from inspector.snapshot import (
     snapshot_from_manifests,
     workload_from_api,
 )
+from inspector.output.documents import dump, report_json
+from inspector.output.text import explain
+
+# the labels the EndpointSlice controller puts on its slices (the inspector reads neither)
+MANAGED_BY_LABEL = "endpointslice.kubernetes.io/managed-by"
+CONTROLLER_MANAGED_BY = "endpointslice-controller.k8s.io"
 
 # sized so the whole file runs in well under 20 s; raise max_examples locally to search harder
 QUICK = settings(max_examples=75, deadline=None)
@@ -1051,7 +1052,7 @@ def assert_report_invariants(report: Report) -> None:
     data = report_json(report)
     assert json.loads(json.dumps(data)) == data
     dump(data, "yaml")
-    report.explain()
+    explain(report)
 
 
 @CLUSTER

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from inspector.cli import app, run
-from inspector.findings import markdown_table
+from inspector.cli import run
+from inspector.cli.commands import app
+from inspector.model.findings import markdown_table
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 TABLE_BEGIN = "<!-- findings-table:begin -->"

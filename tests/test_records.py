@@ -3,20 +3,19 @@ asked like a DNS server."""
 
 from __future__ import annotations
 
-from inspector.records import (
-    UNKNOWN,
-    Answer,
+from inspector.dns.answers import UNKNOWN, Answer
+from inspector.dns.records import (
     Kind,
     Record,
     RecordBook,
     dashed,
     expected_records,
     namespaces_named,
-    records_for_report,
     same_answers,
     service_parts,
 )
-from inspector.snapshot import Service
+from inspector.live.asking import records_for_report
+from inspector.model.snapshot import Service
 from tests.conftest import inspect_manifests, snapshot_of
 
 REDIS = """

@@ -8,10 +8,11 @@ import re
 import pytest
 import yaml
 
-from inspector import rendering
-from inspector.findings import CATALOGUE, markdown_table
-from inspector.inspecting import inspect_snapshot
-from inspector.snapshot import Snapshot
+from inspector.diagnosis.report import inspect_snapshot
+from inspector.model.findings import CATALOGUE, markdown_table
+from inspector.model.snapshot import Snapshot
+from inspector.output import documents, tables
+from inspector.output.text import explain
 from tests.conftest import inspect_manifests
 
 # DESIGN.md, "JSON (-o json) of diff"
@@ -40,7 +41,7 @@ SUMMARY_KEYS = {"services", "errors", "warnings", "infos"}
 def test_diff_json_has_the_contracts_keys_at_every_level() -> None:
     report = inspect_manifests("shop.yaml", "drift.yaml", "ports.yaml", "readiness.yaml")
 
-    data = rendering.report_json(report)
+    data = documents.report_json(report)
 
     assert set(data) == {"services", "summary", "findings"}  # findings: the cluster-wide ones
     assert set(data["summary"]) == SUMMARY_KEYS
@@ -60,7 +61,7 @@ def test_diff_json_has_the_contracts_keys_at_every_level() -> None:
 
 
 def test_diff_json_of_a_healthy_service_is_exact() -> None:
-    data = rendering.report_json(inspect_manifests("shop.yaml"))
+    data = documents.report_json(inspect_manifests("shop.yaml"))
 
     def endpoint(ip: str, pod: str, node: str) -> dict[str, object]:
         return {
@@ -108,7 +109,7 @@ def test_diff_json_of_a_healthy_service_is_exact() -> None:
 
 
 def test_diff_json_lists_missing_and_unexpected_endpoints_and_findings() -> None:
-    data = rendering.report_json(inspect_manifests("shop.yaml", "drift.yaml"))
+    data = documents.report_json(inspect_manifests("shop.yaml", "drift.yaml"))
     by_name = {s["name"]: s for s in data["services"]}
 
     assert [(e["ip"], e["pod"]) for e in by_name["web-missing"]["missing"]] == [
@@ -128,9 +129,9 @@ def test_diff_json_lists_missing_and_unexpected_endpoints_and_findings() -> None
 
 @pytest.mark.parametrize("output", ["json", "yaml"])
 def test_dump_round_trips_the_report(output: str) -> None:
-    data = rendering.report_json(inspect_manifests("shop.yaml", "selection.yaml"))
+    data = documents.report_json(inspect_manifests("shop.yaml", "selection.yaml"))
 
-    text = rendering.dump(data, output)
+    text = documents.dump(data, output)
 
     assert (json.loads(text) if output == "json" else yaml.safe_load(text)) == data
 
@@ -141,7 +142,7 @@ def test_dump_round_trips_the_report(output: str) -> None:
 def test_services_table_fits_in_120_columns_for_typical_services() -> None:
     report = inspect_manifests("shop.yaml", "service-types.yaml")
 
-    lines = rendering.services_table(report).splitlines()
+    lines = tables.services_table(report).splitlines()
 
     assert lines[0].split() == [
         "NAMESPACE",
@@ -182,7 +183,7 @@ def test_services_table_fits_in_120_columns_for_typical_services() -> None:
     ],
 )
 def test_services_table_row_per_service(row: str) -> None:
-    lines = rendering.services_table(inspect_manifests("shop.yaml", "service-types.yaml")).splitlines()
+    lines = tables.services_table(inspect_manifests("shop.yaml", "service-types.yaml")).splitlines()
     cells = [re.split(r"\s{2,}", line.strip()) for line in lines[1:]]
 
     assert row.split("|") in cells
@@ -197,14 +198,14 @@ spec:
   selector: {app.kubernetes.io/name: web, app.kubernetes.io/instance: shop}
   ports: [{port: 80}]
 """
-    table = rendering.services_table(inspect_manifests(long_selector))
+    table = tables.services_table(inspect_manifests(long_selector))
 
     assert "app.kubernetes.io/instanc…" in table
     assert "app.kubernetes.io/name" not in table
 
 
 def test_services_table_is_empty_without_services() -> None:
-    assert rendering.services_table(inspect_snapshot(Snapshot())) == ""
+    assert tables.services_table(inspect_snapshot(Snapshot())) == ""
 
 
 ALL_CODES = [
@@ -241,7 +242,7 @@ def test_markdown_table_lists_every_code_with_its_severity_and_when() -> None:
 
 
 def test_diff_text_ends_with_the_summary_and_shows_missing_and_unexpected() -> None:
-    text = rendering.diff_text(inspect_manifests("shop.yaml", "drift.yaml"))
+    text = explain(inspect_manifests("shop.yaml", "drift.yaml"))
 
     assert text.splitlines()[-1] == "4 service(s): 1 error(s), 3 warning(s), 0 info(s)"
     assert "  - missing    10.244.2.7:8080 (web-7d9f8-b2)" in text.splitlines()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from inspector.findings import Severity
-from inspector.inspecting import inspect_snapshot
+from inspector.diagnosis.report import inspect_snapshot
+from inspector.model.findings import Severity
 from tests.conftest import inspect_manifests, snapshot_of
 
 

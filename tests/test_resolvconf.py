@@ -7,21 +7,19 @@ from collections.abc import Callable
 
 import pytest
 
-from inspector.errors import BadInput
-from inspector.records import UNKNOWN, Answer
-from inspector.resolvconf import (
-    Nameserver,
+from inspector.dns.answers import UNKNOWN, Answer
+from inspector.dns.corefile import cluster_domain_from_corefile
+from inspector.dns.names import Nameserver, parse_nameserver, validate_qname
+from inspector.dns.resolvconf import (
     ResolvConf,
     Stage,
     candidates,
-    cluster_domain_from_corefile,
     ndots_explanation,
-    parse_nameserver,
     resolv_conf,
-    validate_qname,
     walk,
 )
-from inspector.snapshot import pod_from_api
+from inspector.errors import BadInput
+from inspector.model.snapshot import pod_from_api
 from tests.conftest import load
 
 CLUSTER_FIRST = resolv_conf("test-ns", "cluster.local")

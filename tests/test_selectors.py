@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from inspector.errors import BadInput
-from inspector.selectors import (
+from inspector.model.selectors import (
     LabelIndex,
     LabelSelector,
     Requirement,

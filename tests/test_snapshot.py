@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import yaml
 
-from inspector import rendering
-from inspector.inspecting import inspect_snapshot
-from inspector.snapshot import (
+from inspector.diagnosis.report import inspect_snapshot
+from inspector.model.snapshot import (
     ContainerPort,
     EndpointSlice,
     ObjectRef,
@@ -18,6 +17,8 @@ from inspector.snapshot import (
     Snapshot,
     Workload,
 )
+from inspector.output import documents, tables
+from inspector.output.text import explain
 from tests.conftest import snapshot_of
 
 LONG = "23456789-123456789-123456789-123456789-123456789-123456789-123"  # with one leading letter: 63
@@ -41,11 +42,11 @@ def test_unusual_objects_build_a_snapshot_that_inspects_and_renders() -> None:
     assert [s.name for s in snapshot.slices] == ["dns-only-empty", "bare/subset-0", "bare/subset-1"]
     assert [n.name for n in snapshot.nodes] == ["node-a"]
     assert report.summary() == {"services": 3, "errors": 2, "warnings": 0, "infos": 1}
-    data = rendering.report_json(report)
-    assert yaml.safe_load(rendering.dump(data, "yaml")) == data
-    assert rendering.services_table(report, wide=True).count("\n") == 3
-    assert rendering.diff_text(report).splitlines()[-1] == "3 service(s): 2 error(s), 0 warning(s), 1 info(s)"
-    details = [rendering.service_detail(sr).split("\n\n") for sr in report.services]
+    data = documents.report_json(report)
+    assert yaml.safe_load(documents.dump(data, "yaml")) == data
+    assert tables.services_table(report, wide=True).count("\n") == 3
+    assert explain(report).splitlines()[-1] == "3 service(s): 2 error(s), 0 warning(s), 1 info(s)"
+    details = [tables.service_detail(sr).split("\n\n") for sr in report.services]
     assert [(d[0].splitlines()[0], d[-1].splitlines()[0]) for d in details] == [
         (f"Service:     {sr.service.key}", "Findings:") for sr in report.services
     ]

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from inspector.diagnosis.readiness import Target, endpoint_drift, parse_targets
+from inspector.diagnosis.report import inspect_snapshot
 from inspector.errors import BadInput
-from inspector.inspecting import inspect_snapshot
-from inspector.snapshot import snapshot_from_manifests
-from inspector.waiting import Target, endpoint_drift, parse_targets
+from inspector.model.snapshot import snapshot_from_manifests
 from tests.conftest import load
 
 WEB = """

@@ -1,0 +1,62 @@
+"""The command line: a thin typer adapter over the live runs and the output. `run` is the one place
+failures become exit statuses.
+
+`main` is the executable's entry point. Before anything heavy is imported it puts the Ctrl-C handler
+in place (one line, "interrupted", and 130, at any moment of a run) and, for supervisors and tests,
+says so: with INSPECTOR_READY_FD=N in the environment it writes "ready" to file descriptor N and
+closes it (s6-style readiness notification). `--version` is answered without importing anything
+else; `--help` and usage errors without the Kubernetes or DNS client; each command imports only
+what it uses.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from types import FrameType
+
+READY_FD_ENV = "INSPECTOR_READY_FD"
+INTERRUPTED = 130  # ExitStatus.INTERRUPTED, without importing anything at this point
+
+
+def _interrupted(signum: int, frame: FrameType | None) -> None:
+    """Ctrl-C: one line and 130, whatever the run was doing (importing, waiting on a socket, printing)."""
+    os.write(2, b"interrupted\n")
+    os._exit(INTERRUPTED)
+
+
+def _notify_ready() -> None:
+    text = os.environ.get(READY_FD_ENV)
+    if text is None:
+        return
+    try:
+        fd = int(text)
+        os.write(fd, b"ready\n")
+        os.close(fd)
+    except (ValueError, OSError) as exc:
+        sys.stderr.write(f"error: invalid {READY_FD_ENV} {text!r}: {exc.__class__.__name__}\n")
+        sys.exit(2)
+
+
+def main() -> None:
+    signal.signal(signal.SIGINT, _interrupted)
+    _notify_ready()
+    if sys.argv[1:] == ["--version"]:
+        from inspector import __version__
+
+        sys.stdout.write(f"kubectl-inspect {__version__}\n")
+        return
+    from inspector.cli.commands import run  # typer and the commands, once Ctrl-C is handled
+
+    sys.exit(run())
+
+
+def run(argv: list[str] | None = None) -> int:
+    """The main program without the process-wide handler (as tests call it)."""
+    from inspector.cli.commands import run as run_commands
+
+    return run_commands(argv)
+
+
+__all__ = ["main", "run"]

@@ -1,0 +1,540 @@
+"""The commands: typer's options and arguments, each command's few steps, and `run`, the one place
+failures become exit statuses.
+
+Options follow kubectl (`--kubeconfig`, `--context`, `-n`, `-A`, `-l`, `-o`, `--request-timeout`)
+and are accepted after the command, as `kubectl inspect diff -A -o json`. Nothing here imports the
+Kubernetes or DNS client at import time: each command imports the tiers it uses when it runs.
+"""
+
+from __future__ import annotations
+
+import functools
+import gc
+import inspect
+import logging
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, fields
+from enum import StrEnum
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from inspector import __version__
+from inspector.cli.durations import parse_duration, parse_seconds
+from inspector.errors import InspectorError
+from inspector.status import ExitStatus
+
+if TYPE_CHECKING:
+    from inspector.diagnosis.report import Report
+    from inspector.kube.connection import Client
+    from inspector.live.asking import DNSOptions
+
+
+class Output(StrEnum):
+    table = "table"
+    wide = "wide"
+    json = "json"
+    yaml = "yaml"
+
+
+class QType(StrEnum):  # resolve -t
+    A = "A"
+    AAAA = "AAAA"
+    SRV = "SRV"
+    CNAME = "CNAME"
+
+
+class WaitFor(StrEnum):  # wait --for
+    endpoints = "endpoints"
+    dns = "dns"
+    all = "all"
+
+
+app = typer.Typer(
+    name="kubectl-inspect",
+    help="Service-discovery inspector: Services, EndpointSlices, pods and cluster DNS, expected vs actual.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+Kubeconfig = Annotated[
+    str | None, typer.Option("--kubeconfig", help="Path to the kubeconfig file.", show_default=False)
+]
+Context = Annotated[str | None, typer.Option("--context", help="The kubeconfig context to use.")]
+Namespace = Annotated[
+    str | None, typer.Option("-n", "--namespace", help="Namespace (default: the context's namespace).")
+]
+AllNamespaces = Annotated[bool, typer.Option("-A", "--all-namespaces", help="Inspect every namespace.")]
+Selector = Annotated[str | None, typer.Option("-l", "--selector", help="Label selector (kubectl syntax).")]
+OutputOpt = Annotated[Output, typer.Option("-o", "--output", help="table, wide, json or yaml.")]
+RequestTimeout = Annotated[
+    str | None,
+    typer.Option("--request-timeout", help="Per-request timeout, e.g. 5s, 1m30s, 500ms (0: none)."),
+]
+ExitZero = Annotated[bool, typer.Option("--exit-zero", help="Exit 0 even when there are error findings.")]
+Verbose = Annotated[
+    int, typer.Option("-v", "--verbose", count=True, help="More logging on stderr (-vv: every request).")
+]
+DNSServer = Annotated[
+    str | None,
+    typer.Option(
+        "--dns-server",
+        help="The cluster DNS, HOST[:PORT] (or env INSPECTOR_DNS_SERVER; default: the kube-dns Service, "
+        "through the API server's port-forward when outside the cluster).",
+        show_default=False,
+    ),
+]
+ClusterDomain = Annotated[
+    str | None,
+    typer.Option(
+        "--cluster-domain",
+        help="The cluster's DNS domain (default: what kube-system/coredns says, else cluster.local).",
+        show_default=False,
+    ),
+]
+DNSTimeout = Annotated[
+    str, typer.Option("--timeout", help="How long to wait for each DNS answer, e.g. 2s, 500ms.")
+]
+DNSRetries = Annotated[int, typer.Option("--retries", help="How often to ask again after a DNS timeout.")]
+
+
+# --------------------------------------------------------------------------- options every command shares
+
+
+@dataclass(frozen=True, slots=True)
+class Common:
+    """The options of every command that reads the cluster."""
+
+    kubeconfig: str | None
+    context: str | None
+    namespace: str | None
+    output: Output
+    request_timeout: str | None
+    verbose: int
+
+    def connect(self) -> Client:
+        from inspector.kube.connection import connect
+
+        timeout = parse_duration(self.request_timeout)
+        _setup_logging(self.verbose)
+        return connect(self.kubeconfig, self.context, timeout)
+
+    @property
+    def as_document(self) -> bool:
+        return self.output in (Output.json, Output.yaml)
+
+
+@dataclass(frozen=True, slots=True)
+class Scoped(Common):
+    """... and of every command that reads Services: which ones, and the exit status's strictness."""
+
+    all_namespaces: bool
+    selector: str | None
+    exit_zero: bool
+
+    def report(self, name: str | None) -> tuple[Client, Report]:
+        """The connection (to close) and the report of the Services in scope."""
+        from inspector.live.inspecting import inspect_cluster, make_scope
+
+        scope = make_scope(self.namespace, self.all_namespaces, name, self.selector)
+        client = self.connect()
+        try:
+            return client, inspect_cluster(client, scope)
+        except BaseException:
+            client.close()
+            raise
+
+    def status(self, failed: bool) -> int:
+        return ExitStatus.ERROR if failed and not self.exit_zero else ExitStatus.OK
+
+
+_OPTIONS: dict[str, tuple[Any, Any]] = {
+    "kubeconfig": (Kubeconfig, None),
+    "context": (Context, None),
+    "namespace": (Namespace, None),
+    "all_namespaces": (AllNamespaces, False),
+    "selector": (Selector, None),
+    "output": (OutputOpt, Output.table),
+    "request_timeout": (RequestTimeout, None),
+    "exit_zero": (ExitZero, False),
+    "verbose": (Verbose, 0),
+}
+
+
+def _with_options(kind: type[Common]) -> Callable[[Callable[..., int]], Callable[..., int]]:
+    """Gives a command the options of `kind` (typer sees them in its signature) and hands them to it
+    as one `opts` value, so that each is declared once for all commands."""
+    names = [f.name for f in fields(kind)]
+
+    def decorate(command: Callable[..., int]) -> Callable[..., int]:
+        own = [p for p in inspect.signature(command, eval_str=True).parameters.values() if p.name != "opts"]
+        shared = [
+            inspect.Parameter(
+                n, inspect.Parameter.KEYWORD_ONLY, default=_OPTIONS[n][1], annotation=_OPTIONS[n][0]
+            )
+            for n in names
+        ]
+
+        @functools.wraps(command)
+        def with_opts(**kwargs: Any) -> int:
+            opts = kind(**{n: kwargs.pop(n) for n in names})
+            return command(opts=opts, **kwargs)
+
+        params = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own] + shared
+        with_opts.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+        with_opts.__annotations__ = {p.name: p.annotation for p in params}
+        del with_opts.__wrapped__  # typer reads the signature above, not the command's own
+        return with_opts
+
+    return decorate
+
+
+def _setup_logging(verbose: int) -> None:
+    """-v: our progress; -vv: every request we make (method and URL only). The client library's own
+    debug logging is never switched on: it would print request headers, bearer tokens included."""
+    if not verbose:
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    ours = logging.getLogger("inspector")
+    ours.addHandler(handler)
+    ours.setLevel(logging.DEBUG if verbose > 1 else logging.INFO)
+
+
+def _dns_options(server: str | None, domain: str | None, timeout: str, retries: int) -> DNSOptions:
+    from inspector.live.asking import DNSOptions
+
+    return DNSOptions.from_cli(server, domain, parse_seconds(timeout), retries)
+
+
+def _emit(text: str) -> None:
+    if text:
+        typer.echo(text)
+
+
+def _document(data: Any, output: Output) -> None:
+    from inspector.output.documents import dump
+
+    _emit(dump(data, output.value))
+
+
+def _notes(report: Report) -> None:
+    from inspector.output.text import notes_text
+
+    if report.notes:
+        typer.echo(notes_text(report), err=True)
+
+
+def _shown(opts: Scoped, report: Report, document: Callable[[], Any], text: Callable[[], str]) -> int:
+    """Shows the report as the document or the text `-o` asks for, its notes on stderr; the exit
+    status its findings call for."""
+    if opts.as_document:
+        _document(document(), opts.output)
+    else:
+        _emit(text())
+    _notes(report)
+    return opts.status(not report.ok)
+
+
+def _none_found(report: Report) -> str:
+    ns = report.snapshot.namespaces
+    where = "any namespace" if ns is None else f"namespace {', '.join(ns)}"
+    return f"No Services found in {where}."
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"kubectl-inspect {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Service-discovery inspector for Kubernetes."""
+
+
+# --------------------------------------------------------------------------- the commands
+
+
+@app.command("services")
+@_with_options(Scoped)
+def services(
+    opts: Scoped,
+    name: Annotated[str | None, typer.Argument(help="A Service: show its detail view.")] = None,
+) -> int:
+    """One row per Service; with NAME, its detail view (pods, near misses, ports, endpoints, findings)."""
+    from inspector.output import documents, tables
+
+    client, report = opts.report(name)
+    client.close()
+
+    def text() -> str:
+        if name is not None:
+            return "\n\n---\n\n".join(tables.service_detail(sr) for sr in report.services)
+        return tables.services_table(report, wide=opts.output is Output.wide) or _none_found(report)
+
+    return _shown(opts, report, lambda: documents.report_json(report), text)
+
+
+app.command("svc", help="Alias of services.", hidden=True)(services)
+
+
+@app.command("endpoints")
+@_with_options(Scoped)
+def endpoints(
+    opts: Scoped, service: Annotated[str | None, typer.Argument(help="Only this Service.")] = None
+) -> int:
+    """Actual endpoints from EndpointSlices beside the expected ones."""
+    from inspector.output import documents, tables
+
+    client, report = opts.report(service)
+    client.close()
+    return _shown(
+        opts,
+        report,
+        lambda: documents.endpoints_json(report),
+        lambda: (
+            tables.endpoints_rows_text(report.services, with_namespace=tables.across_namespaces(report))
+            or _none_found(report)
+        ),
+    )
+
+
+app.command("ep", help="Alias of endpoints.", hidden=True)(endpoints)
+
+
+@app.command("diff")
+@_with_options(Scoped)
+def diff(
+    opts: Scoped,
+    service: Annotated[str | None, typer.Argument(help="Only this Service.")] = None,
+    dns: Annotated[bool, typer.Option("--dns", help="Also check every Service's DNS records.")] = False,
+    dns_server: DNSServer = None,
+    cluster_domain: ClusterDomain = None,
+    timeout: DNSTimeout = "2s",
+    retries: DNSRetries = 1,
+) -> int:
+    """Expected vs actual endpoints for every Service in scope, and all findings (CI-friendly)."""
+    from inspector.output import documents, text
+
+    dns_options = _dns_options(dns_server, cluster_domain, timeout, retries) if dns else None
+    client, report = opts.report(service)
+    with client:
+        if dns_options is not None:
+            from inspector.live.asking import with_dns
+
+            report = with_dns(client, report, dns_options)
+    return _shown(opts, report, lambda: documents.report_json(report), lambda: text.explain(report))
+
+
+@app.command("resolve")
+@_with_options(Common)
+def resolve(
+    opts: Common,
+    name: Annotated[
+        str, typer.Argument(help="The name, as a pod would write it (redis-master, svc.ns, ...).")
+    ],
+    from_namespace: Annotated[
+        str | None,
+        typer.Option("--from-namespace", help="Resolve as a pod in this namespace would (default: -n)."),
+    ] = None,
+    from_pod: Annotated[
+        str | None,
+        typer.Option("--from-pod", help="Resolve as this pod would: its dnsPolicy and dnsConfig count."),
+    ] = None,
+    qtype: Annotated[QType, typer.Option("-t", "--type", help="The query type.")] = QType.A,
+    dns_server: DNSServer = None,
+    cluster_domain: ClusterDomain = None,
+    timeout: DNSTimeout = "2s",
+    retries: DNSRetries = 1,
+) -> int:
+    """Resolve NAME through the cluster DNS as a pod would (search list, ndots), showing every query,
+    and compare the answer with what the API says. Exit 1 when it does not resolve or does not match."""
+    from inspector.live.asking import resolve_name
+    from inspector.output import dnsviews
+
+    options = _dns_options(dns_server, cluster_domain, timeout, retries)
+    with opts.connect() as client:
+        res = resolve_name(client, name, qtype.value, options, from_namespace or opts.namespace, from_pod)
+    if opts.as_document:
+        _document(dnsviews.resolution_json(res), opts.output)
+    else:
+        _emit(dnsviews.resolution_text(res))
+    return ExitStatus.OK if res.ok else ExitStatus.ERROR
+
+
+@app.command("dns")
+@_with_options(Scoped)
+def dns(
+    opts: Scoped,
+    service: Annotated[str | None, typer.Argument(help="Only this Service.")] = None,
+    dns_server: DNSServer = None,
+    cluster_domain: ClusterDomain = None,
+    timeout: DNSTimeout = "2s",
+    retries: DNSRetries = 1,
+) -> int:
+    """The DNS oracle: every Service's records (A/AAAA, SRV per named port, headless per-pod records,
+    CNAME) as the API says they should be, against what the cluster DNS answers."""
+    from inspector.live.asking import inspect_dns
+    from inspector.model.findings import Severity
+    from inspector.output import dnsviews
+
+    options = _dns_options(dns_server, cluster_domain, timeout, retries)
+    client, report = opts.report(service)
+    with client:
+        checks, server = inspect_dns(client, report, options)
+    if opts.as_document:
+        _document(dnsviews.dns_json(report, checks, server), opts.output)
+    else:
+        _emit(dnsviews.dns_text(report, checks, server))
+    _notes(report)
+    return opts.status(any(f.severity is Severity.ERROR for c in checks for f in c.findings))
+
+
+@app.command("pods")
+@_with_options(Common)
+def pods(
+    opts: Common,
+    all_namespaces: AllNamespaces = False,
+    selector: Annotated[str | None, typer.Option("-l", "--selector", help="Filter pods by label.")] = None,
+) -> int:
+    """Labelled pods: labels, IP, readiness, node, and which Services select each pod."""
+    from inspector.diagnosis.report import inspect_snapshot
+    from inspector.live.inspecting import make_scope
+    from inspector.live.reading import read_snapshot
+    from inspector.model.selectors import parse_selector
+    from inspector.output import documents, tables
+
+    scope = make_scope(opts.namespace, all_namespaces)
+    pod_selector = parse_selector(selector) if selector else None
+    with opts.connect() as client:
+        snapshot = read_snapshot(client, scope.namespace_in(client))
+    report = inspect_snapshot(snapshot)
+    chosen = [
+        p
+        for p in sorted(snapshot.pods, key=lambda p: (p.namespace, p.name))
+        if pod_selector is None or pod_selector.matches(p.labels)
+    ]
+    rows = tables.pods_with_services(report, chosen)
+    if opts.as_document:
+        _document(documents.pods_json(rows), opts.output)
+    else:
+        table = tables.pods_table(
+            rows, wide=opts.output is Output.wide, with_namespace=tables.across_namespaces(report)
+        )
+        _emit(table or "No pods found.")
+    _notes(report)
+    return ExitStatus.OK
+
+
+@app.command("wait")
+@_with_options(Common)
+def wait(
+    opts: Common,
+    services: Annotated[
+        list[str], typer.Argument(help="Services to wait for: NAME (in -n) or NAMESPACE/NAME.")
+    ],
+    for_: Annotated[WaitFor, typer.Option("--for", help="endpoints, dns or all.")] = WaitFor.endpoints,
+    timeout: Annotated[
+        str, typer.Option("--timeout", help="Give up after this long, e.g. 60s, 2m, 1m30s.")
+    ] = "60s",
+    dns_server: DNSServer = None,
+    cluster_domain: ClusterDomain = None,
+) -> int:
+    """Wait until every named Service is discoverable: with --for endpoints (the default) all expected
+    endpoints present and nothing stale; with --for dns every record of it answering as the API says;
+    with --for all both. Exit 0, or 1 at the timeout with what is still missing explained. Follows
+    changes with watches."""
+    from inspector.diagnosis.readiness import parse_targets
+    from inspector.live.waiting import wait_for, watch_seconds
+    from inspector.model.names import validate_name
+    from inspector.output import documents, text
+
+    limit = parse_duration(timeout) or 0.0
+    if opts.namespace is not None:
+        validate_name(opts.namespace, "namespace")
+    watch_seconds()  # a bad INSPECTOR_WATCH_SECONDS is bad input before any request
+    dns_options = _dns_options(dns_server, cluster_domain, "2s", 1) if for_ is not WaitFor.endpoints else None
+    with opts.connect() as client:
+        targets = parse_targets(services, opts.namespace or client.namespace)
+        dns_check = None
+        if dns_options is not None:
+            from inspector.live.asking import dns_drift
+
+            dns_check = dns_drift(client, dns_options)
+        result = wait_for(client, targets, limit, dns_check=dns_check, endpoints=for_ is not WaitFor.dns)
+    if opts.as_document:
+        _document(documents.wait_json(result), opts.output)
+    else:
+        _emit(text.wait_text(result))
+    return ExitStatus.OK if result.ok else ExitStatus.ERROR
+
+
+# --------------------------------------------------------------------------- failures become exits
+
+
+@contextmanager
+def _cycle_collector_paused() -> Iterator[None]:
+    """The command's process is ours: its cycle collector is paused while a command runs. Reading a
+    snapshot and inspecting it make hundreds of thousands of objects without reference cycles, and
+    each burst of allocations made the collector rescan everything (measured at 20,000 pods: reading
+    5.5-6.1 s with the collector, 2.9-3.1 s without; inspecting 0.83-0.88 s against 0.45-0.54 s).
+    Library calls (`inspector.inspect`, `assert_discoverable`) leave the user's process alone."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def run(argv: list[str] | None = None) -> int:
+    """The main program; failures become exit statuses here and nowhere else."""
+    try:
+        with _cycle_collector_paused():
+            result = app(args=argv, standalone_mode=False, prog_name="kubectl-inspect")
+    except typer.Exit as exc:
+        return int(exc.exit_code)
+    except typer.Abort:
+        typer.echo("interrupted", err=True)
+        return ExitStatus.INTERRUPTED
+    except typer.TyperException as exc:  # typer's (vendored click) usage errors
+        if type(exc).__name__ == "NoArgsIsHelpError":
+            exc.show()  # type: ignore[attr-defined]
+            return ExitStatus.USAGE
+        ctx = getattr(exc, "ctx", None)
+        hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+        message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+        typer.echo(f"error: {' '.join(message.split())}{hint}", err=True)
+        return ExitStatus.USAGE
+    except InspectorError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        return exc.exit_status
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        return ExitStatus.INTERRUPTED
+    except BrokenPipeError:
+        return ExitStatus.OK
+    except Exception as exc:  # a bug of ours: still one line, unless asked for the traceback
+        if os.environ.get("INSPECTOR_DEBUG"):
+            raise
+        typer.echo(
+            f"internal error, please report it (INSPECTOR_DEBUG=1 shows the traceback): "
+            f"{exc.__class__.__name__}: {exc}",
+            err=True,
+        )
+        return ExitStatus.ERROR
+    if result == ExitStatus.INTERRUPTED:  # typer turns Ctrl-C into a returned 130, silently
+        typer.echo("interrupted", err=True)
+    return int(result) if isinstance(result, int) else ExitStatus.OK

@@ -1,0 +1,31 @@
+"""ExternalName Services: a DNS CNAME, no endpoints, no port mapping."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from inspector.diagnosis.checks.facts import ServiceFacts
+from inspector.model.findings import Finding, finding
+from inspector.model.selectors import format_selector
+
+
+def check_no_selector(facts: ServiceFacts) -> Iterator[Finding]:
+    svc = facts.service
+    if svc.selector:
+        yield finding(
+            "externalname-has-selector",
+            selector=format_selector(svc.selector),
+            external_name=svc.external_name,
+        )
+
+
+def check_ports_not_remapped(facts: ServiceFacts) -> Iterator[Finding]:
+    svc = facts.service
+    for sp in svc.ports:
+        if sp.target != sp.port:
+            yield finding(
+                "externalname-ports-ignored", port=sp.port, target=sp.target, external_name=svc.external_name
+            )
+
+
+CHECKS = (check_no_selector, check_ports_not_remapped)

@@ -1,0 +1,24 @@
+"""What a check may read about one Service: gathered once, read by every check."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from inspector.diagnosis.endpoints import Endpoint
+from inspector.diagnosis.expectations import Expectation
+from inspector.model.selectors import NearMiss
+from inspector.model.snapshot import EndpointSlice, Node, Service, Workload
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceFacts:
+    service: Service
+    expectation: Expectation
+    slices: tuple[EndpointSlice, ...]
+    actual: tuple[Endpoint, ...]
+    missing: tuple[Endpoint, ...]  # expected, absent from the slices
+    unexpected: tuple[Endpoint, ...]  # in the slices, explained by no selected pod
+    conditions_differ: tuple[tuple[Endpoint, Endpoint], ...]  # (expected, actual) whose ready differs
+    near_misses: tuple[NearMiss, ...]  # only computed when the selector selects nothing
+    scaled_to_zero: tuple[Workload, ...]  # workloads whose pods the selector would pick, at 0 replicas
+    nodes: tuple[Node, ...]

@@ -1,0 +1,177 @@
+"""The report: snapshot in, expected vs actual endpoints and findings out, per Service.
+
+Why it exists: every command (services, endpoints, diff, wait, the Python API) reads the same report,
+so the decisions are made once, here, without any I/O. Work is linear in objects: pods are indexed
+by label once, slices by Service name once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from inspector.diagnosis.checks import ServiceFacts, run_checks
+from inspector.diagnosis.endpoints import Endpoint, SliceIndex, actual_endpoints
+from inspector.diagnosis.expectations import Expectation, NodePortEndpoint, expect, expected_node_ports
+from inspector.model.findings import Finding, Severity, finding, worst
+from inspector.model.selectors import LabelIndex, near_misses
+from inspector.model.snapshot import Service, ServiceType, Snapshot, Workload
+
+
+class Status(StrEnum):
+    """A Service's overall state, as the `services` table shows it (info findings stay ok)."""
+
+    OK = "ok"
+    WARN = "warn"
+    ERROR = "error"
+
+
+_STATUS = {None: Status.OK, Severity.WARNING: Status.WARN, Severity.ERROR: Status.ERROR}
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceReport:
+    facts: ServiceFacts
+    findings: tuple[Finding, ...]
+    node_ports: tuple[NodePortEndpoint, ...]
+
+    @property
+    def service(self) -> Service:
+        return self.facts.service
+
+    @property
+    def expectation(self) -> Expectation:
+        return self.facts.expectation
+
+    @property
+    def expected(self) -> tuple[Endpoint, ...]:
+        return self.facts.expectation.endpoints
+
+    @property
+    def actual(self) -> tuple[Endpoint, ...]:
+        return self.facts.actual
+
+    @property
+    def status(self) -> Status:
+        return _STATUS[worst([f for f in self.findings if f.severity is not Severity.INFO])]
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    snapshot: Snapshot
+    services: tuple[ServiceReport, ...]
+    cluster_findings: tuple[Finding, ...] = ()  # findings about no one Service (orphan slices)
+
+    @property
+    def findings(self) -> tuple[Finding, ...]:
+        return tuple(f for s in self.services for f in s.findings) + self.cluster_findings
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        return self.snapshot.notes
+
+    def count(self, severity: Severity) -> int:
+        return sum(1 for f in self.findings if f.severity is severity)
+
+    @property
+    def ok(self) -> bool:
+        return self.count(Severity.ERROR) == 0
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "services": len(self.services),
+            "errors": self.count(Severity.ERROR),
+            "warnings": self.count(Severity.WARNING),
+            "infos": self.count(Severity.INFO),
+        }
+
+    def service(self, namespace: str, name: str) -> ServiceReport | None:
+        return next(
+            (s for s in self.services if s.service.namespace == namespace and s.service.name == name), None
+        )
+
+    def with_findings(self, by_service: Mapping[str, Iterable[Finding]], note: str | None = None) -> Report:
+        """This report with more findings (e.g. DNS ones) after each Service's own, keyed by
+        "namespace/name", and a note about where they came from."""
+        services = tuple(
+            dataclasses.replace(sr, findings=sr.findings + tuple(by_service.get(sr.service.key, ())))
+            for sr in self.services
+        )
+        snapshot = self.snapshot
+        if note is not None:
+            snapshot = dataclasses.replace(snapshot, notes=(*snapshot.notes, note))
+        return dataclasses.replace(self, snapshot=snapshot, services=services)
+
+
+def _diff(
+    expected: tuple[Endpoint, ...], actual: tuple[Endpoint, ...]
+) -> tuple[tuple[Endpoint, ...], tuple[Endpoint, ...], tuple[tuple[Endpoint, Endpoint], ...]]:
+    by_key = {e.key: e for e in actual}
+    expected_keys = {e.key for e in expected}
+    missing = tuple(e for e in expected if e.key not in by_key)
+    unexpected = tuple(a for a in actual if a.key not in expected_keys)
+    differ = tuple((e, by_key[e.key]) for e in expected if e.key in by_key and by_key[e.key].ready != e.ready)
+    return missing, unexpected, differ
+
+
+def _scaled_to_zero(service: Service, workloads: list[Workload]) -> tuple[Workload, ...]:
+    selector = service.selector or {}
+    return tuple(
+        w
+        for w in workloads
+        if w.replicas == 0 and not w.owned and all(w.template_labels.get(k) == v for k, v in selector.items())
+    )
+
+
+def inspect_snapshot(snapshot: Snapshot, include: Callable[[Service], bool] | None = None) -> Report:
+    """Expected vs actual endpoints and findings for every Service in the snapshot that `include` keeps.
+
+    Every Service of the snapshot still counts for orphan-slice detection, whatever `include` says.
+    """
+    index = LabelIndex(snapshot.pods)
+    slice_index = SliceIndex(snapshot.slices)
+    workloads_by_ns: dict[str, list[Workload]] = {}
+    for w in snapshot.workloads:
+        workloads_by_ns.setdefault(w.namespace, []).append(w)
+
+    reports = []
+    for svc in sorted(snapshot.services, key=lambda s: (s.namespace, s.name)):
+        if include is not None and not include(svc):
+            continue
+        exp = expect(svc, index)
+        slices = tuple(slice_index.for_service(svc))
+        actual = tuple(actual_endpoints(slices, portless_service=not svc.ports))
+        missing, unexpected, differ = (
+            _diff(exp.endpoints, actual) if svc.type is not ServiceType.EXTERNAL_NAME else ((), (), ())
+        )
+        no_pods = svc.selects_pods and not exp.selected
+        facts = ServiceFacts(
+            service=svc,
+            expectation=exp,
+            slices=slices,
+            actual=actual,
+            missing=missing,
+            unexpected=unexpected,
+            conditions_differ=differ,
+            near_misses=tuple(near_misses(index, svc.namespace, svc.selector or {})) if no_pods else (),
+            scaled_to_zero=_scaled_to_zero(svc, workloads_by_ns.get(svc.namespace, [])) if no_pods else (),
+            nodes=snapshot.nodes,
+        )
+        reports.append(
+            ServiceReport(facts, tuple(run_checks(facts)), expected_node_ports(svc, snapshot.nodes))
+        )
+
+    cluster_findings: list[Finding] = []
+    if include is None:
+        existing = {(s.namespace, s.name) for s in snapshot.services}
+        for namespace, name in sorted(slice_index.services_named()):
+            if (namespace, name) not in existing:
+                for s in slice_index.slices_naming(namespace, name):
+                    if not s.legacy:
+                        cluster_findings.append(
+                            finding("orphan-endpointslice", slice=s.key, service=f"{namespace}/{name}")
+                        )
+    return Report(snapshot, tuple(reports), tuple(cluster_findings))

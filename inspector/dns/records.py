@@ -1,0 +1,214 @@
+"""DNS records as the inspector compares them: the ones the API says a Service must have, and answers.
+
+Why it exists: the DNS oracle needs, for every Service, what the Kubernetes DNS-Based Service
+Discovery specification (and CoreDNS, which implements it) derives from the API objects:
+
+- a ClusterIP Service (NodePort and LoadBalancer too): `<svc>.<ns>.svc.<domain>` A/AAAA -> its
+  cluster IPs, and one SRV record `_<port>._<proto>.<svc>...` per *named* port -> `<port> <svc>...`;
+- a headless Service: one A/AAAA per ready endpoint of its EndpointSlices (every endpoint with
+  publishNotReadyAddresses; none ready: NXDOMAIN), `<hostname>.<svc>...` for endpoints with a
+  hostname (pods with `hostname` and `subdomain: <svc>`), and SRV per named port -> every ready
+  endpoint, its target `<hostname>.<svc>...`, or the dashed IP when it has no hostname, as CoreDNS does;
+- an ExternalName Service: a CNAME to `externalName`.
+
+Pure: Services and EndpointSlices in, records out; answers are compared in the form of `answers`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from inspector.dns.answers import CNAME_PREFIX, UNKNOWN, Answer
+from inspector.model.snapshot import EndpointSlice, Service, ServiceType
+
+
+class Kind(StrEnum):
+    SERVICE = "service"  # the Service's name: cluster IPs, or ready endpoints when headless
+    HOSTNAME = "hostname"  # <hostname>.<svc>...: one endpoint of a headless Service
+    SRV = "srv"  # _<port>._<proto>.<svc>...
+    EXTERNAL_NAME = "externalName"  # the CNAME of an ExternalName Service
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """A name the cluster DNS must answer with `answers`, or with NXDOMAIN when there are none."""
+
+    service: str  # namespace/name
+    qname: str
+    qtype: str
+    answers: tuple[str, ...]
+    kind: Kind
+    port: str | None = None  # the named port of an SRV record
+
+    @property
+    def rcode(self) -> str:
+        return "NOERROR" if self.answers else "NXDOMAIN"
+
+
+def service_fqdn(service: Service, domain: str) -> str:
+    return f"{service.name}.{service.namespace}.svc.{_zone(domain)}.".lower()
+
+
+def _zone(domain: str) -> str:
+    return domain.strip(".").lower()
+
+
+def _rrtype(ip: str) -> str:
+    return "AAAA" if ":" in ip else "A"
+
+
+def dashed(ip: str) -> str:
+    """CoreDNS's name for an endpoint without hostname: 10.244.0.5 -> 10-244-0-5."""
+    return ip.replace(".", "-").replace(":", "-")
+
+
+def _by_family(ips: Iterable[str]) -> dict[str, tuple[str, ...]]:
+    out: dict[str, list[str]] = {}
+    for ip in ips:
+        out.setdefault(_rrtype(ip), []).append(ip)
+    return {t: tuple(sorted(set(v))) for t, v in sorted(out.items())}
+
+
+def expected_records(service: Service, slices: Iterable[EndpointSlice], domain: str) -> list[Record]:
+    """The records the API says `service` has (see the module docstring)."""
+    fqdn = service_fqdn(service, domain)
+    key = service.key
+    if service.type is ServiceType.EXTERNAL_NAME:
+        if not service.external_name:
+            return []
+        target = service.external_name.strip(".").lower() + "."
+        return [Record(key, fqdn, "CNAME", (target,), Kind.EXTERNAL_NAME)]
+    named = [p for p in service.ports if p.name]
+    if not service.headless:
+        ips = list(service.cluster_ips or ((service.cluster_ip,) if service.cluster_ip else ()))
+        if not ips:
+            return []
+        out = [Record(key, fqdn, t, v, Kind.SERVICE) for t, v in _by_family(ips).items()]
+        out += [
+            Record(key, _srv_name(p.name, p.protocol, fqdn), "SRV", (f"{p.port} {fqdn}",), Kind.SRV, p.name)
+            for p in named
+            if p.name
+        ]
+        return out
+
+    # headless: what the EndpointSlices hold, one entry per address
+    publish = service.publish_not_ready_addresses
+    ready: dict[str, str | None] = {}  # address -> hostname
+    srv: dict[tuple[str, str], set[str]] = {}  # (port name, protocol) -> "port target"
+    for s in slices:
+        for e in s.endpoints:
+            if not (e.ready or publish):
+                continue
+            for address in e.addresses:
+                ready.setdefault(address, e.hostname)
+                target = f"{(e.hostname or dashed(address)).lower()}.{fqdn}"
+                for sp in s.ports:
+                    if sp.name and sp.port is not None:
+                        srv.setdefault((sp.name, sp.protocol), set()).add(f"{sp.port} {target}")
+    if not ready:
+        return [Record(key, fqdn, "A", (), Kind.SERVICE)]
+    out = [Record(key, fqdn, t, v, Kind.SERVICE) for t, v in _by_family(ready).items()]
+    hostnames: dict[str, list[str]] = {}
+    for address, hostname in ready.items():
+        if hostname:
+            hostnames.setdefault(hostname.lower(), []).append(address)
+    for hostname, addresses in sorted(hostnames.items()):
+        out += [
+            Record(key, f"{hostname}.{fqdn}", t, v, Kind.HOSTNAME) for t, v in _by_family(addresses).items()
+        ]
+    for p in named:
+        assert p.name is not None
+        answers = srv.get((p.name, p.protocol))
+        if answers:
+            out.append(
+                Record(
+                    key, _srv_name(p.name, p.protocol, fqdn), "SRV", tuple(sorted(answers)), Kind.SRV, p.name
+                )
+            )
+    return out
+
+
+def _srv_name(port: str | None, protocol: str, fqdn: str) -> str:
+    return f"_{port}._{protocol.lower()}.{fqdn}".lower()
+
+
+# --------------------------------------------------------------------------- comparing
+
+
+def _srv_key(answer: str) -> str:
+    parts = answer.split()
+    return " ".join(parts[2:]) if len(parts) == 4 else answer  # drop priority and weight
+
+
+def same_answers(qtype: str, expected: Iterable[str], got: Iterable[str]) -> bool:
+    """Whether the cluster DNS answered what the API says, ignoring what the API cannot know: the
+    records of an ExternalName's target, SRV priorities and weights, and order."""
+    want, have = set(expected), set(got)
+    if any(a.startswith(CNAME_PREFIX) for a in want):
+        return want == {a for a in have if a.startswith(CNAME_PREFIX)}
+    if qtype == "SRV":
+        return {_srv_key(a) for a in want} == {_srv_key(a) for a in have}
+    return want == have
+
+
+# --------------------------------------------------------------------------- the API as a DNS server
+
+
+def service_parts(qname: str, domain: str) -> tuple[str, ...] | None:
+    """The labels of a name below `svc.<domain>`, innermost first, ending with the namespace
+    (`redis-master.my-ns.svc.cluster.local.` -> ("redis-master", "my-ns")); None for other names."""
+    suffix = f".svc.{_zone(domain)}."
+    name = qname.lower()
+    if not name.endswith(suffix):
+        return None
+    head = name[: -len(suffix)]
+    return tuple(head.split(".")) if head else None
+
+
+def namespaces_named(qnames: Iterable[str], domain: str) -> list[str]:
+    """The namespaces a resolution may read, in the order its names name them."""
+    out: dict[str, None] = {}
+    for q in qnames:
+        parts = service_parts(q, domain)
+        if parts and len(parts) >= 2:
+            out[parts[-1]] = None
+    return list(out)
+
+
+class RecordBook:
+    """The expected records of the Services in some namespaces, asked like a DNS server.
+
+    A name under `svc.<domain>` in one of those namespaces, or anywhere else in the cluster domain
+    except `pod.<domain>`, answers exactly what the API says, NXDOMAIN when nothing; other names are
+    UNKNOWN (the cluster DNS forwards them, or answers pod records the inspector does not model).
+    """
+
+    def __init__(self, records: Iterable[Record], domain: str, namespaces: Iterable[str]) -> None:
+        self.domain = _zone(domain)
+        self.namespaces = frozenset(namespaces)
+        self._records: dict[tuple[str, str], Record] = {(r.qname, r.qtype): r for r in records}
+
+    def knows(self, qname: str) -> bool:
+        name = qname.lower()
+        zone = f"{self.domain}."
+        if not (name == zone or name.endswith(f".{zone}")):
+            return False
+        if name.endswith(f".pod.{zone}"):
+            return False
+        parts = service_parts(name, self.domain)
+        return parts is None or parts[-1] in self.namespaces
+
+    def answer(self, qname: str, qtype: str) -> Answer:
+        name = qname.lower()
+        record = self._records.get((name, qtype))
+        if record is not None:
+            return Answer(name, qtype, record.rcode, record.answers)
+        alias = self._records.get((name, "CNAME"))
+        if alias is not None:  # a CNAME answers every type
+            return Answer(name, qtype, "NOERROR", tuple(f"{CNAME_PREFIX}{a}" for a in alias.answers))
+        if not self.knows(name):
+            return Answer(name, qtype, UNKNOWN)
+        has_any = any(n == name for n, _ in self._records)
+        return Answer(name, qtype, "NOERROR" if has_any else "NXDOMAIN")

@@ -1,0 +1,118 @@
+"""Reading a snapshot of the cluster: which LISTs, in which namespaces, and what to do without
+permission.
+
+Why it exists: every command reads the same objects (Services, EndpointSlices, Pods, Nodes and
+workloads) the same way: one paginated LIST per kind, across all namespaces when allowed, else
+namespace by namespace, else the context's namespace alone; what cannot be read becomes a note, not a
+failure (a partial result with a clear note). The objects go to `SnapshotBuilder`, page by page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from inspector.errors import Forbidden, InspectorError, NotFound
+from inspector.kube.connection import Client
+from inspector.kube.listing import list_objects
+from inspector.kube.resources import (
+    ENDPOINTS,
+    ENDPOINTSLICES,
+    JSON,
+    NAMESPACES,
+    NODES,
+    PODS,
+    SERVICES,
+    WORKLOADS,
+    Resource,
+)
+from inspector.model.snapshot import Snapshot, SnapshotBuilder
+
+
+def check_namespace(client: Client, namespace: str) -> None:
+    """NotFound (one line, exit 2) when the namespace does not exist; reading it may still be
+    allowed when reading namespaces is not."""
+    try:
+        client.get_json(f"/api/v1/namespaces/{namespace}")
+    except NotFound:
+        raise NotFound(f'namespace "{namespace}" not found') from None
+    except Forbidden:
+        pass
+
+
+def config_map(client: Client, namespace: str, name: str) -> JSON | None:
+    """One ConfigMap, or None when it does not exist or may not be read."""
+    try:
+        return client.get_json(f"/api/v1/namespaces/{namespace}/configmaps/{name}")
+    except (NotFound, Forbidden):
+        return None
+
+
+def read_snapshot(client: Client, namespace: str | None) -> Snapshot:
+    """Services, EndpointSlices, Pods, Nodes and workloads of one namespace, or of all (None)."""
+    if namespace is not None:
+        check_namespace(client, namespace)
+    notes: list[str] = []
+    scopes: list[str | None] = [namespace] if namespace is not None else _readable_scopes(client, notes)
+    builder = SnapshotBuilder()
+    forbidden: list[str] = []
+    for scope in scopes:
+        try:
+            builder.add(list_objects(client, SERVICES, scope))
+            builder.add(list_objects(client, PODS, scope))
+            builder.add(_slices(client, scope))
+        except Forbidden as exc:
+            if namespace is not None:
+                raise Forbidden(f"cannot read namespace {namespace}: {exc}") from None
+            forbidden.append(str(scope))
+            continue
+        for res in WORKLOADS:
+            try:
+                builder.add(list_objects(client, res, scope))
+            except (Forbidden, NotFound):
+                notes.append(
+                    f"cannot list {res.plural}: a Service whose pods are scaled to zero on purpose "
+                    "is reported as an error"
+                )
+    if forbidden:
+        notes.append(f"left out for lack of permission: namespace(s) {', '.join(forbidden)}")
+    try:
+        builder.add(list_objects(client, NODES))
+    except Forbidden:
+        notes.append("cannot list nodes: node ports per node and externalTrafficPolicy checks are skipped")
+    readable = None if scopes == [None] else tuple(s for s in scopes if s is not None and s not in forbidden)
+    return builder.build(readable, notes)
+
+
+def _readable_scopes(client: Client, notes: list[str]) -> list[str | None]:
+    """All namespaces at once when allowed; else each namespace we can list, one by one."""
+    try:
+        client.get_json(SERVICES.path(), [("limit", 1)])  # a permission probe: one object, not a page
+        return [None]
+    except Forbidden:
+        pass
+    try:
+        names = [str((o.get("metadata") or {}).get("name")) for o in list_objects(client, NAMESPACES)]
+    except Forbidden:
+        notes.append(
+            f"cannot list across namespaces or list namespaces: showing namespace {client.namespace} only"
+        )
+        return [client.namespace]
+    notes.append("cannot list across all namespaces: reading namespace by namespace")
+    return list(names)
+
+
+def _slices(client: Client, scope: str | None) -> Iterator[JSON]:
+    """The EndpointSlices; where discovery.k8s.io/v1 is not served, the legacy Endpoints instead."""
+    try:
+        yield from list_objects(client, ENDPOINTSLICES, scope)
+    except NotFound:
+        yield from list_objects(client, ENDPOINTS, scope)
+
+
+def readable(client: Client, resource: Resource, namespace: str) -> list[JSON]:
+    """Every object of a kind in a namespace, or none when it cannot be read (for objects that only
+    sharpen a verdict)."""
+    try:
+        return list(list_objects(client, resource, namespace))
+    except InspectorError:
+        return []

@@ -1,0 +1,158 @@
+"""Waiting until Services are discoverable: list once, then follow changes with watches.
+
+Why it exists: `wait`, `assert_discoverable` and `discoverable()` block until the verdict
+(`inspector.diagnosis.readiness`) says yes, or a timeout. The objects of each kind and namespace are
+kept as the last list plus the watch events since (a `Reset` replaces them), and after each burst of
+events the same snapshot builder as every command's rebuilds the snapshot for the verdict; never a
+busy poll. At the timeout the verdict is taken on a fresh list. Every watch is stopped, and its
+thread joined, before this returns.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import time
+from dataclasses import dataclass, field
+
+from inspector.diagnosis.readiness import DNSCheck, Target, WaitResult, verdict
+from inspector.errors import BadInput, Forbidden
+from inspector.kube.connection import Client
+from inspector.kube.listing import list_with_version
+from inspector.kube.resources import (
+    DEPLOYMENTS,
+    ENDPOINTSLICES,
+    JSON,
+    PODS,
+    REPLICASETS,
+    SERVICES,
+    STATEFULSETS,
+)
+from inspector.kube.watching import Event, Reset, Stream, Watch
+from inspector.live.reading import check_namespace, readable
+from inspector.model.snapshot import Snapshot, SnapshotBuilder
+
+WATCHED = (SERVICES, ENDPOINTSLICES, PODS, DEPLOYMENTS, STATEFULSETS)
+REQUIRED = (SERVICES, ENDPOINTSLICES, PODS)
+WATCH_SECONDS_ENV = "INSPECTOR_WATCH_SECONDS"
+WATCH_SECONDS = 30  # each watch ends after this and is opened again from the last resourceVersion
+SETTLE_S = 0.05  # gather a burst of events before re-evaluating
+
+
+def watch_seconds() -> int:
+    """How long each watch lasts: INSPECTOR_WATCH_SECONDS (tests shorten it), else WATCH_SECONDS."""
+    text = os.environ.get(WATCH_SECONDS_ENV)
+    if text is None:
+        return WATCH_SECONDS
+    if not text.strip().isdigit() or int(text) < 1:
+        raise BadInput(f"invalid {WATCH_SECONDS_ENV} {text!r}: use a whole number of seconds, 1 or more")
+    return int(text)
+
+
+@dataclass
+class _Store:
+    """The objects of one kind in one namespace: the last list plus the watch events since."""
+
+    objects: dict[str, JSON] = field(default_factory=dict)
+    version: str = ""
+
+    def reset(self, items: list[JSON], version: str) -> None:
+        self.objects = {_name(o): o for o in items}
+        self.version = version
+
+    def apply(self, event: Event) -> None:
+        if isinstance(event, Reset):
+            self.reset(event.items, event.version)
+        elif event.type in ("ADDED", "MODIFIED"):
+            self.objects[_name(event.object)] = event.object
+        elif event.type == "DELETED":
+            self.objects.pop(_name(event.object), None)
+
+
+def _name(obj: JSON) -> str:
+    return str((obj.get("metadata") or {}).get("name") or "")
+
+
+def _with_kind(stream: Stream, obj: JSON) -> JSON:
+    return obj if "kind" in obj else {**obj, "kind": stream.resource.kind}
+
+
+def wait_for(
+    client: Client,
+    targets: list[Target],
+    timeout: float,
+    dns_check: DNSCheck | None = None,
+    endpoints: bool = True,
+) -> WaitResult:
+    """Blocks until every target is discoverable (ok) or `timeout` seconds have passed (not ok):
+    its endpoints (unless `endpoints` is False) and its DNS records (with a `dns_check`)."""
+    seconds = watch_seconds()
+    started = time.monotonic()
+    deadline = started + timeout
+    namespaces = sorted({t.namespace for t in targets})
+    for ns in namespaces:
+        check_namespace(client, ns)
+    stores: dict[Stream, _Store] = {}
+    for resource in WATCHED:
+        for ns in namespaces:
+            store = _Store()
+            try:
+                store.reset(*list_with_version(client, resource, ns))
+            except Forbidden:
+                if resource in REQUIRED:
+                    raise
+                continue  # workloads only sharpen the verdict: without them, endpoints decide alone
+            stores[Stream(resource, ns)] = store
+    # bare ReplicaSets only explain a Service scaled to zero; they are listed once, not followed
+    replica_sets = [o for ns in namespaces for o in readable(client, REPLICASETS, ns)]
+
+    def snapshot() -> Snapshot:
+        builder = SnapshotBuilder().add(replica_sets)
+        for stream, store in stores.items():
+            builder.add(_with_kind(stream, o) for o in store.objects.values())
+        return builder.build(tuple(namespaces))
+
+    def evaluate(count: int) -> WaitResult:
+        return verdict(
+            snapshot(),
+            targets,
+            time.monotonic() - started,
+            count,
+            endpoints=endpoints,
+            dns_check=dns_check,
+        )
+
+    result = evaluate(0)
+    if result.ok or timeout <= 0:
+        return result
+    count = 0
+    with Watch(client, seconds) as watch:
+        for stream, store in stores.items():
+            watch.follow(stream, store.version)
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            # DNS answers change without an API event (CoreDNS syncs on its own): re-check every second
+            wait_s = min(remaining, 1.0) if dns_check is not None else remaining
+            try:
+                stream, event = watch.events.get(timeout=max(wait_s, 0.01))
+            except queue.Empty:
+                if dns_check is None:
+                    break
+            else:
+                stores[stream].apply(event)
+                count += 1
+                time.sleep(SETTLE_S)
+                while not watch.events.empty():
+                    stream, event = watch.events.get_nowait()
+                    stores[stream].apply(event)
+                    count += 1
+            result = evaluate(count)
+            if result.ok:
+                return result
+    # at the timeout, judge on a fresh list, not on what the watches last said (and if the API
+    # server is gone by now, say so: ClusterUnreachable)
+    for stream, store in stores.items():
+        store.reset(*list_with_version(client, stream.resource, stream.namespace))
+    return evaluate(count)

@@ -1,0 +1,236 @@
+"""The one catalogue of findings: every code, its severity and its message template.
+
+Why it exists: checks say *what* they found (a code and the facts); the catalogue says how serious it
+is and how to put it to a user, so wording and severity live in one place and the README's table is
+generated from (and tested against) this file. Messages say what is wrong and what traffic will do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Literal, get_args
+
+# Every code of the catalogue: a typo in a check is a mypy error, not a KeyError at run time.
+FindingCode = Literal[
+    "selector-matches-no-pods",
+    "selector-matches-scaled-to-zero",
+    "no-ready-endpoints",
+    "endpoints-missing",
+    "endpoints-unexpected",
+    "endpoint-conditions-differ",
+    "target-port-unresolved",
+    "target-port-not-declared",
+    "selectorless-no-endpoints",
+    "nodeport-missing",
+    "loadbalancer-pending",
+    "externalname-has-selector",
+    "externalname-ports-ignored",
+    "local-policy-nodes-without-endpoints",
+    "orphan-endpointslice",
+    "dns-nxdomain",
+    "dns-mismatch",
+    "dns-missing-srv",
+    "dns-unreachable",
+]
+FINDING_CODES: tuple[FindingCode, ...] = get_args(FindingCode)
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        return {"error": 0, "warning": 1, "info": 2}[self.value]
+
+
+@dataclass(frozen=True, slots=True)
+class Code:
+    code: FindingCode
+    severity: Severity
+    template: str
+    when: str  # for the README's table
+
+
+CATALOGUE: dict[FindingCode, Code] = {
+    c.code: c
+    for c in (
+        Code(
+            "selector-matches-no-pods",
+            Severity.ERROR,
+            "selector {selector} matches no pod in namespace {namespace}: traffic to this Service has "
+            "nowhere to go{closest}",
+            "a Service with a selector selects no pod in its namespace; details name the closest pods "
+            "and the selector keys they miss or differ on",
+        ),
+        Code(
+            "selector-matches-scaled-to-zero",
+            Severity.WARNING,
+            "selector {selector} matches no pod because {workloads} is scaled to 0 replicas on purpose: "
+            "traffic fails until it is scaled up",
+            "a Service selects no pod, but a workload whose pods it would select is deliberately "
+            "scaled to zero (the warning form of selector-matches-no-pods)",
+        ),
+        Code(
+            "no-ready-endpoints",
+            Severity.ERROR,
+            "{selected} pod(s) selected but none is ready: connections to this Service are refused or "
+            "time out until a pod passes its readiness check ({pods})",
+            "pods are selected but none is ready (and publishNotReadyAddresses is off)",
+        ),
+        Code(
+            "endpoints-missing",
+            Severity.ERROR,
+            "{count} expected endpoint(s) absent from the EndpointSlices ({endpoints}): those pods get no "
+            "traffic through this Service",
+            "an expected endpoint (pod IP + port) is absent from the EndpointSlices",
+        ),
+        Code(
+            "endpoints-unexpected",
+            Severity.WARNING,
+            "EndpointSlice {slices} holds {count} endpoint(s) no selected pod explains ({endpoints}): "
+            "traffic may be sent to stale or foreign addresses",
+            "an EndpointSlice holds an address no selected ready pod explains (stale, relabelled pod, or "
+            "a manual slice on a selector Service)",
+        ),
+        Code(
+            "endpoint-conditions-differ",
+            Severity.WARNING,
+            "{count} endpoint(s) whose readiness in the EndpointSlices differs from their pod's ({endpoints}): "
+            "traffic follows the slices, not the pod, until the controller catches up",
+            "an endpoint is present but its ready condition disagrees with its pod",
+        ),
+        Code(
+            "target-port-unresolved",
+            Severity.ERROR,
+            "port {port}: targetPort {target!r} is not a {protocol} containerPort name of pod {pod}: that "
+            "pod gets no traffic on this port",
+            "a named targetPort that a selected pod does not declare (per pod)",
+        ),
+        Code(
+            "target-port-not-declared",
+            Severity.INFO,
+            "port {port}: targetPort {target} is not listed as a {protocol} containerPort of pod {pod}: "
+            "traffic is still sent there, but nothing documents that the pod listens on it",
+            "a numeric targetPort that a selected pod does not list as a containerPort (works, undocumented)",
+        ),
+        Code(
+            "selectorless-no-endpoints",
+            Severity.WARNING,
+            "no selector and no endpoint in any EndpointSlice: traffic to this Service goes nowhere until "
+            "endpoints are added by hand or by another controller",
+            "a Service without selector whose manually managed EndpointSlices hold no endpoint (or that has none)",
+        ),
+        Code(
+            "nodeport-missing",
+            Severity.ERROR,
+            "port {port} has no nodePort allocated: this {type} Service is not reachable on the nodes",
+            "a NodePort/LoadBalancer port without an allocated nodePort",
+        ),
+        Code(
+            "loadbalancer-pending",
+            Severity.WARNING,
+            "no load balancer has been provisioned (ingress pending): the Service is reachable only "
+            "inside the cluster {fallback}",
+            "a LoadBalancer without ingress; it still works as a NodePort on each node's port",
+        ),
+        Code(
+            "externalname-has-selector",
+            Severity.WARNING,
+            "ExternalName Service carries selector {selector}, which is ignored: no pod receives traffic, "
+            "DNS answers with a CNAME to {external_name}",
+            "an ExternalName Service carrying a selector (ignored)",
+        ),
+        Code(
+            "externalname-ports-ignored",
+            Severity.WARNING,
+            "port {port} has targetPort {target}, but ExternalName does no port mapping: clients reach "
+            "{external_name}:{port}, never port {target}",
+            "an ExternalName Service whose targetPort differs from port",
+        ),
+        Code(
+            "local-policy-nodes-without-endpoints",
+            Severity.INFO,
+            "externalTrafficPolicy Local: external traffic arriving at {count} node(s) without a ready "
+            "endpoint is dropped ({nodes})",
+            "externalTrafficPolicy: Local: the nodes that would drop external traffic",
+        ),
+        Code(
+            "orphan-endpointslice",
+            Severity.WARNING,
+            "EndpointSlice {slice} names Service {service}, which does not exist: nothing routes to it; "
+            "it is stale and can be deleted",
+            "a slice whose kubernetes.io/service-name names no existing Service",
+        ),
+        Code(
+            "dns-nxdomain",
+            Severity.ERROR,
+            "{qname} ({qtype}) does not exist in the cluster DNS (NXDOMAIN), but the API says it should "
+            "answer {expected}: clients using this name fail to resolve it",
+            "the cluster DNS says a name does not exist that the API says it should",
+        ),
+        Code(
+            "dns-mismatch",
+            Severity.ERROR,
+            "{qname} ({qtype}) answers {got}, but the API says {expected}: clients using this name are not sent "
+            "where the Service points",
+            "the cluster DNS answers a name differently from what the API says",
+        ),
+        Code(
+            "dns-missing-srv",
+            Severity.ERROR,
+            "SRV record {qname} for named port {port} is missing (expected {expected}): clients that "
+            "discover ports by SRV cannot find it",
+            "a named port has no SRV record",
+        ),
+        Code(
+            "dns-unreachable",
+            Severity.ERROR,
+            "the cluster DNS at {server} did not answer {qname} ({reason}): name resolution cannot be checked",
+            "the cluster DNS did not answer",
+        ),
+    )
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    code: FindingCode
+    severity: Severity
+    message: str
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "severity": self.severity.value,
+            "message": self.message,
+            "details": dict(self.details),
+        }
+
+
+def finding(code: FindingCode, /, *, extra: Mapping[str, Any] | None = None, **facts: Any) -> Finding:
+    """A finding from the catalogue; `facts` fill the template and, with `extra`, become its details."""
+    entry = CATALOGUE[code]
+    details = {_camel(k): v for k, v in facts.items()} | dict(extra or {})
+    return Finding(code, entry.severity, entry.template.format(**facts), details)
+
+
+def _camel(name: str) -> str:
+    """JSON keys are camelCase, like the Kubernetes API's."""
+    head, *rest = name.split("_")
+    return head + "".join(part.capitalize() for part in rest)
+
+
+def worst(findings: list[Finding]) -> Severity | None:
+    return min((f.severity for f in findings), key=lambda s: s.rank, default=None)
+
+
+def markdown_table() -> str:
+    """The README's table of codes, generated from the catalogue."""
+    rows = ["| code | severity | when |", "|---|---|---|"]
+    rows += [f"| `{c.code}` | {c.severity.value} | {c.when} |" for c in CATALOGUE.values()]
+    return "\n".join(rows)

@@ -1,0 +1,542 @@
+"""The snapshot: our own frozen view of the cluster objects the inspector reads.
+
+Why it exists: everything above the kube client works on these dataclasses, never on the client
+library's model classes, so the pure core can be tested on manifests and the JSON is parsed once,
+keeping only the fields we read (the client's models cost ~8x the parse time and most of the memory).
+
+The `*_from_api` functions take the API's JSON dicts (as in a manifest or a LIST response) and never
+raise on unusual but valid objects: absent fields get their API defaults. `SnapshotBuilder` is the
+one way a `Snapshot` is built from them, whether they come from a LIST, a watch or a manifest file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Any, TypeVar
+
+JSON = Mapping[str, Any]
+
+EMPTY: Mapping[str, str] = MappingProxyType({})
+SERVICE_NAME_LABEL = "kubernetes.io/service-name"
+TERMINAL_PHASES = frozenset({"Succeeded", "Failed"})
+E = TypeVar("E", bound=StrEnum)
+
+
+class ServiceType(StrEnum):
+    CLUSTER_IP = "ClusterIP"
+    NODE_PORT = "NodePort"
+    LOAD_BALANCER = "LoadBalancer"
+    EXTERNAL_NAME = "ExternalName"
+
+    @property
+    def opens_node_ports(self) -> bool:
+        return self in (ServiceType.NODE_PORT, ServiceType.LOAD_BALANCER)
+
+
+class DNSPolicy(StrEnum):
+    CLUSTER_FIRST = "ClusterFirst"
+    CLUSTER_FIRST_WITH_HOST_NET = "ClusterFirstWithHostNet"
+    DEFAULT = "Default"
+    NONE = "None"
+
+
+def _member(vocabulary: type[E], value: Any, default: E) -> E:
+    """The API's default for an absent value, or for one the API server would refuse (only a
+    hand-written manifest can hold it)."""
+    try:
+        return vocabulary(value)
+    except ValueError:
+        return default
+
+
+def _frozen_labels(value: Any) -> Mapping[str, str]:
+    if not isinstance(value, Mapping) or not value:
+        return EMPTY
+    return MappingProxyType({str(k): str(v) for k, v in value.items()})
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _map(value: Any) -> JSON:
+    return value if isinstance(value, Mapping) else {}
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectRef:
+    kind: str
+    namespace: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerPort:
+    container: str
+    port: int
+    protocol: str = "TCP"
+    name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DNSConfig:
+    nameservers: tuple[str, ...] = ()
+    searches: tuple[str, ...] = ()
+    options: Mapping[str, str | None] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Pod:
+    namespace: str
+    name: str
+    labels: Mapping[str, str] = field(default_factory=lambda: EMPTY)
+    ip: str | None = None
+    ips: tuple[str, ...] = ()
+    node: str | None = None
+    phase: str = "Pending"
+    ready: bool = False
+    terminating: bool = False
+    container_ports: tuple[ContainerPort, ...] = ()
+    owner: ObjectRef | None = None
+    host_network: bool = False
+    dns_policy: DNSPolicy = DNSPolicy.CLUSTER_FIRST
+    dns_config: DNSConfig | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+    @property
+    def terminal(self) -> bool:
+        return self.phase in TERMINAL_PHASES
+
+
+@dataclass(frozen=True, slots=True)
+class ServicePort:
+    port: int
+    protocol: str = "TCP"
+    name: str | None = None
+    target_port: int | str | None = None  # None: the API default, same as port
+    node_port: int | None = None
+
+    @property
+    def target(self) -> int | str:
+        return self.port if self.target_port is None else self.target_port
+
+    @property
+    def label(self) -> str:
+        """port:targetPort/nodePort, as `services` shows it."""
+        text = f"{self.port}"
+        if self.target != self.port:
+            text += f":{self.target}"
+        if self.node_port:
+            text += f"/{self.node_port}"
+        if self.protocol != "TCP":
+            text += f"/{self.protocol}"
+        return text
+
+
+@dataclass(frozen=True, slots=True)
+class Service:
+    namespace: str
+    name: str
+    type: ServiceType = ServiceType.CLUSTER_IP
+    cluster_ip: str | None = None
+    cluster_ips: tuple[str, ...] = ()
+    selector: Mapping[str, str] | None = None  # None or empty: no selector
+    ports: tuple[ServicePort, ...] = ()
+    external_name: str | None = None
+    publish_not_ready_addresses: bool = False
+    external_traffic_policy: str | None = None
+    ip_families: tuple[str, ...] = ()
+    load_balancer_ingress: tuple[str, ...] = ()
+    allocate_load_balancer_node_ports: bool = True
+    labels: Mapping[str, str] = field(default_factory=lambda: EMPTY)
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+    @property
+    def headless(self) -> bool:
+        return self.cluster_ip == "None"
+
+    @property
+    def has_selector(self) -> bool:
+        return bool(self.selector)
+
+    @property
+    def selects_pods(self) -> bool:
+        """Its endpoints come from the pods its selector picks (ExternalName ignores a selector)."""
+        return self.type is not ServiceType.EXTERNAL_NAME and bool(self.selector)
+
+
+@dataclass(frozen=True, slots=True)
+class SliceEndpoint:
+    addresses: tuple[str, ...]
+    ready: bool
+    serving: bool
+    terminating: bool
+    target: ObjectRef | None = None
+    node: str | None = None
+    hostname: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SlicePort:
+    port: int | None
+    protocol: str = "TCP"
+    name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointSlice:
+    namespace: str
+    name: str
+    service_name: str | None
+    endpoints: tuple[SliceEndpoint, ...] = ()
+    ports: tuple[SlicePort, ...] = ()
+    legacy: bool = False  # built from a v1 Endpoints object where slices are not served
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    name: str
+    ready: bool = False  # read by no check yet; kept, as a property test pins the builder's reading
+    internal_ips: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Workload:
+    """A Deployment, StatefulSet or ReplicaSet: its pods' labels and the replicas it asks for."""
+
+    kind: str
+    namespace: str
+    name: str
+    replicas: int
+    template_labels: Mapping[str, str] = field(default_factory=lambda: EMPTY)
+    owned: bool = False  # a ReplicaSet owned by a Deployment
+    ready_replicas: int = 0
+    updated_replicas: int | None = None  # None: the kind does not report it (ReplicaSet)
+    rollout_observed: bool = True  # the controller has seen the latest spec (observedGeneration)
+
+    @property
+    def rolled_out(self) -> bool:
+        """Every replica of the current spec exists and is ready."""
+        updated = self.replicas if self.updated_replicas is None else self.updated_replicas
+        return self.rollout_observed and updated >= self.replicas and self.ready_replicas >= self.replicas
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    services: tuple[Service, ...] = ()
+    slices: tuple[EndpointSlice, ...] = ()
+    pods: tuple[Pod, ...] = ()
+    nodes: tuple[Node, ...] = ()
+    workloads: tuple[Workload, ...] = ()
+    namespaces: tuple[str, ...] | None = None  # None: all namespaces
+    notes: tuple[str, ...] = ()  # e.g. namespaces left out for lack of permission
+
+    def service(self, namespace: str, name: str) -> Service | None:
+        return next((s for s in self.services if s.namespace == namespace and s.name == name), None)
+
+
+# --------------------------------------------------------------------------- from the API's JSON
+
+
+def _meta(obj: JSON) -> tuple[str, str, JSON]:
+    meta = _map(obj.get("metadata"))
+    # a manifest without a namespace lands in "default", as `kubectl apply` would put it
+    return str(meta.get("namespace") or "default"), str(meta.get("name") or ""), meta
+
+
+def _owner(meta: JSON) -> ObjectRef | None:
+    refs = [_map(r) for r in _list(meta.get("ownerReferences"))]
+    ref = next((r for r in refs if r.get("controller")), refs[0] if refs else None)
+    if not ref:
+        return None
+    return ObjectRef(
+        str(ref.get("kind") or ""), str(meta.get("namespace") or "default"), str(ref.get("name") or "")
+    )
+
+
+def _text(value: Any) -> str | None:
+    """A string field, or None when absent, empty or (in a hand-written manifest) not a string."""
+    return value if isinstance(value, str) and value else None
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def pod_from_api(obj: JSON) -> Pod:
+    namespace, name, meta = _meta(obj)
+    spec, status = _map(obj.get("spec")), _map(obj.get("status"))
+    ports: list[ContainerPort] = []
+    containers = _list(spec.get("containers")) + [
+        # restartable init containers are sidecars: their ports count for Services
+        c
+        for c in _list(spec.get("initContainers"))
+        if _map(c).get("restartPolicy") == "Always"
+    ]
+    for c in map(_map, containers):
+        for p in map(_map, _list(c.get("ports"))):
+            number = _int(p.get("containerPort"))
+            if number is not None:
+                ports.append(
+                    ContainerPort(
+                        str(c.get("name") or ""),
+                        number,
+                        str(p.get("protocol") or "TCP"),
+                        _text(p.get("name")),
+                    )
+                )
+    ips = tuple(str(_map(i).get("ip")) for i in _list(status.get("podIPs")) if _map(i).get("ip"))
+    ip = status.get("podIP") or (ips[0] if ips else None)
+    ready = any(
+        _map(c).get("type") == "Ready" and _map(c).get("status") == "True"
+        for c in _list(status.get("conditions"))
+    )
+    dns_config = None
+    if spec.get("dnsConfig") is not None:
+        raw = _map(spec.get("dnsConfig"))
+        dns_config = DNSConfig(
+            nameservers=tuple(str(n) for n in _list(raw.get("nameservers"))),
+            searches=tuple(str(s) for s in _list(raw.get("searches"))),
+            options={
+                str(_map(o).get("name")): (None if _map(o).get("value") is None else str(_map(o)["value"]))
+                for o in _list(raw.get("options"))
+                if _map(o).get("name")
+            },
+        )
+    return Pod(
+        namespace=namespace,
+        name=name,
+        labels=_frozen_labels(meta.get("labels")),
+        ip=str(ip) if ip else None,
+        ips=ips or ((str(ip),) if ip else ()),
+        node=_text(spec.get("nodeName")),
+        phase=str(status.get("phase") or "Pending"),
+        ready=ready,
+        terminating=meta.get("deletionTimestamp") is not None,
+        container_ports=tuple(ports),
+        owner=_owner(meta),
+        host_network=bool(spec.get("hostNetwork")),
+        dns_policy=_member(DNSPolicy, spec.get("dnsPolicy"), DNSPolicy.CLUSTER_FIRST),
+        dns_config=dns_config,
+    )
+
+
+def service_from_api(obj: JSON) -> Service:
+    namespace, name, meta = _meta(obj)
+    spec, status = _map(obj.get("spec")), _map(obj.get("status"))
+    ports = []
+    for p in map(_map, _list(spec.get("ports"))):
+        target = p.get("targetPort")
+        ports.append(
+            ServicePort(
+                port=_int(p.get("port")) or 0,
+                protocol=str(p.get("protocol") or "TCP"),
+                name=_text(p.get("name")),
+                target_port=target
+                if isinstance(target, (int, str)) and not isinstance(target, bool)
+                else None,
+                node_port=_int(p.get("nodePort")),
+            )
+        )
+    selector = spec.get("selector")
+    ingress = tuple(
+        str(_map(i).get("ip") or _map(i).get("hostname"))
+        for i in _list(_map(status.get("loadBalancer")).get("ingress"))
+        if _map(i).get("ip") or _map(i).get("hostname")
+    )
+    cluster_ip = _text(spec.get("clusterIP"))
+    return Service(
+        namespace=namespace,
+        name=name,
+        type=_member(ServiceType, spec.get("type"), ServiceType.CLUSTER_IP),
+        cluster_ip=cluster_ip,
+        cluster_ips=tuple(str(i) for i in _list(spec.get("clusterIPs")))
+        or ((cluster_ip,) if cluster_ip else ()),
+        selector=_frozen_labels(selector) if selector else None,
+        ports=tuple(ports),
+        external_name=_text(spec.get("externalName")),
+        publish_not_ready_addresses=bool(spec.get("publishNotReadyAddresses")),
+        external_traffic_policy=_text(spec.get("externalTrafficPolicy")),
+        ip_families=tuple(str(f) for f in _list(spec.get("ipFamilies"))),
+        load_balancer_ingress=ingress,
+        allocate_load_balancer_node_ports=spec.get("allocateLoadBalancerNodePorts") is not False,
+        labels=_frozen_labels(meta.get("labels")),
+    )
+
+
+def _target(ref: Any, default_namespace: str) -> ObjectRef | None:
+    ref = _map(ref)
+    if not ref.get("name"):
+        return None
+    return ObjectRef(
+        str(ref.get("kind") or "Pod"), str(ref.get("namespace") or default_namespace), str(ref["name"])
+    )
+
+
+def endpointslice_from_api(obj: JSON) -> EndpointSlice:
+    namespace, name, meta = _meta(obj)
+    labels = _map(meta.get("labels"))
+    endpoints = []
+    for e in map(_map, _list(obj.get("endpoints"))):
+        cond = _map(e.get("conditions"))
+        # API semantics: ready/serving absent means unknown, to be read as true; terminating as false
+        ready = cond.get("ready") is not False
+        endpoints.append(
+            SliceEndpoint(
+                addresses=tuple(str(a) for a in _list(e.get("addresses"))),
+                ready=ready,
+                serving=cond.get("serving", ready) is not False,
+                terminating=cond.get("terminating") is True,
+                target=_target(e.get("targetRef"), namespace),
+                node=_text(e.get("nodeName")),
+                hostname=_text(e.get("hostname")),
+            )
+        )
+    ports = tuple(
+        SlicePort(_int(p.get("port")), str(p.get("protocol") or "TCP"), _text(p.get("name")))
+        for p in map(_map, _list(obj.get("ports")))
+    )
+    return EndpointSlice(
+        namespace=namespace,
+        name=name,
+        service_name=_text(labels.get(SERVICE_NAME_LABEL)),
+        endpoints=tuple(endpoints),
+        ports=ports,
+    )
+
+
+def endpointslices_from_legacy_endpoints(obj: JSON) -> list[EndpointSlice]:
+    """A v1 Endpoints object as slices, one per subset, for API servers that serve no EndpointSlices."""
+    namespace, name, _ = _meta(obj)
+    out = []
+    for i, subset in enumerate(map(_map, _list(obj.get("subsets")))):
+        endpoints = []
+        for key, ready in (("addresses", True), ("notReadyAddresses", False)):
+            for a in map(_map, _list(subset.get(key))):
+                if a.get("ip"):
+                    endpoints.append(
+                        SliceEndpoint(
+                            (str(a["ip"]),),
+                            ready,
+                            ready,
+                            False,
+                            _target(a.get("targetRef"), namespace),
+                            _text(a.get("nodeName")),
+                            _text(a.get("hostname")),
+                        )
+                    )
+        ports = tuple(
+            SlicePort(_int(p.get("port")), str(p.get("protocol") or "TCP"), _text(p.get("name")))
+            for p in map(_map, _list(subset.get("ports")))
+        )
+        out.append(EndpointSlice(namespace, f"{name}/subset-{i}", name, tuple(endpoints), ports, legacy=True))
+    return out
+
+
+def node_from_api(obj: JSON) -> Node:
+    _, name, _ = _meta(obj)
+    status = _map(obj.get("status"))
+    ready = any(
+        _map(c).get("type") == "Ready" and _map(c).get("status") == "True"
+        for c in _list(status.get("conditions"))
+    )
+    ips = tuple(
+        str(_map(a).get("address"))
+        for a in _list(status.get("addresses"))
+        if _map(a).get("type") == "InternalIP" and _map(a).get("address")
+    )
+    return Node(name=name, ready=ready, internal_ips=ips)
+
+
+def workload_from_api(obj: JSON, kind: str | None = None) -> Workload:
+    """A Deployment, StatefulSet or ReplicaSet; `kind` for the items of a LIST, which carry none."""
+    namespace, name, meta = _meta(obj)
+    spec = _map(obj.get("spec"))
+    replicas = _int(spec.get("replicas"))
+    template_meta = _map(_map(spec.get("template")).get("metadata"))
+    status = _map(obj.get("status"))
+    generation, observed = _int(meta.get("generation")), _int(status.get("observedGeneration"))
+    kind = kind or str(obj.get("kind") or "")
+    return Workload(
+        kind=kind,
+        namespace=namespace,
+        name=name,
+        replicas=1 if replicas is None else replicas,
+        template_labels=_frozen_labels(template_meta.get("labels")),
+        owned=bool(_list(meta.get("ownerReferences"))),
+        ready_replicas=_int(status.get("readyReplicas")) or 0,
+        updated_replicas=(_int(status.get("updatedReplicas")) or 0) if kind != "ReplicaSet" else None,
+        rollout_observed=generation is None or (observed is not None and observed >= generation),
+    )
+
+
+WORKLOAD_KINDS = ("Deployment", "StatefulSet", "ReplicaSet")
+
+
+class SnapshotBuilder:
+    """The one way a snapshot is built: from the API's objects, however they were read (a LIST, a
+    LIST followed by watch events, a manifest file). Each object is turned into our dataclass as it
+    is added, by its `kind`, so a paginated LIST never holds every page's JSON at once; kinds the
+    inspector does not read are passed over."""
+
+    def __init__(self) -> None:
+        self._services: list[Service] = []
+        self._slices: list[EndpointSlice] = []
+        self._pods: list[Pod] = []
+        self._nodes: list[Node] = []
+        self._workloads: list[Workload] = []
+
+    def add(self, objects: Iterable[JSON]) -> SnapshotBuilder:
+        for obj in objects:
+            kind = obj.get("kind")
+            if kind == "Pod":
+                self._pods.append(pod_from_api(obj))
+            elif kind == "Service":
+                self._services.append(service_from_api(obj))
+            elif kind == "EndpointSlice":
+                self._slices.append(endpointslice_from_api(obj))
+            elif kind == "Endpoints":
+                self._slices += endpointslices_from_legacy_endpoints(obj)
+            elif kind == "Node":
+                self._nodes.append(node_from_api(obj))
+            elif kind in WORKLOAD_KINDS:
+                self._workloads.append(workload_from_api(obj))
+        return self
+
+    def build(self, namespaces: tuple[str, ...] | None = None, notes: Iterable[str] = ()) -> Snapshot:
+        return Snapshot(
+            services=tuple(self._services),
+            slices=tuple(self._slices),
+            pods=tuple(self._pods),
+            nodes=tuple(self._nodes),
+            workloads=tuple(self._workloads),
+            namespaces=namespaces,
+            notes=tuple(dict.fromkeys(notes)),
+        )
+
+
+def _documents(docs: Iterable[JSON]) -> Iterable[JSON]:
+    """Every object of the documents, the items of a List included."""
+    for doc in map(_map, docs):  # a List's items may hold anything
+        if str(doc.get("kind") or "").endswith("List"):
+            yield from _documents(_list(doc.get("items")))
+        elif doc:
+            yield doc
+
+
+def snapshot_from_manifests(docs: Iterable[JSON], namespaces: tuple[str, ...] | None = None) -> Snapshot:
+    """A snapshot from Kubernetes manifests (dicts), as tests and offline use write them."""
+    return SnapshotBuilder().add(_documents(docs)).build(namespaces)

@@ -1,0 +1,161 @@
+"""Rendering of the DNS commands: `resolve` (every query of the search walk) and `dns` (the oracle).
+
+Why it exists: the decisions are made in `inspector.dns.oracle`; this module only lays them out, as text and
+as the JSON of DESIGN.md (`resolve -o json`: name, fromNamespace, searchList, ndots, attempts,
+answer, expected, match; plus the server and how it was found).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from inspector.diagnosis.report import Report
+from inspector.dns.names import Nameserver
+from inspector.dns.oracle import RecordCheck, Resolution
+from inspector.dns.resolvconf import ndots_explanation
+from inspector.model.findings import Severity
+from inspector.output.tables import table
+from inspector.output.text import clip, findings_text
+
+
+def _server_json(server: Nameserver) -> dict[str, str]:
+    return {"address": server.address, "via": server.via}
+
+
+ANSWERS_WIDTH = 48  # the table's answer columns; JSON and findings carry them whole
+
+
+def _answers(answers: Sequence[str]) -> str:
+    return ", ".join(answers) or "-"
+
+
+# --------------------------------------------------------------------------- resolve
+
+
+def resolution_json(res: Resolution) -> dict[str, Any]:
+    return {
+        "name": res.name,
+        "fromNamespace": res.conf.namespace,
+        "searchList": list(res.conf.searches),
+        "ndots": res.conf.ndots,
+        "attempts": [a.as_json() for a in res.walk.attempts],
+        "answer": res.answer.as_json() if res.answer else None,
+        "expected": res.expected.as_json() if res.expected else None,
+        "match": res.match,
+        "server": _server_json(res.server),
+    }
+
+
+def resolution_text(res: Resolution) -> str:
+    conf = res.conf
+    who = f"pod {conf.namespace}/{conf.pod}" if conf.pod else f"a pod in namespace {conf.namespace}"
+    head = [
+        f"Resolving {res.name} ({res.qtype}) as {who} would (dnsPolicy {conf.policy})",
+        f"  search   {' '.join(conf.searches) or '<none>'}",
+        f"  options  {conf.options} ({ndots_explanation(res.name, conf)})",
+        f"DNS server: {res.server.label}",
+    ]
+    head += [f"  note: {n}" for n in conf.notes]
+    rows = [
+        [str(i), a.qname, a.qtype, a.rcode, _answers(a.answers)] for i, a in enumerate(res.walk.attempts, 1)
+    ]
+    attempts = table(rows, ["#", "QUERY", "TYPE", "RCODE", "ANSWERS"])
+    queries = res.walk.queries
+    if res.answer is not None:
+        index = res.walk.attempts.index(res.answer) + 1
+        answer = (
+            f"{_answers(res.answer.answers)} from {res.answer.qname} "
+            f"(query {index}; the name cost {queries} quer{'y' if queries == 1 else 'ies'})"
+        )
+    else:
+        answer = f"none: {res.name} does not resolve from namespace {conf.namespace} after {queries} queries"
+    if res.expected is not None:
+        expected = f"{_answers(res.expected.answers)} from {res.expected.qname}"
+    else:
+        expected = f"none: no Service answers this name from namespace {conf.namespace}"
+    match = {True: "yes", False: "NO", None: "unknown (the answer comes from outside the cluster's zones)"}[
+        res.match
+    ]
+    tail = [f"Answer:   {answer}", f"Expected: {expected}", f"Match:    {match}"]
+    return "\n\n".join(["\n".join(head), attempts, "\n".join(tail)])
+
+
+# --------------------------------------------------------------------------- dns
+
+
+def _status(check: RecordCheck) -> str:
+    return ",".join(f.code for f in check.findings) or "ok"
+
+
+def _expected(check: RecordCheck) -> str:
+    return _answers(check.record.answers) if check.record.answers else "NXDOMAIN"
+
+
+def _got(check: RecordCheck) -> str:
+    if check.answer is None:
+        return "no answer"
+    return _answers(check.answer.answers) if check.answer.answers else check.answer.rcode
+
+
+def _summary(report: Report, checks: Sequence[RecordCheck]) -> dict[str, int]:
+    findings = [f for c in checks for f in c.findings]
+    return {
+        "services": len(report.services),
+        "records": len(checks),
+        "errors": sum(1 for f in findings if f.severity is Severity.ERROR),
+        "warnings": sum(1 for f in findings if f.severity is Severity.WARNING),
+    }
+
+
+def dns_json(report: Report, checks: Sequence[RecordCheck], server: Nameserver) -> dict[str, Any]:
+    by_service: dict[str, list[RecordCheck]] = {}
+    for c in checks:
+        by_service.setdefault(c.record.service, []).append(c)
+    services = []
+    for sr in report.services:
+        mine = by_service.get(sr.service.key, [])
+        services.append(
+            {
+                "namespace": sr.service.namespace,
+                "name": sr.service.name,
+                "type": sr.service.type.value,
+                "headless": sr.service.headless,
+                "records": [
+                    {
+                        "qname": c.record.qname,
+                        "qtype": c.record.qtype,
+                        "kind": c.record.kind.value,
+                        "expected": {"rcode": c.record.rcode, "answers": list(c.record.answers)},
+                        "got": c.answer.as_json() if c.answer else None,
+                        "failure": c.failure,
+                        "ok": c.ok,
+                    }
+                    for c in mine
+                ],
+                "findings": [f.as_json() for c in mine for f in c.findings],
+            }
+        )
+    return {"server": _server_json(server), "services": services, "summary": _summary(report, checks)}
+
+
+def dns_text(report: Report, checks: Sequence[RecordCheck], server: Nameserver) -> str:
+    rows = [
+        [
+            c.record.service,
+            c.record.qname,
+            c.record.qtype,
+            clip(_expected(c), ANSWERS_WIDTH),
+            clip(_got(c), ANSWERS_WIDTH),
+            _status(c),
+        ]
+        for c in checks
+    ]
+    blocks = [f"DNS server: {server.label}"]
+    blocks.append(table(rows, ["SERVICE", "NAME", "TYPE", "EXPECTED", "ANSWERED", "STATUS"]) or "No records.")
+    findings = findings_text(f for c in checks for f in c.findings)
+    if findings:
+        blocks.append(findings)
+    s = _summary(report, checks)
+    blocks.append(f"{s['services']} service(s), {s['records']} record(s): {s['errors']} error(s)")
+    return "\n\n".join(blocks)

@@ -1,0 +1,113 @@
+"""Documents: the JSON and YAML of every command, with the stable camelCase keys of DESIGN.md.
+
+Why it exists: `-o json` is a contract scripts rely on, so each shape is written once, here; enum
+values are written as their plain strings, which both JSON and YAML can carry.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from inspector.diagnosis.readiness import WaitResult
+from inspector.diagnosis.report import Report, ServiceReport
+from inspector.model.snapshot import Pod
+from inspector.output.tables import endpoint_rows
+
+
+def dump(data: Any, output: str) -> str:
+    if output == "yaml":
+        import yaml  # only a YAML document needs it
+
+        return yaml.safe_dump(data, sort_keys=False, allow_unicode=True).rstrip("\n")
+    return json.dumps(data, indent=2, ensure_ascii=False)
+
+
+def service_json(sr: ServiceReport) -> dict[str, Any]:
+    svc = sr.service
+    return {
+        "namespace": svc.namespace,
+        "name": svc.name,
+        "type": svc.type.value,
+        "headless": svc.headless,
+        "clusterIP": svc.cluster_ip,
+        "selector": dict(svc.selector) if svc.selector else None,
+        "ports": [
+            {
+                "name": p.name,
+                "port": p.port,
+                "protocol": p.protocol,
+                "targetPort": p.target,
+                "nodePort": p.node_port,
+            }
+            for p in svc.ports
+        ],
+        "externalName": svc.external_name,
+        "status": sr.status.value,
+        "pods": {"selected": len(sr.expectation.selected), "ready": len(sr.expectation.ready_pods)},
+        "expected": [e.as_json() for e in sr.expected],
+        "actual": [e.as_json(actual=True) for e in sr.actual],
+        "missing": [e.as_json() for e in sr.facts.missing],
+        "unexpected": [e.as_json(actual=True) for e in sr.facts.unexpected],
+        "findings": [f.as_json() for f in sr.findings],
+    }
+
+
+def report_json(report: Report) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "services": [service_json(s) for s in report.services],
+        "summary": report.summary(),
+    }
+    if report.cluster_findings:
+        out["findings"] = [f.as_json() for f in report.cluster_findings]
+    if report.notes:
+        out["notes"] = list(report.notes)
+    return out
+
+
+def endpoints_json(report: Report) -> dict[str, Any]:
+    return {
+        "services": [
+            {
+                "namespace": sr.service.namespace,
+                "name": sr.service.name,
+                "endpoints": [
+                    {
+                        "state": state.value,
+                        "expected": e.as_json() if e else None,
+                        "actual": a.as_json(actual=True) if a else None,
+                    }
+                    for state, e, a in endpoint_rows(sr)
+                ],
+            }
+            for sr in report.services
+        ]
+    }
+
+
+def pods_json(rows: list[tuple[Pod, list[str]]]) -> dict[str, Any]:
+    return {
+        "pods": [
+            {
+                "namespace": p.namespace,
+                "name": p.name,
+                "ip": p.ip,
+                "ready": p.ready,
+                "terminating": p.terminating,
+                "phase": p.phase,
+                "node": p.node,
+                "labels": dict(p.labels),
+                "services": services,
+            }
+            for p, services in rows
+        ]
+    }
+
+
+def wait_json(result: WaitResult) -> dict[str, Any]:
+    return {
+        "ok": result.ok,
+        "elapsed": round(result.elapsed, 3),
+        "events": result.events,
+        "services": result.drift,
+    }

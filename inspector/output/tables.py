@@ -1,0 +1,280 @@
+"""Tables: reports as kubectl lays them out, and the detail view of one Service.
+
+Why it exists: the decisions are made in the diagnosis; this module only lays them out, in columns
+two spaces apart with no other padding (as kubectl does); tables fit 120 columns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from enum import StrEnum
+
+from inspector.diagnosis.endpoints import Endpoint
+from inspector.diagnosis.report import Report, ServiceReport
+from inspector.model.selectors import format_selector
+from inspector.model.snapshot import Pod, Service, ServiceType
+from inspector.output.text import clip, findings_text
+
+SELECTOR_WIDTH = 26
+LABELS_WIDTH = 30
+SERVICES_WIDTH = 26
+# labels the control plane adds to every pod; they only crowd the table (wide and JSON keep them)
+CONTROLLER_LABELS = frozenset(
+    {
+        "pod-template-hash",
+        "controller-revision-hash",
+        "pod-template-generation",
+        "topology.kubernetes.io/zone",
+        "topology.kubernetes.io/region",
+    }
+)
+
+
+def table(rows: Sequence[Sequence[str]], headers: Sequence[str]) -> str:
+    """kubectl's layout: left-aligned columns two spaces apart, no padding beyond that, no trailing
+    blanks; empty when there are no rows."""
+    if not rows:
+        return ""
+    grid = [[cell.strip() for cell in row] for row in [headers, *rows]]
+    widths = [max(len(row[i]) for row in grid) for i in range(len(headers))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in grid)
+
+
+# ------------------------------------------------------------------------- services
+
+
+def _ports(svc: Service) -> str:
+    return ",".join(p.label for p in svc.ports) or "<none>"
+
+
+def _cluster_ip(svc: Service) -> str:
+    if svc.type is ServiceType.EXTERNAL_NAME:
+        return "<none>"
+    return "None (headless)" if svc.headless else (svc.cluster_ip or "<none>")
+
+
+def _endpoint_count(sr: ServiceReport) -> str:
+    if sr.service.type is ServiceType.EXTERNAL_NAME:
+        return "-"
+    ready = sum(1 for e in sr.actual if e.ready)
+    return f"{ready}/{len(sr.expected)}" if sr.service.selector else f"{ready} (manual)"
+
+
+def across_namespaces(report: Report) -> bool:
+    """Whether tables need a NAMESPACE column: as kubectl, only when more than one namespace is read."""
+    namespaces = report.snapshot.namespaces
+    return namespaces is None or len(namespaces) > 1
+
+
+def _without_namespace(rows: list[list[str]], headers: list[str]) -> tuple[list[list[str]], list[str]]:
+    return [r[1:] for r in rows], headers[1:]
+
+
+def services_table(report: Report, wide: bool = False) -> str:
+    headers = ["NAMESPACE", "NAME", "TYPE", "CLUSTER-IP", "PORTS", "SELECTOR", "PODS", "ENDPOINTS", "STATUS"]
+    if wide:
+        headers += ["EXTERNAL", "FINDINGS"]
+    rows = []
+    for sr in report.services:
+        svc, exp = sr.service, sr.expectation
+        pods = f"{len(exp.ready_pods)}/{len(exp.selected)}" if svc.selects_pods else "-"
+        row = [
+            svc.namespace,
+            svc.name,
+            svc.type.value,
+            _cluster_ip(svc),
+            _ports(svc),
+            clip(format_selector(svc.selector) or "<none>", SELECTOR_WIDTH),
+            pods,
+            _endpoint_count(sr),
+            sr.status.value,
+        ]
+        if wide:
+            external = (
+                svc.external_name
+                or ",".join(svc.load_balancer_ingress)
+                or ("<pending>" if svc.type is ServiceType.LOAD_BALANCER else "")
+            )
+            row += [external, ",".join(sorted({f.code for f in sr.findings}))]
+        rows.append(row)
+    if not across_namespaces(report):
+        rows, headers = _without_namespace(rows, headers)
+    return table(rows, headers)
+
+
+def _section(title: str, body: str) -> str:
+    return f"{title}:\n" + (
+        "\n".join("  " + line for line in body.splitlines()) if body.strip() else "  <none>"
+    )
+
+
+def service_detail(sr: ServiceReport) -> str:
+    svc, exp = sr.service, sr.expectation
+    head = [
+        f"Service:     {svc.namespace}/{svc.name}",
+        f"Type:        {svc.type.value}" + (" (headless)" if svc.headless else ""),
+        f"Cluster IP:  {_cluster_ip(svc)}",
+    ]
+    if svc.external_name:
+        head.append(f"External:    {svc.external_name} (DNS CNAME)")
+    if svc.type is ServiceType.LOAD_BALANCER:
+        head.append(f"Ingress:     {', '.join(svc.load_balancer_ingress) or '<pending>'}")
+    head += [
+        f"Ports:       {_ports(svc)}",
+        f"Selector:    {format_selector(svc.selector) or '<none>'}",
+        f"Status:      {sr.status.value}",
+    ]
+    parts = ["\n".join(head)]
+    if svc.type is not ServiceType.EXTERNAL_NAME:
+        pod_rows = [[p.name, p.ip or "<none>", _ready(p), p.node or "<none>"] for p in exp.selected]
+        parts.append(
+            _section(
+                f"Selected pods ({len(exp.selected)}, {len(exp.ready_pods)} ready)",
+                table(pod_rows, ["POD", "IP", "READY", "NODE"]),
+            )
+        )
+        if sr.facts.near_misses:
+            rows = [[m.pod.name, m.describe()] for m in sr.facts.near_misses]
+            parts.append(_section("Near-miss pods (labels they lack)", table(rows, ["POD", "DIFFERENCE"])))
+        if exp.resolutions:
+            rows = [
+                [
+                    r.pod.name,
+                    f"{r.service_port.port}/{r.service_port.protocol}",
+                    str(r.service_port.target),
+                    (f"{r.container_port} ({r.container})" if r.container else str(r.container_port))
+                    if r.resolved
+                    else "UNRESOLVED",
+                    "yes" if r.declared else "no",
+                ]
+                for r in exp.resolutions
+            ]
+            parts.append(
+                _section(
+                    "Port mapping per pod (port -> targetPort -> containerPort)",
+                    table(rows, ["POD", "PORT", "TARGET-PORT", "CONTAINER-PORT", "DECLARED"]),
+                )
+            )
+        if sr.node_ports:
+            rows = [
+                [n.node, n.ip or "<none>", f"{n.node_port}/{n.protocol}", str(n.port)] for n in sr.node_ports
+            ]
+            parts.append(
+                _section("Node ports (every node)", table(rows, ["NODE", "NODE-IP", "NODE-PORT", "PORT"]))
+            )
+        parts.append(_section("Endpoints, expected vs actual", endpoints_rows_text([sr], with_service=False)))
+    parts.append(_section("Findings", findings_text(sr.findings)))
+    return "\n\n".join(parts)
+
+
+def _ready(p: Pod) -> str:
+    if p.terminating:
+        return "terminating"
+    return "true" if p.ready else "false"
+
+
+# ------------------------------------------------------------------------- endpoints
+
+
+def _conditions(e: Endpoint) -> str:
+    flags = [
+        name
+        for name, on in (("ready", e.ready), ("serving", e.serving), ("terminating", e.terminating))
+        if on
+    ]
+    return ",".join(flags) or "not-ready"
+
+
+class RowState(StrEnum):
+    """The STATE column of the endpoints table (and `state` in its JSON)."""
+
+    OK = "ok"
+    MISSING = "missing"
+    UNEXPECTED = "unexpected"
+    CONDITIONS_DIFFER = "conditions-differ"
+    MANUAL = "manual"  # a selectorless Service's endpoints: nothing to expect them from
+
+
+EndpointRow = tuple[RowState, Endpoint | None, Endpoint | None]
+
+
+def _compared(expected: Endpoint, actual: Endpoint) -> RowState:
+    return RowState.OK if actual.ready == expected.ready else RowState.CONDITIONS_DIFFER
+
+
+def endpoint_rows(sr: ServiceReport) -> list[EndpointRow]:
+    """(state, expected, actual) for every endpoint key of the Service, expected ones first."""
+    actual = {e.key: e for e in sr.actual}
+    rows: list[EndpointRow] = []
+    for e in sr.expected:
+        a = actual.pop(e.key, None)
+        state = RowState.MISSING if a is None else _compared(e, a)
+        rows.append((state, e, a))
+    leftover = RowState.MANUAL if not sr.service.selector else RowState.UNEXPECTED
+    rows += [(leftover, None, a) for a in actual.values()]
+    return rows
+
+
+def endpoints_rows_text(
+    reports: Iterable[ServiceReport], with_service: bool = True, with_namespace: bool = True
+) -> str:
+    headers = (["SERVICE"] if with_service else []) + [
+        "ADDRESS",
+        "PORT-NAME",
+        "EXPECTED",
+        "ACTUAL",
+        "POD",
+        "NODE",
+        "STATE",
+    ]
+    rows = []
+    for sr in reports:
+        for state, e, a in endpoint_rows(sr):
+            ep = e or a
+            assert ep is not None
+            row = [
+                ep.address,
+                ep.port_name or "-",
+                "ready" if e and e.ready else ("not-ready" if e else "-"),
+                _conditions(a) if a else "-",
+                ep.pod or "-",
+                ep.node or "-",
+                state.value,
+            ]
+            name = sr.service.key if with_namespace else sr.service.name
+            rows.append(([name] if with_service else []) + row)
+    return table(rows, headers)
+
+
+# ------------------------------------------------------------------------- pods
+
+
+def pods_with_services(report: Report, pods: Iterable[Pod]) -> list[tuple[Pod, list[str]]]:
+    selecting: dict[tuple[str, str], list[str]] = {}
+    for sr in report.services:
+        for p in sr.expectation.selected:
+            selecting.setdefault((p.namespace, p.name), []).append(sr.service.name)
+    return [(p, selecting.get((p.namespace, p.name), [])) for p in pods]
+
+
+def pods_table(rows: list[tuple[Pod, list[str]]], wide: bool = False, with_namespace: bool = True) -> str:
+    headers = ["NAMESPACE", "NAME", "IP", "READY", "NODE", "LABELS", "SERVICES"]
+    out: list[list[str]] = []
+    for p, services in rows:
+        shown = p.labels if wide else {k: v for k, v in p.labels.items() if k not in CONTROLLER_LABELS}
+        labels = format_selector(shown) or "<none>"
+        selecting = ",".join(services) or "<none>"
+        out.append(
+            [
+                p.namespace,
+                p.name,
+                p.ip or "<none>",
+                _ready(p),
+                p.node or "<none>",
+                labels if wide else clip(labels, LABELS_WIDTH),
+                selecting if wide else clip(selecting, SERVICES_WIDTH),
+            ]
+        )
+    if not with_namespace:
+        out, headers = _without_namespace(out, headers)
+    return table(out, headers)

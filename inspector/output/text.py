@@ -1,0 +1,75 @@
+"""Text: the finding line, `explain` (what `diff` prints and a failed wait says) and `wait`'s words.
+
+Why it exists: a finding is put in words one way, wherever it appears (the `diff` text, the detail
+view, the `dns` table, a failed `assert_discoverable`), so that line is written once, here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from inspector.diagnosis.readiness import WaitResult
+from inspector.diagnosis.report import Report
+from inspector.model.findings import Finding
+
+
+def clip(text: str, width: int) -> str:
+    """At most `width` characters, an ellipsis marking the cut."""
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def finding_line(f: Finding) -> str:
+    return f"{f.severity.value.upper():7} {f.code}: {f.message}"
+
+
+def findings_text(findings: Iterable[Finding]) -> str:
+    return "\n".join(map(finding_line, findings))
+
+
+def notes_text(report: Report) -> str:
+    return "\n".join(f"note: {n}" for n in report.notes)
+
+
+def explain(report: Report) -> str:
+    """Expected vs actual and every finding, in words: what `diff` prints, and what a failed
+    `wait` or pytest assertion says."""
+    blocks = []
+    for sr in report.services:
+        svc = sr.service
+        lines = [
+            f"{svc.key} ({svc.type.value}{', headless' if svc.headless else ''}): {sr.status.value}, "
+            f"{len(sr.expected)} expected, {len(sr.actual)} actual endpoint(s)"
+        ]
+        lines += [f"  - missing    {e.address} ({e.pod})" for e in sr.facts.missing]
+        if svc.selector:
+            lines += [f"  + unexpected {e.address} (slice {e.slice})" for e in sr.facts.unexpected]
+        lines += [f"  {finding_line(f)}" for f in sr.findings]
+        blocks.append("\n".join(lines))
+    if report.cluster_findings:
+        blocks.append(findings_text(report.cluster_findings))
+    s = report.summary()
+    blocks.append(
+        f"{s['services']} service(s): {s['errors']} error(s), {s['warnings']} warning(s), {s['infos']} info(s)"
+    )
+    return "\n\n".join(blocks)
+
+
+def wait_explanation(result: WaitResult) -> str:
+    """Why a wait failed (what is still missing, then the report), or that it succeeded."""
+    if result.ok:
+        return f"discoverable after {result.elapsed:.1f}s: {', '.join(result.drift) or 'all'}"
+    lines = [f"not discoverable after {result.elapsed:.1f}s:"]
+    for key, reasons in result.drift.items():
+        lines += [f"  {key}: {r}" for r in reasons]
+    return "\n".join(lines) + "\n\n" + explain(result.report)
+
+
+def wait_text(result: WaitResult) -> str:
+    """What `wait` prints."""
+    if not result.ok:
+        return wait_explanation(result)
+    lines = [
+        f"{sr.service.key}: discoverable, {sum(e.ready for e in sr.actual)} ready endpoint(s)"
+        for sr in result.report.services
+    ]
+    return "\n".join([*lines, f"after {result.elapsed:.1f}s"])

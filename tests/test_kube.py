@@ -1,0 +1,273 @@
+"""The kube client's transport logic against a tiny in-process API server on 127.0.0.1 that speaks
+the API's wire format: retries (Retry-After honoured, bounded), pagination, the RBAC fallbacks and
+the watch's re-list on 410 Gone. A unit-test fake at the transport boundary; e2e stays on a real
+cluster."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from inspector.errors import ClusterUnreachable
+from inspector.kube.connection import Client, connect
+from inspector.kube.listing import list_objects
+from inspector.kube.resources import PODS, SERVICES
+from inspector.kube.watching import Change, Reset, Stream, Watch
+from inspector.live.reading import read_snapshot
+
+
+@dataclass
+class Reply:
+    status: int = 200
+    body: Any = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
+    events: list[Any] | None = None  # a watch: these lines, then (hold=True) an open stream
+    hold: bool = False
+
+
+def items(*names: str, version: str = "7", token: str | None = None) -> dict[str, Any]:
+    meta: dict[str, Any] = {"resourceVersion": version}
+    if token:
+        meta["continue"] = token
+    return {"kind": "List", "metadata": meta, "items": [{"metadata": {"name": n}} for n in names]}
+
+
+def forbidden(what: str) -> Reply:
+    return Reply(403, {"kind": "Status", "code": 403, "message": f"{what} is forbidden"})
+
+
+class FakeAPI(ThreadingHTTPServer):
+    """Answers GET path (without query) with the replies scripted for it, in order, the last one
+    repeated; 404 for anything unscripted. Records every request."""
+
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.script: dict[str, list[Reply]] = {}
+        self.seen: list[tuple[float, str, dict[str, list[str]]]] = []
+        self.closing = threading.Event()
+
+    def reply(self, path: str) -> Reply:
+        queue = self.script.get(path)
+        if not queue:
+            return Reply(404, {"kind": "Status", "code": 404, "message": "not found"})
+        return queue.pop(0) if len(queue) > 1 else queue[0]
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: FakeAPI
+
+    def do_GET(self) -> None:
+        url = urlsplit(self.path)
+        self.server.seen.append((time.monotonic(), url.path, parse_qs(url.query)))
+        reply = self.server.reply(url.path)
+        if reply.events is None:
+            data = json.dumps(reply.body).encode()
+            self.send_response(reply.status)
+            for k, v in {"Content-Type": "application/json", **reply.headers}.items():
+                self.send_header(k, v)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        for event in reply.events:
+            line = json.dumps(event).encode() + b"\n"
+            self.wfile.write(f"{len(line):x}\r\n".encode() + line + b"\r\n")
+            self.wfile.flush()
+        while reply.hold and not self.server.closing.wait(0.05):
+            pass
+        with contextlib.suppress(OSError):  # the client may have shut its end down
+            self.wfile.write(b"0\r\n\r\n")
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def api() -> Iterator[FakeAPI]:
+    server = FakeAPI()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.closing.set()
+    server.shutdown()
+    server.server_close()
+    thread.join()
+
+
+@pytest.fixture
+def client(api: FakeAPI, tmp_path: Path) -> Iterator[Client]:
+    config = tmp_path / "config"
+    config.write_text(
+        json.dumps(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "clusters": [{"name": "fake", "cluster": {"server": f"http://127.0.0.1:{api.server_port}"}}],
+                "contexts": [
+                    {"name": "fake", "context": {"cluster": "fake", "user": "u", "namespace": "shop"}}
+                ],
+                "current-context": "fake",
+                "users": [{"name": "u", "user": {"token": "t"}}],
+            }
+        )
+    )
+    with connect(str(config), request_timeout=5) as c:
+        yield c
+
+
+@pytest.fixture(autouse=True)
+def quick_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("inspector.kube.connection.BACKOFF_S", 0.01)
+
+
+NS = "/api/v1/namespaces/shop/services"
+
+
+def readable_shop(api: FakeAPI) -> None:
+    """Namespace shop: one Service, nothing else, all of it readable."""
+    api.script[NS] = [Reply(body=items("web"))]
+    api.script["/api/v1/namespaces/shop/pods"] = [Reply(body=items())]
+    api.script["/apis/discovery.k8s.io/v1/namespaces/shop/endpointslices"] = [Reply(body=items())]
+    for kind in ("deployments", "statefulsets", "replicasets"):
+        api.script[f"/apis/apps/v1/namespaces/shop/{kind}"] = [Reply(body=items())]
+
+
+def test_a_429_is_retried_after_the_retry_after_it_names(api: FakeAPI, client: Client) -> None:
+    api.script[NS] = [
+        Reply(429, {"kind": "Status", "code": 429}, {"Retry-After": "1"}),
+        Reply(body=items("web")),
+    ]
+
+    started = time.monotonic()
+    got = [o["metadata"]["name"] for o in list_objects(client, SERVICES, "shop")]
+
+    assert got == ["web"]
+    assert [path for _, path, _ in api.seen] == [NS, NS]
+    assert api.seen[1][0] - api.seen[0][0] >= 0.95
+    assert time.monotonic() - started < 5
+
+
+def test_a_long_retry_after_is_waited_only_up_to_the_bound_and_retries_end(
+    api: FakeAPI, client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("inspector.kube.connection.RETRY_AFTER_MAX_S", 0)
+    api.script[NS] = [Reply(429, {"kind": "Status", "code": 429}, {"Retry-After": "3600"})]
+    with connect_again(client) as bounded:
+        started = time.monotonic()
+        with pytest.raises(ClusterUnreachable) as caught:
+            list(list_objects(bounded, SERVICES, "shop"))
+
+    assert str(caught.value).endswith("kept throttling requests (429) after 4 retries")
+    assert len(api.seen) == 5  # the request and 4 retries
+    assert time.monotonic() - started < 5
+
+
+def connect_again(client: Client) -> Client:
+    """A client made after a monkeypatch of the retry policy's bounds (the policy is made by connect)."""
+    config = client.api.configuration
+    from inspector.kube.connection import retry_policy
+
+    config.retries = retry_policy()
+    import kubernetes.client
+
+    return Client(kubernetes.client.ApiClient(configuration=config), "fake", "shop", client.server, 5)
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
+def test_server_errors_are_retried_four_times_then_are_one_error(
+    api: FakeAPI, client: Client, status: int
+) -> None:
+    api.script[NS] = [Reply(status, {"kind": "Status", "code": status, "message": "busy"})]
+
+    with pytest.raises(ClusterUnreachable) as caught:
+        list(list_objects(client, SERVICES, "shop"))
+
+    assert f"answered {status} (busy) after 4 retries" in str(caught.value)
+    assert len(api.seen) == 5
+
+
+def test_a_list_follows_its_continue_tokens_page_by_page(api: FakeAPI, client: Client) -> None:
+    api.script[NS] = [
+        Reply(body=items("a", "b", token="page-2")),
+        Reply(body=items("c", token="page-3")),
+        Reply(body=items("d")),
+    ]
+
+    got = [o["metadata"]["name"] for o in list_objects(client, SERVICES, "shop")]
+
+    assert got == ["a", "b", "c", "d"]
+    assert [q.get("continue") for _, _, q in api.seen] == [None, ["page-2"], ["page-3"]]
+    assert all(q["limit"] == ["500"] for _, _, q in api.seen)
+
+
+def test_without_cluster_wide_reads_a_snapshot_is_read_namespace_by_namespace_with_notes(
+    api: FakeAPI, client: Client
+) -> None:
+    api.script["/api/v1/services"] = [forbidden("services")]
+    api.script["/api/v1/namespaces"] = [Reply(body=items("shop", "ops"))]
+    api.script["/api/v1/nodes"] = [forbidden("nodes")]
+    readable_shop(api)
+    api.script["/api/v1/namespaces/ops/services"] = [forbidden("services in ops")]
+
+    snapshot = read_snapshot(client, None)
+
+    assert [s.name for s in snapshot.services] == ["web"]
+    assert snapshot.namespaces == ("shop",)
+    assert snapshot.notes == (
+        "cannot list across all namespaces: reading namespace by namespace",
+        "left out for lack of permission: namespace(s) ops",
+        "cannot list nodes: node ports per node and externalTrafficPolicy checks are skipped",
+    )
+
+
+def test_without_namespaces_either_only_the_contexts_namespace_is_read(api: FakeAPI, client: Client) -> None:
+    api.script["/api/v1/services"] = [forbidden("services")]
+    api.script["/api/v1/namespaces"] = [forbidden("namespaces")]
+    api.script["/api/v1/nodes"] = [Reply(body=items("kwok-node-0"))]
+    readable_shop(api)
+
+    snapshot = read_snapshot(client, None)
+
+    assert snapshot.namespaces == ("shop",)
+    assert snapshot.notes[0] == (
+        "cannot list across namespaces or list namespaces: showing namespace shop only"
+    )
+
+
+def test_an_expired_watch_lists_again_and_goes_on_from_the_new_version(api: FakeAPI, client: Client) -> None:
+    pods = "/api/v1/namespaces/shop/pods"
+    gone = {"type": "ERROR", "object": {"kind": "Status", "code": 410, "message": "too old resource version"}}
+    added = {"type": "ADDED", "object": {"metadata": {"name": "web-2", "resourceVersion": "43"}}}
+    api.script[pods] = [
+        Reply(events=[gone]),  # the watch from version 1
+        Reply(body=items("web-1", version="42")),  # the list again
+        Reply(events=[added], hold=True),  # the watch from 42, left open until stopped
+    ]
+
+    with Watch(client, watch_seconds=30) as watch:
+        watch.follow(Stream(PODS, "shop"), "1")
+        first = watch.events.get(timeout=10)
+        second = watch.events.get(timeout=10)
+    threads = [t for t in threading.enumerate() if t.name.startswith("watch-")]
+
+    assert first == (Stream(PODS, "shop"), Reset([{"metadata": {"name": "web-1"}, "kind": "Pod"}], "42"))
+    assert second == (Stream(PODS, "shop"), Change("ADDED", added["object"]))
+    assert [q.get("resourceVersion") for _, _, q in api.seen if "watch" in q] == [["1"], ["42"]]
+    assert threads == []  # stopping shut the open watch down and joined its thread
