@@ -70,7 +70,11 @@ from inspector.output.documents import dump, report_json
 ROOT = Path(__file__).resolve().parent.parent
 STATE = ROOT / ".cluster-bench"
 # kwok-only: the benchmark needs many simulated pods, and the real node is the test cluster's
-CLUSTER_ENV = {"LOCALCLUSTER_DIR": str(STATE), "LOCALCLUSTER_PORT_OFFSET": "1000", "LOCALCLUSTER_REAL_NODE": "0"}
+CLUSTER_ENV = {
+    "LOCALCLUSTER_DIR": str(STATE),
+    "LOCALCLUSTER_PORT_OFFSET": "1000",
+    "LOCALCLUSTER_REAL_NODE": "0",
+}
 
 BENCH_LABEL = "bench.inspector.test/object"  # on every object this script creates
 NAMESPACE_PREFIX = "bench-"
