@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from e2e.harness import Cluster, fresh_namespace
+from e2e.harness import LOCAL_STATE, Cluster, fresh_namespace
 
 pytest_plugins = ["pytester"]
 
@@ -27,7 +27,7 @@ LOCAL = ROOT / "cluster" / "localcluster.py"
 
 def _env_file() -> dict[str, str]:
     out = {}
-    for line in (ROOT / ".cluster" / "env").read_text().splitlines():
+    for line in (LOCAL_STATE / "env").read_text().splitlines():
         key, _, value = line.removeprefix("export ").partition("=")
         out[key] = value
     return out

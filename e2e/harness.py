@@ -16,6 +16,9 @@ from typing import Any
 
 INSPECT = str(Path(sys.executable).with_name("kubectl-inspect"))
 MANIFESTS = Path(__file__).resolve().parent / "manifests"
+# the local cluster's state (kubeconfig, env, pki, logs, pids): LOCALCLUSTER_DIR names another
+# checkout's, so that several work trees can share one running cluster
+LOCAL_STATE = Path(os.environ.get("LOCALCLUSTER_DIR") or Path(__file__).resolve().parent.parent / ".cluster")
 # Pods that really run use Kubernetes' own e2e test image (built locally on the local cluster, pulled
 # on kind). Manifests that name an image under registry.example are simulated: they tolerate kwok's
 # taint and select its nodes. On a cluster without kwok (kind), E2E_IMAGE replaces those images with

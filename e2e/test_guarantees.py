@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 import yaml
 
-from e2e.harness import INSPECT, MANIFESTS, WEB_SVC, Cluster, apply, wait_until
+from e2e.harness import INSPECT, LOCAL_STATE, MANIFESTS, WEB_SVC, Cluster, apply, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL = [sys.executable, str(ROOT / "cluster" / "localcluster.py")]
@@ -102,7 +102,7 @@ def test_every_command_works_as_the_least_privileged_service_account_and_only_re
     cluster.kubectl("apply", "-n", namespace, "-f", str(MANIFESTS / "web.yaml"))
     apply(cluster, namespace, WEB_SVC)
     kubeconfig = token_kubeconfig(cluster, inspector_sa, tmp_path / "sa.kubeconfig", namespace)
-    audit = ROOT / ".cluster" / "logs" / "audit.log"
+    audit = LOCAL_STATE / "logs" / "audit.log"
     start = audit.stat().st_size if cluster.local and audit.exists() else 0
     dns = {"INSPECTOR_DNS_SERVER": cluster.dns_server} if cluster.dns_server else {}
     commands = [
@@ -249,7 +249,7 @@ def test_an_expired_service_account_token_is_one_line_and_exit_3(cluster: Cluste
             "exp": now - 3600,
             "kubernetes.io": {"namespace": "default", "serviceaccount": {"name": "default", "uid": "0"}},
         },
-        ROOT / ".cluster" / "pki" / "sa.key",
+        LOCAL_STATE / "pki" / "sa.key",
     )
     res = run(token_kubeconfig(cluster, token, tmp_path / "expired.kubeconfig"), "diff")
     one_line_error(res, 3, "rejected the credentials")
@@ -295,7 +295,7 @@ def test_api_server_stopped_or_frozen_gives_one_line_and_exit_3_and_honours_requ
     cluster: Cluster, namespace: str
 ):
     local_only(cluster)
-    pid = int((ROOT / ".cluster" / "pids" / "kube-apiserver.pid").read_text().split()[0])
+    pid = int((LOCAL_STATE / "pids" / "kube-apiserver.pid").read_text().split()[0])
     os.kill(pid, signal.SIGSTOP)  # frozen: connections are accepted, nothing answers
     try:
         started = time.monotonic()

@@ -20,6 +20,7 @@ import pytest
 
 from e2e.harness import (
     INSPECT,
+    LOCAL_STATE,
     MANIFESTS,
     WEB_SVC,
     Cluster,
@@ -134,9 +135,7 @@ def test_unprogrammed_service_ips_and_simulated_pod_ips_lead_nowhere(real_node: 
 
 
 def test_nothing_of_the_cluster_listens_on_the_outward_interface(real_node: Cluster) -> None:
-    pids = {
-        int(p.read_text().split()[0]) for p in (MANIFESTS.parent.parent / ".cluster" / "pids").glob("*.pid")
-    }
+    pids = {int(p.read_text().split()[0]) for p in (LOCAL_STATE / "pids").glob("*.pid")}
     out = subprocess.run(["ss", "-Hltnup"], capture_output=True, text=True, check=True).stdout
     ours = []
     for line in out.splitlines():

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import time
 import urllib.request
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from e2e.harness import (
+    LOCAL_STATE,
     MANIFESTS,
     WEB_SVC,
     Cluster,
@@ -24,7 +24,7 @@ from inspector.kube.resources import Resource
 from inspector.kube.watching import Reset, Stream, Watch
 from inspector.pytest_plugin import NotDiscoverable, discoverable
 
-ENV_FILE = Path(__file__).resolve().parent.parent / ".cluster" / "env"
+ENV_FILE = LOCAL_STATE / "env"
 
 # web-svc with a chosen targetPort (a name the pods may or may not declare)
 SVC = WEB_SVC.replace("targetPort: http", "targetPort: {target}")
