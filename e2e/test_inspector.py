@@ -158,6 +158,14 @@ def test_pods_that_never_become_ready_give_no_ready_endpoints(cluster: Cluster, 
         )
     apply(cluster, namespace, manifest)
     apply(cluster, namespace, WEB_SVC)
+    # real pods get their IPs one by one: judge once all three have one
+    wait_until(
+        lambda: (
+            sum(bool(p["status"].get("podIP")) for p in cluster.get_json("pods", "-n", namespace)["items"])
+            == 3
+        ),
+        what="3 pods with IPs",
+    )
     report = settled(cluster, namespace, "web-svc", ["no-ready-endpoints"])
     svc = entry(report, "web-svc")
     assert len(svc["expected"]) == 3 and all(e["ready"] is False for e in svc["expected"])
