@@ -227,8 +227,8 @@ class _Parser:
         meta = self.mapping(obj.get("metadata"), "metadata")
         namespace = self.string(meta.get("namespace"), "metadata.namespace")
         name = self.string(meta.get("name"), "metadata.name")
-        spec = self.mapping(obj.get("spec", {}), "spec")
-        pod_selector = self.selector(spec.get("podSelector", {}), "spec.podSelector")
+        spec = self.mapping(_absent_is_empty(obj.get("spec")), "spec")
+        pod_selector = self.selector(_absent_is_empty(spec.get("podSelector")), "spec.podSelector")
         ingress = tuple(
             self.rule(r, f"spec.ingress[{i}]", "from")
             for i, r in enumerate(self.items(spec.get("ingress"), "spec.ingress"))
@@ -248,7 +248,7 @@ class _Parser:
 
     def selector(self, value: Any, field: str) -> LabelSelector:
         sel = self.mapping(value, field)
-        labels = self.mapping(sel.get("matchLabels") or {}, f"{field}.matchLabels")
+        labels = self.mapping(_absent_is_empty(sel.get("matchLabels")), f"{field}.matchLabels")
         match_labels = []
         for key, val in labels.items():
             if not isinstance(val, str):
@@ -339,6 +339,11 @@ class _Parser:
             if end_port < port:
                 raise self.fail(f"{field}.endPort", f"{end_port} is less than port {port}")
         return PolicyPort(protocol, port, end_port)
+
+
+def _absent_is_empty(value: Any) -> Any:
+    """JSON null and a missing field are the same to the API: the empty object."""
+    return {} if value is None else value
 
 
 def _is_port_number(value: Any) -> bool:
@@ -548,8 +553,10 @@ def dns_egress_verdict(
         for pod in dns_pods
     ]
     denied = next((v for v in verdicts if not v.allowed), None)
-    if denied is not None or not verdicts[0].selecting:
-        return denied or verdicts[0]
+    if denied is not None:
+        return denied
+    if not verdicts[0].selecting:
+        return verdicts[0]
     rules = list(dict.fromkeys(v.admitted_by for v in verdicts if v.admitted_by is not None))
     pods = ", ".join(f"{p.namespace}/{p.name}" for p in dns_pods)
     verb = "admits" if len(rules) == 1 else "admit"

@@ -1223,6 +1223,17 @@ def test_policy_types_default_like_the_api_server(spec: dict[str, Any], types: s
     assert policy.policy_types == types
 
 
+def test_null_fields_read_as_absent() -> None:
+    policy = NetworkPolicy.from_api(
+        {"metadata": {"name": "p", "namespace": "n"}, "spec": {"podSelector": None, "ingress": None}}
+    )
+    assert (policy.pod_selector, policy.ingress, policy.policy_types) == (LabelSelector(), (), {INGRESS})
+    selector = NetworkPolicy.from_api(
+        {"metadata": {"name": "p", "namespace": "n"}, "spec": {"podSelector": {"matchLabels": None}}}
+    ).pod_selector
+    assert selector == LabelSelector()
+
+
 def test_policies_from_kubectl_get_json() -> None:
     listing = json.loads("""{"apiVersion": "v1", "kind": "List", "items": [
       {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
