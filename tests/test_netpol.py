@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from inspector.netpol import (
+from inspector.diagnosis.netpol import (
     EGRESS,
     INGRESS,
     Client,

@@ -17,7 +17,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from inspector.netpol import (
+from inspector.diagnosis.netpol import (
     Client,
     ContainerPort,
     InvalidNetworkPolicy,
