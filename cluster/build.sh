@@ -24,6 +24,7 @@ kwok_dir=$cache/bin/kwok-$KWOK_VERSION
 coredns_dir=$cache/bin/coredns-$COREDNS_VERSION
 cni_dir=$cache/bin/cni-plugins-$CNI_PLUGINS_VERSION
 crictl_dir=$cache/bin/crictl-$CRI_TOOLS_VERSION
+kube_router_dir=$cache/bin/kube-router-$KUBE_ROUTER_VERSION
 pause_dir=$cache/bin/pause-$(sha256sum "$here/src/pause.c" | cut -c1-12)
 
 fetch_failed() {
@@ -135,7 +136,7 @@ build_pause() {
 host_packages() {
     [[ ${LOCALCLUSTER_REAL_NODE:-1} == 0 ]] && return 0
     local want=(containerd:containerd ctr:containerd runc:runc iptables:iptables ip:iproute2
-                conntrack:conntrack busybox:busybox-static getent:libc-bin) missing=() entry
+                conntrack:conntrack ipset:ipset busybox:busybox-static getent:libc-bin) missing=() entry
     for entry in "${want[@]}"; do command -v "${entry%%:*}" >/dev/null 2>&1 || missing+=("${entry#*:}"); done
     ((${#missing[@]})) || return 0
     mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
@@ -161,6 +162,7 @@ build_real_node() {
         github.com/containernetworking/plugins/plugins/ipam/host-local \
         github.com/containernetworking/plugins/plugins/meta/portmap
     go_install crictl "$crictl_dir" "$CRI_TOOLS_VERSION" sigs.k8s.io/cri-tools/cmd/crictl
+    go_install kube-router "$kube_router_dir" "$KUBE_ROUTER_VERSION" github.com/cloudnativelabs/kube-router/v2/cmd/kube-router
     build_pause
 }
 
@@ -178,8 +180,8 @@ case "${1:-all}" in
     coredns) go_install coredns "$coredns_dir" "$COREDNS_VERSION" github.com/coredns/coredns ;;
     real-node) build_real_node ;;
     paths)
-        printf 'KUBE_BIN=%s\nETCD_BIN=%s\nKWOK_BIN=%s\nCOREDNS_BIN=%s\nCNI_BIN=%s\nCRICTL_BIN=%s\nPAUSE_BIN=%s\n' \
-            "$k8s_dir" "$etcd_dir" "$kwok_dir" "$coredns_dir" "$cni_dir" "$crictl_dir" "$pause_dir"
+        printf 'KUBE_BIN=%s\nETCD_BIN=%s\nKWOK_BIN=%s\nCOREDNS_BIN=%s\nCNI_BIN=%s\nCRICTL_BIN=%s\nPAUSE_BIN=%s\nKUBE_ROUTER_BIN=%s\n' \
+            "$k8s_dir" "$etcd_dir" "$kwok_dir" "$coredns_dir" "$cni_dir" "$crictl_dir" "$pause_dir" "$kube_router_dir"
         exit 0
         ;;
     *) die "usage: build.sh [all|etcd|kubernetes|kwok|coredns|real-node|paths]" ;;

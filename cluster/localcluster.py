@@ -141,6 +141,7 @@ def binaries() -> dict[str, Path]:
         "cni": Path(dirs["CNI_BIN"]),
         "crictl": Path(dirs["CRICTL_BIN"]) / "crictl",
         "pause": Path(dirs["PAUSE_BIN"]) / "pause",
+        "kube-router": Path(dirs["KUBE_ROUTER_BIN"]) / "kube-router",
         "containerd": Path(shutil.which("containerd") or "/usr/bin/containerd"),
     }
 
@@ -339,6 +340,7 @@ def identities() -> list[pki.Identity]:
         pki.Identity("node", f"/O=system:nodes/CN=system:node:{node}"),
         pki.Identity("kubelet", f"/CN={node}", (f"IP:{realnode.NODE_IP}", f"DNS:{node}")),
         pki.Identity("kube-proxy", "/CN=system:kube-proxy"),
+        pki.Identity("kube-router", "/CN=system:kube-router"),
     ]
 
 
@@ -518,6 +520,29 @@ def kubelet_args() -> list[str]:
     ]
 
 
+def kube_router_args() -> list[str]:
+    """kube-router as a NetworkPolicy enforcer only: no routing, no service proxy, no CNI, and
+    no listening port (health and metrics off)."""
+    return [
+        f"--kubeconfig={STATE / 'kube-router.kubeconfig'}",
+        f"--hostname-override={realnode.NODE_NAME}",
+        "--run-firewall=true",
+        "--run-router=false",
+        "--run-service-proxy=false",
+        "--run-loadbalancer=false",
+        "--enable-cni=false",
+        "--enable-ipv6=false",
+        f"--service-cluster-ip-range={SERVICE_CIDR}",
+        "--health-port=0",
+        "--metrics-port=0",
+        "--v=1",
+    ]
+
+
+def before_kube_router(bins: dict[str, Path]) -> None:
+    kubectl(bins, "apply", "-f", str(HERE / "manifests" / "kube-router-rbac.yaml"))
+
+
 def kube_proxy_args() -> list[str]:
     return [f"--config={STATE / 'kube-proxy-config.json'}", "--v=1"]
 
@@ -661,6 +686,16 @@ COMPONENTS: tuple[Component, ...] = (
         settle=after_kube_proxy,
     ),
     Component(
+        "kube-router",
+        "kube-router",
+        kube_router_args,
+        lambda _: realnode.run("iptables", "-w", "-S", "KUBE-ROUTER-FORWARD", check=False).returncode == 0,
+        "kube-router's NetworkPolicy chains",
+        60,
+        modes=("real",),
+        prepare=before_kube_router,
+    ),
+    Component(
         "coredns",
         "coredns",
         lambda: ["-conf", str(STATE / "Corefile")],
@@ -722,7 +757,7 @@ def choose_mode(bins: dict[str, Path]) -> str:
     if reason is None:
         missing = [
             n
-            for n in ("kubelet", "kube-proxy", "crictl", "pause", "agnhost")
+            for n in ("kubelet", "kube-proxy", "crictl", "pause", "agnhost", "kube-router")
             if not os.access(bins[n], os.X_OK)
         ]
         if not (bins["cni"] / "bridge").exists():
@@ -771,6 +806,7 @@ def up() -> None:
         ("coredns", "coredns"),
         ("kubelet", "node"),
         ("kube-proxy", "kube-proxy"),
+        ("kube-router", "kube-router"),
     ):
         pki.write_kubeconfig(STATE / f"{name}.kubeconfig", server, PKI, user)
     (STATE / "kwok-port-forward.yaml").write_text(kwok_port_forward())

@@ -58,6 +58,7 @@ DEBIAN_PACKAGES = {
     "iptables": "iptables",
     "ip": "iproute2",
     "conntrack": "conntrack",
+    "ipset": "ipset",
     "busybox": "busybox-static",
     "getent": "libc-bin",
 }
@@ -250,6 +251,12 @@ def teardown_network(layout: Layout, before: dict[str, list[str]] | None) -> Non
     for family in ("ip", "ip6"):
         if shutil.which("nft") and f"table {family} kube-proxy" not in existed:
             run("nft", "delete", "table", family, "kube-proxy", check=False)
+    # kube-router's ipsets (the rules that used them are gone)
+    if shutil.which("ipset"):
+        had = set((before or {}).get("ipsets", []))
+        for name in run("ipset", "list", "-n", check=False).stdout.split():
+            if name not in had:
+                run("ipset", "destroy", name, check=False)
     with contextlib.suppress(OSError):
         if OWNER_FILE.read_text().strip() == str(layout.state):
             OWNER_FILE.unlink()
@@ -597,6 +604,7 @@ def host_state(layout: Layout) -> dict[str, list[str]]:
         "iptables": chains("iptables"),
         "ip6tables": chains("ip6tables"),
         "nftables": lines("nft", "list", "tables") if shutil.which("nft") else [],
+        "ipsets": lines("ipset", "list", "-n") if shutil.which("ipset") else [],
         "mounts": sorted(our_mounts(layout)),
         "sysctls": [f"{name}={read_sysctl(name)}" for name in SYSCTLS],
         "cgroups": cgroups,
