@@ -1,4 +1,4 @@
-# kubectl-inspect: every developer and CI entry point. `make test` works from a fresh clone.
+# kubectl-svc-inspect: every developer and CI entry point. `make test` works from a fresh clone.
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 PYTHON ?= python3
@@ -20,6 +20,8 @@ $(VENV)/.installed: pyproject.toml
 	  || { echo "error: Python 3.11+ is required ($(PYTHON) is $$($(PYTHON) --version 2>&1))"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+	@# renamed from kubectl-inspect: a venv still holding it would load the pytest plugin twice
+	$(BIN)/pip uninstall --quiet --yes kubectl-inspect 2>/dev/null || true
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
