@@ -1,4 +1,4 @@
-# kubectl-inspect: every developer and CI entry point. `make test` works from a fresh clone.
+# kubectl-svc-inspect: every developer and CI entry point. `make test` works from a fresh clone.
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 PYTHON ?= python3
@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 
-.PHONY: help venv cluster-binaries cluster-up cluster-down cluster-status lint unit e2e test demo demo-down e2e-kind bench clean
+.PHONY: help venv cluster-binaries cluster-up cluster-down cluster-status lint unit e2e test demo demo-down e2e-kind bench dist clean
 
 help:
 	@echo "make demo          bring up the local cluster, apply the demo scenarios, show the findings"
@@ -14,12 +14,15 @@ help:
 	@echo "make cluster-up    start the local cluster (.cluster/env has KUBECONFIG and INSPECTOR_DNS_SERVER)"
 	@echo "make cluster-down  stop every process of the local cluster"
 	@echo "make e2e-kind      the e2e suite against a kind cluster (needs Docker and kind)"
+	@echo "make dist          wheel, sdist, and the krew archive and manifest, in dist/"
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
 	  || { echo "error: Python 3.11+ is required ($(PYTHON) is $$($(PYTHON) --version 2>&1))"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+	@# renamed from kubectl-inspect: a venv still holding it would load the pytest plugin twice
+	$(BIN)/pip uninstall --quiet --yes kubectl-inspect 2>/dev/null || true
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
@@ -64,5 +67,10 @@ e2e-kind: venv
 bench: venv cluster-binaries
 	$(PY) bench/bench_diff.py
 
+# DIST=DIR writes elsewhere (the krew e2e test does)
+DIST ?= dist
+dist: venv
+	@DIST=$(DIST) bash deploy/dist.sh
+
 clean: cluster-down
-	rm -rf .cluster $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf .cluster $(VENV) .mypy_cache .ruff_cache .pytest_cache build dist

@@ -1,4 +1,4 @@
-"""Benchmark: `kubectl-inspect diff -A` on a large simulated cluster, in figures and ratios.
+"""Benchmark: `kubectl-svc_inspect diff -A` on a large simulated cluster, in figures and ratios.
 
 Why it exists: DESIGN.md ("Performance budget") promises that on a cluster of thousands of Services
 and tens of thousands of pods the inspector issues one paginated LIST per kind, does work linear in
@@ -24,7 +24,7 @@ node's range (duplicate IPs) past 255.
 
 What it prints:
   population    how long the API server, kwok and the controllers took to reach the wanted state;
-  end to end    (a) the kubectl command above and (b) `kubectl-inspect diff -A -o json`, wall time
+  end to end    (a) the kubectl command above and (b) `kubectl-svc_inspect diff -A -o json`, wall time
                 and peak RSS, and their ratios;
   phases        the inspector in a fresh process: fetching (connect and Cluster.snapshot),
                 inspecting (inspect_snapshot), rendering (report_json and json.dumps), and the
@@ -545,7 +545,7 @@ def print_end_to_end(kubectl_runs: list[Run], inspector_runs: list[Run], repeat:
     say(f"  {'':<58} {'wall min':>10} {'wall median':>12} {'peak RSS median':>16}")
     for name, runs in (
         ("(a) kubectl get services,endpointslices,pods -A -o json", kubectl_runs),
-        ("(b) kubectl-inspect diff -A -o json", inspector_runs),
+        ("(b) kubectl-svc_inspect diff -A -o json", inspector_runs),
     ):
         walls = [r.wall_s for r in runs]
         rss = statistics.median(r.peak_rss_mb for r in runs)
@@ -666,7 +666,7 @@ def main(argv: list[str]) -> int:
     plan, args = parse_args(argv)
     started = time.monotonic()
     say(
-        f"kubectl-inspect benchmark: {plan.services:,} Services, {plan.pods:,} pods in "
+        f"kubectl svc-inspect benchmark: {plan.services:,} Services, {plan.pods:,} pods in "
         f"{plan.namespaces} namespaces on {plan.nodes} kwok nodes (cluster state in {STATE.name}/)"
     )
     try:
@@ -685,7 +685,7 @@ def main(argv: list[str]) -> int:
         kubectl = [env["LOCALCLUSTER_KUBECTL"], f"--kubeconfig={kubeconfig}"]
         kubectl_cmd = [*kubectl, "get", "services,endpointslices,pods", "-A", "-o", "json"]
         inspector_cmd = [
-            str(Path(sys.executable).parent / "kubectl-inspect"),
+            str(Path(sys.executable).parent / "kubectl-svc_inspect"),
             "diff",
             "-A",
             "-o",

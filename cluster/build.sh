@@ -166,6 +166,15 @@ build_real_node() {
     build_pause
 }
 
+# krew and its manifest validator, for e2e/test_krew.py (not part of the cluster). sigs.k8s.io/krew's
+# go.mod has no replace lines, so `go install ...@version` builds them as published. No version is
+# stamped in, so krew counts as a development build and never asks GitHub for a newer release.
+KREW_VERSION=${KREW_VERSION:-v0.4.4}
+krew_dir=$cache/bin/krew-$KREW_VERSION
+build_krew() {
+    go_install krew "$krew_dir" "$KREW_VERSION" sigs.k8s.io/krew/cmd/krew sigs.k8s.io/krew/cmd/validate-krew-manifest
+}
+
 case "${1:-all}" in
     all)
         build_etcd
@@ -179,6 +188,7 @@ case "${1:-all}" in
     kwok) go_install kwok "$kwok_dir" "$KWOK_VERSION" sigs.k8s.io/kwok/cmd/kwok ;;
     coredns) go_install coredns "$coredns_dir" "$COREDNS_VERSION" github.com/coredns/coredns ;;
     real-node) build_real_node ;;
+    krew) build_krew; printf '%s\n' "$krew_dir" ;; # prints where the binaries are
     paths)
         printf 'KUBE_BIN=%s\nETCD_BIN=%s\nKWOK_BIN=%s\nCOREDNS_BIN=%s\nCNI_BIN=%s\nCRICTL_BIN=%s\nPAUSE_BIN=%s\nKUBE_ROUTER_BIN=%s\n' \
             "$k8s_dir" "$etcd_dir" "$kwok_dir" "$coredns_dir" "$cni_dir" "$crictl_dir" "$pause_dir" "$kube_router_dir"

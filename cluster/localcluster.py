@@ -843,7 +843,7 @@ def print_usage() -> None:
     print(
         f"Local cluster is up (Kubernetes API https://{api_host()}:{PORTS.apiserver}, DNS {server}:{port}).\n"
         f"  source {STATE / 'env'}      # sets KUBECONFIG and INSPECTOR_DNS_SERVER\n"
-        f"  kubectl-inspect diff -A\n"
+        f"  .venv/bin/kubectl-svc_inspect diff -A\n"
         f"Logs: {LOGS}/   Stop: make cluster-down\n"
         f"{traffic}"
     )

@@ -12,6 +12,8 @@ if [[ -z "${KUBECONFIG:-}" ]]; then
     source .cluster/env
 fi
 KUBECTL=${LOCALCLUSTER_KUBECTL:-kubectl}
+# the commands below go through kubectl's plugin discovery, as a user's would
+[[ $KUBECTL == */* ]] && PATH="$(dirname "$KUBECTL"):$PATH"
 echo "Cluster: KUBECONFIG=$KUBECONFIG, context $("$KUBECTL" config current-context)"
 
 show() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@" || true; }
@@ -25,21 +27,21 @@ done
 "$KUBECTL" wait -n my-ns --for=condition=Ready pod/client --timeout=90s >/dev/null
 # the endpoint controllers and CoreDNS follow within a moment: wait until the healthy Services
 # are discoverable (endpoints and DNS), so what follows shows the deliberate problems only
-show kubectl-inspect wait demo/web-flask-svc demo/web-flask-nodeport demo/web-flask-lb demo/prod-v1 \
+show kubectl svc-inspect wait demo/web-flask-svc demo/web-flask-nodeport demo/web-flask-lb demo/prod-v1 \
     my-ns/redis-master --for all --timeout 90s
 
-show kubectl-inspect services -A
-show kubectl-inspect diff -A
+show kubectl svc-inspect services -A
+show kubectl svc-inspect diff -A
 # the two broken ones, in detail
-show kubectl-inspect services billing -n demo
-show kubectl-inspect services service-python -n demo
+show kubectl svc-inspect services billing -n demo
+show kubectl svc-inspect services service-python -n demo
 # the lesson's three name forms, from redis-master's own namespace and from the client's
 for ns in my-ns test-ns; do
     for name in redis-master redis-master.my-ns redis-master.my-ns.svc.cluster.local; do
-        show kubectl-inspect resolve "$name" --from-namespace "$ns"
+        show kubectl svc-inspect resolve "$name" --from-namespace "$ns"
     done
 done
-show kubectl-inspect dns -n my-ns
+show kubectl svc-inspect dns -n my-ns
 
 # On the real node the pods really run: the same answers, observed as traffic.
 if [[ ${LOCALCLUSTER_MODE:-real} == real ]] && "$KUBECTL" get node real-node >/dev/null 2>&1; then

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-INSPECT = str(Path(sys.executable).with_name("kubectl-inspect"))
+INSPECT = str(Path(sys.executable).with_name("kubectl-svc_inspect"))
 MANIFESTS = Path(__file__).resolve().parent / "manifests"
 # the local cluster's state (kubeconfig, env, pki, logs, pids): LOCALCLUSTER_DIR names another
 # checkout's, so that several work trees can share one running cluster
@@ -94,13 +94,13 @@ class Cluster:
         return json.loads(self.kubectl("get", *args, "-o", "json"))
 
     def inspect(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        """Runs the installed kubectl-inspect as a user would, against this cluster."""
+        """Runs the installed kubectl-svc_inspect as a user would, against this cluster."""
         return subprocess.run(
             [INSPECT, *args], capture_output=True, text=True, env=self.env, timeout=timeout, check=False
         )
 
     def start_inspect(self, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
-        """Starts kubectl-inspect in the background (a `wait` that the test then acts upon)."""
+        """Starts kubectl-svc_inspect in the background (a `wait` that the test then acts upon)."""
         return subprocess.Popen(
             [INSPECT, *args],
             stdout=subprocess.PIPE,
@@ -160,7 +160,7 @@ def ready_pod_ips(cluster: Cluster, namespace: str, selector: str) -> list[str]:
 def inspect_with_env(
     cluster: Cluster, env: dict[str, str | None], *args: str, timeout: float = 120
 ) -> subprocess.CompletedProcess[str]:
-    """kubectl-inspect with some environment variables changed (None: removed), e.g. without
+    """kubectl-svc_inspect with some environment variables changed (None: removed), e.g. without
     INSPECTOR_DNS_SERVER so that it finds the cluster DNS itself."""
     full = cluster.env
     for key, value in env.items():

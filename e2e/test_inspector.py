@@ -1,4 +1,4 @@
-"""The installed kubectl-inspect against a real cluster: every Service type, every error-level finding
+"""The installed kubectl-svc_inspect against a real cluster: every Service type, every error-level finding
 a real cluster can show, and drift created live (relabelled pods, rollouts, manual slices)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""`kubectl-inspect wait`, the Python API and the pytest plugin, on a real cluster."""
+"""`kubectl svc-inspect wait`, the Python API and the pytest plugin, on a real cluster."""
 
 from __future__ import annotations
 

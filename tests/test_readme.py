@@ -18,7 +18,7 @@ TABLE_END = "<!-- findings-table:end -->"
 
 
 def visible_commands() -> list[str]:
-    """The commands `kubectl-inspect --help` lists: every registered one but the hidden aliases."""
+    """The commands `kubectl svc-inspect --help` lists: every registered one but the hidden aliases."""
     return [
         info.name or info.callback.__name__.replace("_", "-")
         for info in app.registered_commands
