@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-INSPECT = str(Path(sys.executable).with_name("kubectl-inspect"))
+INSPECT = str(Path(sys.executable).with_name("kubectl-svc_inspect"))
 MANIFESTS = Path(__file__).resolve().parent / "manifests"
 # the local cluster's state (kubeconfig, env, pki, logs, pids): LOCALCLUSTER_DIR names another
 # checkout's, so that several work trees can share one running cluster

@@ -2,7 +2,8 @@
 failures become exit statuses.
 
 Options follow kubectl (`--kubeconfig`, `--context`, `-n`, `-A`, `-l`, `-o`, `--request-timeout`)
-and are accepted after the command, as `kubectl inspect diff -A -o json`. Nothing here imports the
+and are accepted after the command, as `kubectl svc-inspect diff -A -o json`; so are kubectl's `-v=N`,
+`--no-headers` and `-o name`. Nothing here imports the
 Kubernetes or DNS client at import time: each command imports the tiers it uses when it runs.
 """
 
@@ -24,7 +25,7 @@ import typer
 
 from inspector import __version__
 from inspector.cli.durations import parse_duration, parse_seconds
-from inspector.errors import InspectorError
+from inspector.errors import BadInput, InspectorError
 from inspector.status import ExitStatus
 
 if TYPE_CHECKING:
@@ -38,6 +39,14 @@ class Output(StrEnum):
     wide = "wide"
     json = "json"
     yaml = "yaml"
+    name = "name"  # as kubectl: `service/<name>`, one a line
+    dot = "dot"  # the Graphviz picture (services, diff)
+    svg = "svg"  # the picture rendered by Graphviz's `dot`
+
+
+DOCUMENTS = frozenset({Output.table, Output.wide, Output.json, Output.yaml})
+NAMED = DOCUMENTS | {Output.name}
+PICTURED = NAMED | {Output.dot, Output.svg}
 
 
 class QType(StrEnum):  # resolve -t
@@ -53,8 +62,10 @@ class WaitFor(StrEnum):  # wait --for
     all = "all"
 
 
+PROG = "kubectl svc-inspect"  # how kubectl runs the executable kubectl-svc_inspect
+
 app = typer.Typer(
-    name="kubectl-inspect",
+    name=PROG,
     help="Service-discovery inspector: Services, EndpointSlices, pods and cluster DNS, expected vs actual.",
     add_completion=False,
     no_args_is_help=True,
@@ -72,14 +83,25 @@ Namespace = Annotated[
 ]
 AllNamespaces = Annotated[bool, typer.Option("-A", "--all-namespaces", help="Inspect every namespace.")]
 Selector = Annotated[str | None, typer.Option("-l", "--selector", help="Label selector (kubectl syntax).")]
-OutputOpt = Annotated[Output, typer.Option("-o", "--output", help="table, wide, json or yaml.")]
+OutputOpt = Annotated[
+    Output,
+    typer.Option(
+        "-o",
+        "--output",
+        help="table, wide, json or yaml; name (services, endpoints, pods, diff); dot or svg (services, diff).",
+    ),
+]
+NoHeaders = Annotated[bool, typer.Option("--no-headers", help="Leave out the tables' header line.")]
 RequestTimeout = Annotated[
     str | None,
     typer.Option("--request-timeout", help="Per-request timeout, e.g. 5s, 1m30s, 500ms (0: none)."),
 ]
 ExitZero = Annotated[bool, typer.Option("--exit-zero", help="Exit 0 even when there are error findings.")]
 Verbose = Annotated[
-    int, typer.Option("-v", "--verbose", count=True, help="More logging on stderr (-vv: every request).")
+    int,
+    typer.Option(
+        "-v", "--verbose", count=True, help="More logging on stderr (-vv or -v=2 and up: every request)."
+    ),
 ]
 DNSServer = Annotated[
     str | None,
@@ -128,6 +150,16 @@ class Common:
     @property
     def as_document(self) -> bool:
         return self.output in (Output.json, Output.yaml)
+
+    def allow(self, outputs: frozenset[Output], command: str) -> None:
+        """Bad input, before any request, when this command has no such output."""
+        if self.output not in outputs:
+            known = ", ".join(o.value for o in Output if o in outputs)
+            raise BadInput(f"{command} has no output {self.output.value!r} (it has {known})")
+        if self.output is Output.svg:
+            from inspector.output.pictures import check_renderer
+
+            check_renderer()
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,6 +268,11 @@ def _shown(opts: Scoped, report: Report, document: Callable[[], Any], text: Call
     status its findings call for."""
     if opts.as_document:
         _document(document(), opts.output)
+    elif opts.output in (Output.dot, Output.svg):
+        from inspector.output import pictures
+
+        graph = pictures.dot_graph(report)
+        _emit(graph if opts.output is Output.dot else pictures.render(graph))
     else:
         _emit(text())
     _notes(report)
@@ -250,7 +287,7 @@ def _none_found(report: Report) -> str:
 
 def _version(value: bool) -> None:
     if value:
-        typer.echo(f"kubectl-inspect {__version__}")
+        typer.echo(f"{PROG} {__version__}")
         raise typer.Exit()
 
 
@@ -271,17 +308,22 @@ def root(
 def services(
     opts: Scoped,
     name: Annotated[str | None, typer.Argument(help="A Service: show its detail view.")] = None,
+    no_headers: NoHeaders = False,
 ) -> int:
     """One row per Service; with NAME, its detail view (pods, near misses, ports, endpoints, findings)."""
     from inspector.output import documents, tables
 
+    opts.allow(PICTURED, "services")
     client, report = opts.report(name)
     client.close()
 
     def text() -> str:
+        if opts.output is Output.name:
+            return tables.service_names(report.services)
         if name is not None:
             return "\n\n---\n\n".join(tables.service_detail(sr) for sr in report.services)
-        return tables.services_table(report, wide=opts.output is Output.wide) or _none_found(report)
+        table = tables.services_table(report, wide=opts.output is Output.wide, no_headers=no_headers)
+        return table or _none_found(report)
 
     return _shown(opts, report, lambda: documents.report_json(report), text)
 
@@ -292,22 +334,25 @@ app.command("svc", help="Alias of services.", hidden=True)(services)
 @app.command("endpoints")
 @_with_options(Scoped)
 def endpoints(
-    opts: Scoped, service: Annotated[str | None, typer.Argument(help="Only this Service.")] = None
+    opts: Scoped,
+    service: Annotated[str | None, typer.Argument(help="Only this Service.")] = None,
+    no_headers: NoHeaders = False,
 ) -> int:
     """Actual endpoints from EndpointSlices beside the expected ones."""
     from inspector.output import documents, tables
 
+    opts.allow(NAMED, "endpoints")
     client, report = opts.report(service)
     client.close()
-    return _shown(
-        opts,
-        report,
-        lambda: documents.endpoints_json(report),
-        lambda: (
-            tables.endpoints_rows_text(report.services, with_namespace=tables.across_namespaces(report))
-            or _none_found(report)
-        ),
-    )
+
+    def text() -> str:
+        if opts.output is Output.name:
+            return tables.slice_names(report.services)
+        across = tables.across_namespaces(report)
+        table = tables.endpoints_rows_text(report.services, with_namespace=across, no_headers=no_headers)
+        return table or _none_found(report)
+
+    return _shown(opts, report, lambda: documents.endpoints_json(report), text)
 
 
 app.command("ep", help="Alias of endpoints.", hidden=True)(endpoints)
@@ -325,8 +370,9 @@ def diff(
     retries: DNSRetries = 1,
 ) -> int:
     """Expected vs actual endpoints for every Service in scope, and all findings (CI-friendly)."""
-    from inspector.output import documents, text
+    from inspector.output import documents, tables, text
 
+    opts.allow(PICTURED, "diff")
     dns_options = _dns_options(dns_server, cluster_domain, timeout, retries) if dns else None
     client, report = opts.report(service)
     with client:
@@ -334,7 +380,13 @@ def diff(
             from inspector.live.asking import with_dns
 
             report = with_dns(client, report, dns_options)
-    return _shown(opts, report, lambda: documents.report_json(report), lambda: text.explain(report))
+
+    def words() -> str:
+        if opts.output is Output.name:  # the Services that are not ok, for xargs
+            return tables.service_names(sr for sr in report.services if sr.status.value != "ok")
+        return text.explain(report)
+
+    return _shown(opts, report, lambda: documents.report_json(report), words)
 
 
 @app.command("resolve")
@@ -363,6 +415,7 @@ def resolve(
     from inspector.live.asking import resolve_name
     from inspector.output import dnsviews
 
+    opts.allow(DOCUMENTS, "resolve")
     options = _dns_options(dns_server, cluster_domain, timeout, retries)
     with opts.connect() as client:
         res = resolve_name(client, name, qtype.value, options, from_namespace or opts.namespace, from_pod)
@@ -389,6 +442,7 @@ def dns(
     from inspector.model.findings import Severity
     from inspector.output import dnsviews
 
+    opts.allow(DOCUMENTS, "dns")
     options = _dns_options(dns_server, cluster_domain, timeout, retries)
     client, report = opts.report(service)
     with client:
@@ -407,6 +461,7 @@ def pods(
     opts: Common,
     all_namespaces: AllNamespaces = False,
     selector: Annotated[str | None, typer.Option("-l", "--selector", help="Filter pods by label.")] = None,
+    no_headers: NoHeaders = False,
 ) -> int:
     """Labelled pods: labels, IP, readiness, node, and which Services select each pod."""
     from inspector.diagnosis.report import inspect_snapshot
@@ -415,6 +470,7 @@ def pods(
     from inspector.model.selectors import parse_selector
     from inspector.output import documents, tables
 
+    opts.allow(NAMED, "pods")
     scope = make_scope(opts.namespace, all_namespaces)
     pod_selector = parse_selector(selector) if selector else None
     with opts.connect() as client:
@@ -428,9 +484,14 @@ def pods(
     rows = tables.pods_with_services(report, chosen)
     if opts.as_document:
         _document(documents.pods_json(rows), opts.output)
+    elif opts.output is Output.name:
+        _emit("\n".join(f"pod/{p.name}" for p, _ in rows))
     else:
         table = tables.pods_table(
-            rows, wide=opts.output is Output.wide, with_namespace=tables.across_namespaces(report)
+            rows,
+            wide=opts.output is Output.wide,
+            with_namespace=tables.across_namespaces(report),
+            no_headers=no_headers,
         )
         _emit(table or "No pods found.")
     _notes(report)
@@ -460,6 +521,7 @@ def wait(
     from inspector.model.names import validate_name
     from inspector.output import documents, text
 
+    opts.allow(DOCUMENTS, "wait")
     limit = parse_duration(timeout) or 0.0
     if opts.namespace is not None:
         validate_name(opts.namespace, "namespace")
@@ -499,11 +561,27 @@ def _cycle_collector_paused() -> Iterator[None]:
             gc.enable()
 
 
+def kubectl_verbosity(argv: list[str] | None) -> list[str]:
+    """kubectl's `-v=N` (and `--v=N`) as N times `-v`: 1 logs our progress, 2 and more every request.
+    A level that is not a number is left for the parser to refuse."""
+    args = sys.argv[1:] if argv is None else argv
+    out: list[str] = []
+    for arg in args:
+        if arg == "--":
+            return out + args[len(out) :]
+        head, eq, level = arg.partition("=")
+        if head in ("-v", "--v") and eq and level.isdigit():
+            out += ["-v"] * min(int(level), 10)
+        else:
+            out.append(arg)
+    return out
+
+
 def run(argv: list[str] | None = None) -> int:
     """The main program; failures become exit statuses here and nowhere else."""
     try:
         with _cycle_collector_paused():
-            result = app(args=argv, standalone_mode=False, prog_name="kubectl-inspect")
+            result = app(args=kubectl_verbosity(argv), standalone_mode=False, prog_name=PROG)
     except typer.Exit as exc:
         return int(exc.exit_code)
     except typer.Abort:
