@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from inspector import __version__
+from inspector.cli import completing
 from inspector.cli.durations import parse_duration, parse_seconds
 from inspector.errors import BadInput, InspectorError
 from inspector.status import ExitStatus
@@ -67,7 +68,7 @@ PROG = "kubectl svc-inspect"  # how kubectl runs the executable kubectl-svc_insp
 app = typer.Typer(
     name=PROG,
     help="Service-discovery inspector: Services, EndpointSlices, pods and cluster DNS, expected vs actual.",
-    add_completion=False,
+    add_completion=True,  # --show-completion / --install-completion for the bare executable
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
@@ -77,9 +78,20 @@ app = typer.Typer(
 Kubeconfig = Annotated[
     str | None, typer.Option("--kubeconfig", help="Path to the kubeconfig file.", show_default=False)
 ]
-Context = Annotated[str | None, typer.Option("--context", help="The kubeconfig context to use.")]
+Context = Annotated[
+    str | None,
+    typer.Option(
+        "--context", help="The kubeconfig context to use.", autocompletion=completing.context_values
+    ),
+]
 Namespace = Annotated[
-    str | None, typer.Option("-n", "--namespace", help="Namespace (default: the context's namespace).")
+    str | None,
+    typer.Option(
+        "-n",
+        "--namespace",
+        help="Namespace (default: the context's namespace).",
+        autocompletion=completing.namespace_values,
+    ),
 ]
 AllNamespaces = Annotated[bool, typer.Option("-A", "--all-namespaces", help="Inspect every namespace.")]
 Selector = Annotated[str | None, typer.Option("-l", "--selector", help="Label selector (kubectl syntax).")]
@@ -307,7 +319,10 @@ def root(
 @_with_options(Scoped)
 def services(
     opts: Scoped,
-    name: Annotated[str | None, typer.Argument(help="A Service: show its detail view.")] = None,
+    name: Annotated[
+        str | None,
+        typer.Argument(help="A Service: show its detail view.", autocompletion=completing.service_values),
+    ] = None,
     no_headers: NoHeaders = False,
 ) -> int:
     """One row per Service; with NAME, its detail view (pods, near misses, ports, endpoints, findings)."""
@@ -335,7 +350,9 @@ app.command("svc", help="Alias of services.", hidden=True)(services)
 @_with_options(Scoped)
 def endpoints(
     opts: Scoped,
-    service: Annotated[str | None, typer.Argument(help="Only this Service.")] = None,
+    service: Annotated[
+        str | None, typer.Argument(help="Only this Service.", autocompletion=completing.service_values)
+    ] = None,
     no_headers: NoHeaders = False,
 ) -> int:
     """Actual endpoints from EndpointSlices beside the expected ones."""
@@ -362,7 +379,9 @@ app.command("ep", help="Alias of endpoints.", hidden=True)(endpoints)
 @_with_options(Scoped)
 def diff(
     opts: Scoped,
-    service: Annotated[str | None, typer.Argument(help="Only this Service.")] = None,
+    service: Annotated[
+        str | None, typer.Argument(help="Only this Service.", autocompletion=completing.service_values)
+    ] = None,
     dns: Annotated[bool, typer.Option("--dns", help="Also check every Service's DNS records.")] = False,
     dns_server: DNSServer = None,
     cluster_domain: ClusterDomain = None,
@@ -430,7 +449,9 @@ def resolve(
 @_with_options(Scoped)
 def dns(
     opts: Scoped,
-    service: Annotated[str | None, typer.Argument(help="Only this Service.")] = None,
+    service: Annotated[
+        str | None, typer.Argument(help="Only this Service.", autocompletion=completing.service_values)
+    ] = None,
     dns_server: DNSServer = None,
     cluster_domain: ClusterDomain = None,
     timeout: DNSTimeout = "2s",
@@ -503,7 +524,11 @@ def pods(
 def wait(
     opts: Common,
     services: Annotated[
-        list[str], typer.Argument(help="Services to wait for: NAME (in -n) or NAMESPACE/NAME.")
+        list[str],
+        typer.Argument(
+            help="Services to wait for: NAME (in -n) or NAMESPACE/NAME.",
+            autocompletion=completing.service_values,
+        ),
     ],
     for_: Annotated[WaitFor, typer.Option("--for", help="endpoints, dns or all.")] = WaitFor.endpoints,
     timeout: Annotated[
@@ -561,6 +586,20 @@ def _cycle_collector_paused() -> Iterator[None]:
             gc.enable()
 
 
+EXECUTABLE = "kubectl-svc_inspect"
+COMPLETE_VAR = "_KUBECTL_SVC_INSPECT_COMPLETE"
+
+
+def _prog_name(argv: list[str] | None) -> str:
+    """`kubectl svc-inspect` in help and errors; the executable's own name where a shell completes it
+    (the completion scripts name the program they complete)."""
+    args = sys.argv[1:] if argv is None else argv
+    completing_itself = os.environ.get(COMPLETE_VAR) or {"--show-completion", "--install-completion"} & {
+        a.partition("=")[0] for a in args
+    }
+    return EXECUTABLE if completing_itself else PROG
+
+
 def kubectl_verbosity(argv: list[str] | None) -> list[str]:
     """kubectl's `-v=N` (and `--v=N`) as N times `-v`: 1 logs our progress, 2 and more every request.
     A level that is not a number is left for the parser to refuse."""
@@ -581,7 +620,7 @@ def run(argv: list[str] | None = None) -> int:
     """The main program; failures become exit statuses here and nowhere else."""
     try:
         with _cycle_collector_paused():
-            result = app(args=kubectl_verbosity(argv), standalone_mode=False, prog_name=PROG)
+            result = app(args=kubectl_verbosity(argv), standalone_mode=False, prog_name=_prog_name(argv))
     except typer.Exit as exc:
         return int(exc.exit_code)
     except typer.Abort:
