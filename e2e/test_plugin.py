@@ -4,11 +4,15 @@
 from __future__ import annotations
 
 import os
+import re
+import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
+from typing import IO
 
-from e2e.harness import WEB_SVC, Cluster, apply
+from e2e.harness import MANIFESTS, WEB_SVC, Cluster, apply, slice_addresses, wait_until
 
 BIN = Path(sys.executable).parent  # kubectl-svc_inspect and kubectl_complete-svc_inspect
 
@@ -48,3 +52,104 @@ def test_kubectl_completes_namespaces_and_commands(cluster: Cluster, namespace: 
 
     assert namespace in namespaces and namespaces[-1] == ":4"
     assert commands == ["services", "endpoints", "diff", "resolve", "dns", "pods", "wait", ":4"]
+
+
+class Lines:
+    """The lines a background process prints, collected as they come (to wait for, not to sleep on)."""
+
+    def __init__(self, proc: subprocess.Popen[str]) -> None:
+        self.proc = proc
+        self.lines: list[str] = []
+        assert proc.stdout is not None
+        self._thread = threading.Thread(target=self._read, args=(proc.stdout,), daemon=True)
+        self._thread.start()
+
+    def _read(self, stream: IO[str]) -> None:
+        for line in stream:
+            self.lines.append(line.rstrip("\n"))
+
+    def changes(self) -> list[list[str]]:
+        """The change lines: [event, subject, service, address or code, detail]."""
+        fields = [re.split(r"\s{3,}", line.strip(), maxsplit=4) for line in list(self.lines)]
+        return [f for f in fields if f[0] in ("ADDED", "MODIFIED", "DELETED")]
+
+    def interrupt(self) -> tuple[int, str]:
+        self.proc.send_signal(signal.SIGINT)
+        _, err = self.proc.communicate(timeout=30)
+        self._thread.join(10)
+        return self.proc.returncode, err
+
+
+def pod_names(cluster: Cluster, namespace: str) -> set[str]:
+    return {
+        n.removeprefix("pod/") for n in cluster.kubectl("get", "pods", "-n", namespace, "-o", "name").split()
+    }
+
+
+def test_a_watched_rollout_shows_old_endpoints_leaving_and_new_ones_arriving_in_order(
+    cluster: Cluster, namespace: str
+) -> None:
+    cluster.kubectl("apply", "-n", namespace, "-f", str(MANIFESTS / "web.yaml"))
+    apply(cluster, namespace, WEB_SVC)
+    wait_until(
+        lambda: sum(ready for _, _, ready in slice_addresses(cluster, namespace, "web-svc")) == 3,
+        what="3 ready endpoints",
+        timeout=180,
+    )
+    old = pod_names(cluster, namespace)
+    watcher = Lines(cluster.start_inspect("endpoints", "web-svc", "-n", namespace, "-w"))
+    wait_until(lambda: len(watcher.lines) >= 4, what="the endpoints table (a header and 3 rows)")
+    assert watcher.lines[0].split() == [
+        "SERVICE",
+        "ADDRESS",
+        "PORT-NAME",
+        "EXPECTED",
+        "ACTUAL",
+        "POD",
+        "NODE",
+        "STATE",
+    ]
+
+    cluster.kubectl("rollout", "restart", "deployment/web", "-n", namespace)
+    cluster.kubectl("rollout", "status", "deployment/web", "-n", namespace, "--timeout=180s")
+
+    def only_new() -> set[str] | None:
+        now = pod_names(cluster, namespace)
+        return now if now and not now & old else None
+
+    new = wait_until(only_new, what="only new pods", timeout=120)
+
+    def about(pods: set[str], event: str) -> set[str]:
+        return {
+            p
+            for e, s, _, _, d in watcher.changes()
+            if e == event and s == "endpoint"
+            for p in pods
+            if f"pod {p} " in d
+        }
+
+    wait_until(
+        lambda: about(old, "DELETED") == old and about(new, "ADDED") == new,
+        what="every old endpoint leaving and every new one arriving",
+        timeout=120,
+    )
+    status, err = watcher.interrupt()
+
+    assert (status, err.splitlines()) == (130, ["interrupted"])
+    endpoint_lines = [c for c in watcher.changes() if c[1] == "endpoint"]
+
+    def first(event: str, pods: set[str]) -> int:
+        return next(
+            i
+            for i, c in enumerate(endpoint_lines)
+            if c[0] == event and any(f"pod {p} " in c[4] for p in pods)
+        )
+
+    for p in old:  # an old endpoint may turn terminating first; it leaves last, and never arrives
+        mine = [c[0] for c in endpoint_lines if f"pod {p} " in c[4]]
+        assert mine[-1] == "DELETED" and "ADDED" not in mine, (p, mine)
+    for p in new:  # a new endpoint arrives first (perhaps not ready yet), then may turn ready
+        mine = [c[0] for c in endpoint_lines if f"pod {p} " in c[4]]
+        assert mine[0] == "ADDED" and "DELETED" not in mine, (p, mine)
+    # a rolling update: the first new pod serves before the first old one leaves
+    assert first("ADDED", new) < first("DELETED", old), endpoint_lines

@@ -104,6 +104,12 @@ OutputOpt = Annotated[
     ),
 ]
 NoHeaders = Annotated[bool, typer.Option("--no-headers", help="Leave out the tables' header line.")]
+WatchOpt = Annotated[
+    bool,
+    typer.Option(
+        "-w", "--watch", help="After the table, print one line per change until Ctrl-C (table or wide only)."
+    ),
+]
 RequestTimeout = Annotated[
     str | None,
     typer.Option("--request-timeout", help="Per-request timeout, e.g. 5s, 1m30s, 500ms (0: none)."),
@@ -291,6 +297,34 @@ def _shown(opts: Scoped, report: Report, document: Callable[[], Any], text: Call
     return opts.status(not report.ok)
 
 
+def _followed(opts: Scoped, name: str | None, first: Callable[[Report], str]) -> int:
+    """-w: the command's own text, then one line per change (endpoints, findings, Services), as
+    `kubectl get -w`; only Ctrl-C ends it (one line, 130)."""
+    if opts.output not in (Output.table, Output.wide):
+        raise BadInput(
+            f"-w prints a table, then one line per change: it cannot be combined with -o {opts.output}"
+        )
+    from inspector.diagnosis.changes import report_changes
+    from inspector.live.following import follow
+    from inspector.live.inspecting import make_scope
+    from inspector.output.text import change_line
+
+    scope = make_scope(opts.namespace, opts.all_namespaces, name, opts.selector)
+    with opts.connect() as client:
+        reports = follow(client, scope)
+        try:
+            before = next(reports)
+            typer.echo(first(before))
+            _notes(before)
+            for report in reports:
+                for change in report_changes(before, report):
+                    typer.echo(change_line(change))
+                before = report
+        finally:
+            reports.close()  # stops the watches, joins their threads
+    return ExitStatus.OK
+
+
 def _none_found(report: Report) -> str:
     ns = report.snapshot.namespaces
     where = "any namespace" if ns is None else f"namespace {', '.join(ns)}"
@@ -324,21 +358,28 @@ def services(
         typer.Argument(help="A Service: show its detail view.", autocompletion=completing.service_values),
     ] = None,
     no_headers: NoHeaders = False,
+    watch: WatchOpt = False,
 ) -> int:
     """One row per Service; with NAME, its detail view (pods, near misses, ports, endpoints, findings)."""
     from inspector.output import documents, tables
 
     opts.allow(PICTURED, "services")
-    client, report = opts.report(name)
-    client.close()
 
-    def text() -> str:
+    def shown(report: Report) -> str:
         if opts.output is Output.name:
             return tables.service_names(report.services)
         if name is not None:
             return "\n\n---\n\n".join(tables.service_detail(sr) for sr in report.services)
         table = tables.services_table(report, wide=opts.output is Output.wide, no_headers=no_headers)
         return table or _none_found(report)
+
+    if watch:
+        return _followed(opts, name, shown)
+    client, report = opts.report(name)
+    client.close()
+
+    def text() -> str:
+        return shown(report)
 
     return _shown(opts, report, lambda: documents.report_json(report), text)
 
@@ -354,22 +395,25 @@ def endpoints(
         str | None, typer.Argument(help="Only this Service.", autocompletion=completing.service_values)
     ] = None,
     no_headers: NoHeaders = False,
+    watch: WatchOpt = False,
 ) -> int:
     """Actual endpoints from EndpointSlices beside the expected ones."""
     from inspector.output import documents, tables
 
     opts.allow(NAMED, "endpoints")
-    client, report = opts.report(service)
-    client.close()
 
-    def text() -> str:
+    def shown(report: Report) -> str:
         if opts.output is Output.name:
             return tables.slice_names(report.services)
         across = tables.across_namespaces(report)
         table = tables.endpoints_rows_text(report.services, with_namespace=across, no_headers=no_headers)
         return table or _none_found(report)
 
-    return _shown(opts, report, lambda: documents.endpoints_json(report), text)
+    if watch:
+        return _followed(opts, service, shown)
+    client, report = opts.report(service)
+    client.close()
+    return _shown(opts, report, lambda: documents.endpoints_json(report), lambda: shown(report))
 
 
 app.command("ep", help="Alias of endpoints.", hidden=True)(endpoints)
@@ -387,11 +431,16 @@ def diff(
     cluster_domain: ClusterDomain = None,
     timeout: DNSTimeout = "2s",
     retries: DNSRetries = 1,
+    watch: WatchOpt = False,
 ) -> int:
     """Expected vs actual endpoints for every Service in scope, and all findings (CI-friendly)."""
     from inspector.output import documents, tables, text
 
     opts.allow(PICTURED, "diff")
+    if watch:
+        if dns:
+            raise BadInput("-w follows the API's objects; --dns cannot be combined with it")
+        return _followed(opts, service, text.explain)
     dns_options = _dns_options(dns_server, cluster_domain, timeout, retries) if dns else None
     client, report = opts.report(service)
     with client:
