@@ -3,16 +3,30 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
 import threading
 from pathlib import Path
 from typing import IO
+from xml.etree import ElementTree
 
-from e2e.harness import MANIFESTS, WEB_SVC, Cluster, apply, slice_addresses, wait_until
+import pytest
+
+from e2e.harness import (
+    MANIFESTS,
+    NOWHERE,
+    WEB_SVC,
+    Cluster,
+    apply,
+    deploy_web,
+    slice_addresses,
+    wait_until,
+)
 
 BIN = Path(sys.executable).parent  # kubectl-svc_inspect and kubectl_complete-svc_inspect
 
@@ -153,3 +167,99 @@ def test_a_watched_rollout_shows_old_endpoints_leaving_and_new_ones_arriving_in_
         assert mine[0] == "ADDED" and "DELETED" not in mine, (p, mine)
     # a rolling update: the first new pod serves before the first old one leaves
     assert first("ADDED", new) < first("DELETED", old), endpoint_lines
+
+
+# A pod bound to a node that does not exist: the EndpointSlice controller leaves it out of the slices
+# ("skipping Pod for Service, Node not found") while it is selected, Running and Ready: a real
+# missing endpoint, without stopping any component of the shared cluster. Its status is written as a
+# kubelet would (nothing runs it); the pod garbage collector removes it after a while.
+STRANDED = """
+apiVersion: v1
+kind: Pod
+metadata:
+  name: stranded
+  labels: {app: web}
+spec:
+  nodeName: ghost-node
+  containers:
+    - name: web
+      image: registry.k8s.io/e2e-test-images/agnhost:2.66.1
+      ports: [{name: http, containerPort: 5000}]
+"""
+STRANDED_STATUS = {
+    "status": {
+        "phase": "Running",
+        "podIP": f"{NOWHERE}.7",
+        "podIPs": [{"ip": f"{NOWHERE}.7"}],
+        "conditions": [{"type": "Ready", "status": "True"}],
+    }
+}
+FOREIGN_SLICE = f"""
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: web-svc-by-hand
+  labels:
+    kubernetes.io/service-name: web-svc
+    endpointslice.kubernetes.io/managed-by: staff.example.com
+addressType: IPv4
+ports: [{{name: http, port: 5000, protocol: TCP}}]
+endpoints: [{{addresses: ["{NOWHERE}.50"]}}]
+"""
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def svg_graph(svg: str) -> tuple[set[str], dict[tuple[str, str], str]]:
+    """The node names and the edges (tail, head) -> stroke colour of a Graphviz SVG."""
+    root = ElementTree.fromstring(svg)
+    nodes, edges = set(), {}
+    for g in root.iter(f"{SVG}g"):
+        title = g.findtext(f"{SVG}title") or ""
+        if g.get("class") == "node":
+            nodes.add(title)
+        elif g.get("class") == "edge":
+            tail, _, head = title.partition("->")
+            path = g.find(f"{SVG}path")
+            edges[tail, head] = path.get("stroke", "") if path is not None else ""
+    return nodes, edges
+
+
+def test_the_svg_drawn_by_graphviz_has_the_diffs_pods_and_its_missing_endpoints_in_red(
+    cluster: Cluster, namespace: str
+) -> None:
+    if shutil.which("dot") is None:
+        if os.environ.get("CI"):
+            pytest.fail("Graphviz's dot is not installed; CI must render the picture")
+        pytest.skip("Graphviz's dot is not installed (apt-get install graphviz)")
+    deploy_web(cluster, namespace, replicas=2)
+    apply(cluster, namespace, WEB_SVC)
+    apply(cluster, namespace, FOREIGN_SLICE)
+    apply(cluster, namespace, STRANDED)
+    cluster.kubectl(
+        "patch", "pod", "stranded", "-n", namespace, "--subresource=status", "--type=merge",
+        "-p", json.dumps(STRANDED_STATUS),
+    )  # fmt: skip
+    wait_until(
+        lambda: (
+            (r := cluster.inspect_json("diff", "-n", namespace))["services"][0]["missing"]
+            and len(r["services"][0]["actual"]) == 3
+        ),
+        what="the stranded pod missing, the 2 web pods and the foreign address in the slices",
+    )
+
+    drawn = cluster.inspect("diff", "-n", namespace, "-o", "svg")
+    report = cluster.inspect_json("diff", "-n", namespace)
+
+    assert drawn.returncode == 1, drawn.stderr  # the missing endpoint is an error, as diff says
+    nodes, edges = svg_graph(drawn.stdout)
+    svc = report["services"][0]
+    port = f"port/{namespace}/web-svc/http/TCP"
+    pods = {e["pod"] for e in svc["expected"] + svc["actual"] if e["pod"]}
+    assert {n for n in nodes if n.startswith("pod/")} == {f"pod/{namespace}/{p}" for p in pods}
+    assert {f"service/{namespace}/web-svc", port, f"slice/{namespace}/web-svc-by-hand"} <= nodes
+    red = {edge for edge, stroke in edges.items() if stroke == "red"}
+    assert red == {(port, f"pod/{namespace}/{e['pod']}") for e in svc["missing"]}
+    assert red == {(port, f"pod/{namespace}/stranded")}
+    orange = {edge for edge, stroke in edges.items() if stroke == "orange"}
+    assert orange == {(f"slice/{namespace}/web-svc-by-hand", f"address/{e['ip']}") for e in svc["unexpected"]}
+    assert len(orange) == 1

@@ -100,9 +100,8 @@ def _service(g: _Graph, sr: ServiceReport, pods: dict[tuple[str, str], Pod]) -> 
         f'shape=box, style="rounded,filled", fillcolor="{colour}", label={quoted(label)}',
     )
     for sp in svc.ports:
-        g.node(
-            _port_name(svc, sp), f"shape=ellipse, label={quoted((sp.label + ' ' + (sp.name or '')).strip())}"
-        )
+        label = f"port {sp.name}\n{sp.label}" if sp.name else f"port {sp.label}"
+        g.node(_port_name(svc, sp), f"shape=ellipse, label={quoted(label)}")
         g.edge(head, _port_name(svc, sp))
     unexpected = {e.key for e in sr.facts.unexpected}
     for e in sr.actual:
