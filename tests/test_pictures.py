@@ -8,7 +8,8 @@ import shutil
 
 import pytest
 
-from inspector.output.pictures import dot_graph, quoted, render
+from inspector.cli import run
+from inspector.output.pictures import DOT_MISSING, dot_graph, quoted, render
 from tests.conftest import inspect_manifests
 
 
@@ -86,3 +87,12 @@ def test_graphviz_renders_the_graph_as_svg_with_the_node_names() -> None:
 
     assert svg.lstrip().startswith("<?xml")
     assert "<title>pod/shop/web&#45;7d9f8&#45;b2</title>" in svg
+
+
+def test_svg_without_graphviz_is_one_line_and_exit_2_before_any_request(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr("inspector.output.pictures.shutil.which", lambda name: None)
+
+    assert run(["diff", "-o", "svg", "--kubeconfig", "/nonexistent/kubeconfig"]) == 2
+    assert capsys.readouterr().err.splitlines() == [f"error: {DOT_MISSING}"]
