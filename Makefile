@@ -6,10 +6,11 @@ VENV := .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 
-.PHONY: help venv cluster-binaries cluster-up cluster-down cluster-status lint unit e2e test demo demo-down e2e-kind bench dist clean
+.PHONY: help venv cluster-binaries cluster-up cluster-down cluster-status lint unit e2e test demo demo-picture demo-down e2e-kind bench dist clean
 
 help:
 	@echo "make demo          bring up the local cluster, apply the demo scenarios, show the findings"
+	@echo "make demo-picture  redraw the README's picture (docs/demo.png) from the demo scenarios"
 	@echo "make test          lint, types, import contracts, unit and e2e tests (starts and stops a local cluster)"
 	@echo "make cluster-up    start the local cluster (.cluster/env has KUBECONFIG and INSPECTOR_DNS_SERVER)"
 	@echo "make cluster-down  stop every process of the local cluster"
@@ -58,6 +59,10 @@ test: lint unit e2e
 
 demo: venv cluster-binaries
 	@bash e2e/demo.sh
+
+# The README's picture, from the demo namespace (applied, and the local cluster brought up, when needed)
+demo-picture: venv cluster-binaries
+	@bash e2e/demo.sh --picture
 
 e2e-kind: venv
 	@command -v kind >/dev/null || { echo "error: kind is not installed (https://kind.sigs.k8s.io)"; exit 1; }

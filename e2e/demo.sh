@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `make demo`: the lesson's scenarios on a real cluster, and what the inspector says about them.
+# `make demo`: the lesson's scenarios on a real cluster, and what the inspector says about them, and
+# the README's picture (docs/demo.png). `make demo-picture` (demo.sh --picture) redraws only that.
 # Uses the cluster KUBECONFIG names when it is set; otherwise brings up the local cluster (and leaves
 # it up so you can explore: `source .cluster/env`, then `make cluster-down` when done).
 set -euo pipefail
@@ -27,8 +28,32 @@ done
 "$KUBECTL" wait -n my-ns --for=condition=Ready pod/client --timeout=90s >/dev/null
 # the endpoint controllers and CoreDNS follow within a moment: wait until the healthy Services
 # are discoverable (endpoints and DNS), so what follows shows the deliberate problems only
-show kubectl svc-inspect wait demo/web-flask-svc demo/web-flask-nodeport demo/web-flask-lb demo/prod-v1 \
-    my-ns/redis-master --for all --timeout 90s
+discoverable() {
+    kubectl svc-inspect wait demo/web-flask-svc demo/web-flask-nodeport demo/web-flask-lb demo/prod-v1 \
+        my-ns/redis-master --for all --timeout 90s
+}
+
+# The picture: the demo namespace as Graphviz draws it (Service -> port -> EndpointSlice -> pod -> node).
+picture() {
+    local dot_file
+    dot_file=$(mktemp)
+    kubectl svc-inspect diff -n demo -o dot >"$dot_file" || true # exit 1: demo/billing is broken on purpose
+    if command -v dot >/dev/null; then
+        mkdir -p docs
+        dot -Tpng "$dot_file" -o docs/demo.png
+        echo "wrote docs/demo.png (kubectl svc-inspect diff -n demo -o dot, drawn by dot -Tpng)"
+    else
+        echo "Graphviz's dot is not installed (apt-get install graphviz): docs/demo.png not redrawn"
+    fi
+    rm -f "$dot_file"
+}
+
+if [[ ${1:-} == --picture ]]; then
+    discoverable >/dev/null
+    picture
+    exit 0
+fi
+show discoverable
 
 show kubectl svc-inspect services -A
 show kubectl svc-inspect diff -A
@@ -42,6 +67,7 @@ for ns in my-ns test-ns; do
     done
 done
 show kubectl svc-inspect dns -n my-ns
+show picture
 
 # On the real node the pods really run: the same answers, observed as traffic.
 if [[ ${LOCALCLUSTER_MODE:-real} == real ]] && "$KUBECTL" get node real-node >/dev/null 2>&1; then
@@ -61,7 +87,8 @@ if [[ ${LOCALCLUSTER_MODE:-real} == real ]] && "$KUBECTL" get node real-node >/d
         for name in redis-master redis-master.my-ns redis-master.my-ns.svc.cluster.local; do
             printf '%-22s %-40s ' "from ${from%/*}" "$name"
             "$KUBECTL" exec -n "${from%/*}" "${from#*/}" -- sh -c "
-                if set -- \$(getent hosts $name); then
+                if found=\$(getent hosts $name); then
+                    set -- \$found
                     printf '%s -> ' \$1
                     printf 'GET /hostname HTTP/1.0\r\n\r\n' | nc -w 3 \$1 6379 | tail -n 1; echo
                 else

@@ -130,6 +130,20 @@ def test_every_command_works_as_the_least_privileged_service_account_and_only_re
         assert res.returncode in (0, 1), (args, res.stdout, res.stderr)
         assert "Traceback" not in res.stderr, (args, res.stderr)
         assert "permission" not in res.stderr and "cannot list" not in res.stderr, (args, res.stderr)
+    # -w follows with watches under the same identity, until Ctrl-C
+    follower = subprocess.Popen(
+        [INSPECT, "endpoints", "-A", "-w", "--kubeconfig", str(kubeconfig)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={k: v for k, v in os.environ.items() if k != "KUBECONFIG"},
+    )
+    assert follower.stdout is not None
+    header = follower.stdout.readline()  # the table, once the lists are read (the watches follow)
+    follower.send_signal(signal.SIGINT)
+    _, err = follower.communicate(timeout=30)
+    assert header.split()[:2] == ["SERVICE", "ADDRESS"], (header, err)
+    assert (follower.returncode, err.splitlines()) == (130, ["interrupted"])
     if not cluster.local:
         return
     user = "system:serviceaccount:default:kubectl-inspect"

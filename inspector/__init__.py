@@ -1,7 +1,7 @@
 """kubectl-inspect: a live-cluster service-discovery inspector.
 
 The Python API: `inspect()` returns a `Report` (per-Service expected and actual endpoints, findings);
-`explain(report)` puts it in words, as `kubectl-inspect diff` does; failures raise `InspectorError`
+`explain(report)` puts it in words, as `kubectl svc-inspect diff` does; failures raise `InspectorError`
 subclasses carrying their exit status. The names are loaded on first use, so importing one tier
 (`inspector.dns`, `inspector.model`) loads neither the Kubernetes client nor the rest.
 """

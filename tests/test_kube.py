@@ -23,6 +23,8 @@ from inspector.kube.connection import Client, connect
 from inspector.kube.listing import list_objects
 from inspector.kube.resources import PODS, SERVICES
 from inspector.kube.watching import Change, Reset, Stream, Watch
+from inspector.live.following import follow
+from inspector.live.inspecting import make_scope
 from inspector.live.reading import read_snapshot
 
 
@@ -271,3 +273,70 @@ def test_an_expired_watch_lists_again_and_goes_on_from_the_new_version(api: Fake
     assert second == (Stream(PODS, "shop"), Change("ADDED", added["object"]))
     assert [q.get("resourceVersion") for _, _, q in api.seen if "watch" in q] == [["1"], ["42"]]
     assert threads == []  # stopping shut the open watch down and joined its thread
+
+
+def test_following_reports_again_after_each_burst_of_watch_events_and_stops_its_watches(
+    api: FakeAPI, client: Client
+) -> None:
+    web = {
+        "metadata": {"name": "web", "namespace": "shop", "resourceVersion": "7"},
+        "spec": {
+            "clusterIP": "10.96.0.20",
+            "selector": {"app": "web"},
+            "ports": [{"name": "http", "port": 80}],
+        },
+    }
+    pod = {
+        "metadata": {"name": "web-1", "namespace": "shop", "labels": {"app": "web"}},
+        "spec": {
+            "nodeName": "node-a",
+            "containers": [{"name": "web", "ports": [{"name": "http", "containerPort": 80}]}],
+        },
+        "status": {
+            "phase": "Running",
+            "podIP": "10.244.0.5",
+            "conditions": [{"type": "Ready", "status": "True"}],
+        },
+    }
+    added = {
+        "type": "ADDED",
+        "object": {
+            "metadata": {
+                "name": "web-abc",
+                "namespace": "shop",
+                "resourceVersion": "8",
+                "labels": {"kubernetes.io/service-name": "web"},
+            },
+            "addressType": "IPv4",
+            "ports": [{"name": "http", "port": 80, "protocol": "TCP"}],
+            "endpoints": [
+                {
+                    "addresses": ["10.244.0.5"],
+                    "conditions": {"ready": True, "serving": True, "terminating": False},
+                    "targetRef": {"kind": "Pod", "name": "web-1", "namespace": "shop"},
+                }
+            ],
+        },
+    }
+
+    def listed(*objects: dict[str, Any], events: list[Any] | None = None) -> list[Reply]:
+        body = {"kind": "List", "metadata": {"resourceVersion": "7"}, "items": list(objects)}
+        return [Reply(body=body), Reply(events=events or [], hold=True)]
+
+    api.script["/api/v1/namespaces/shop"] = [Reply(body={"metadata": {"name": "shop"}})]
+    api.script[NS] = listed(web)
+    api.script["/api/v1/namespaces/shop/pods"] = listed(pod)
+    api.script["/apis/discovery.k8s.io/v1/namespaces/shop/endpointslices"] = listed(events=[added])
+    api.script["/api/v1/nodes"] = listed()
+    for kind in ("deployments", "statefulsets"):
+        api.script[f"/apis/apps/v1/namespaces/shop/{kind}"] = listed()
+
+    reports = follow(client, make_scope("shop"))
+    first, second = next(reports), next(reports)
+    reports.close()
+    threads = [t for t in threading.enumerate() if t.name.startswith("watch-")]
+
+    assert [f.code for f in first.findings] == ["endpoints-missing"]
+    assert [(e.ip, e.pod, e.ready) for e in second.services[0].actual] == [("10.244.0.5", "web-1", True)]
+    assert second.findings == ()
+    assert threads == []  # closing the reports stopped every watch and joined its thread

@@ -45,7 +45,7 @@ def main() -> None:
     if sys.argv[1:] == ["--version"]:
         from inspector import __version__
 
-        sys.stdout.write(f"kubectl-inspect {__version__}\n")
+        sys.stdout.write(f"kubectl svc-inspect {__version__}\n")
         return
     from inspector.cli.commands import run  # typer and the commands, once Ctrl-C is handled
 

@@ -2,7 +2,8 @@
 failures become exit statuses.
 
 Options follow kubectl (`--kubeconfig`, `--context`, `-n`, `-A`, `-l`, `-o`, `--request-timeout`)
-and are accepted after the command, as `kubectl inspect diff -A -o json`. Nothing here imports the
+and are accepted after the command, as `kubectl svc-inspect diff -A -o json`; so are kubectl's `-v=N`,
+`--no-headers` and `-o name`. Nothing here imports the
 Kubernetes or DNS client at import time: each command imports the tiers it uses when it runs.
 """
 
@@ -23,8 +24,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from inspector import __version__
+from inspector.cli import completing
 from inspector.cli.durations import parse_duration, parse_seconds
-from inspector.errors import InspectorError
+from inspector.errors import BadInput, InspectorError
 from inspector.status import ExitStatus
 
 if TYPE_CHECKING:
@@ -38,6 +40,14 @@ class Output(StrEnum):
     wide = "wide"
     json = "json"
     yaml = "yaml"
+    name = "name"  # as kubectl: `service/<name>`, one a line
+    dot = "dot"  # the Graphviz picture (services, diff)
+    svg = "svg"  # the picture rendered by Graphviz's `dot`
+
+
+DOCUMENTS = frozenset({Output.table, Output.wide, Output.json, Output.yaml})
+NAMED = DOCUMENTS | {Output.name}
+PICTURED = NAMED | {Output.dot, Output.svg}
 
 
 class QType(StrEnum):  # resolve -t
@@ -53,10 +63,12 @@ class WaitFor(StrEnum):  # wait --for
     all = "all"
 
 
+PROG = "kubectl svc-inspect"  # how kubectl runs the executable kubectl-svc_inspect
+
 app = typer.Typer(
-    name="kubectl-inspect",
+    name=PROG,
     help="Service-discovery inspector: Services, EndpointSlices, pods and cluster DNS, expected vs actual.",
-    add_completion=False,
+    add_completion=True,  # --show-completion / --install-completion for the bare executable
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
@@ -66,20 +78,48 @@ app = typer.Typer(
 Kubeconfig = Annotated[
     str | None, typer.Option("--kubeconfig", help="Path to the kubeconfig file.", show_default=False)
 ]
-Context = Annotated[str | None, typer.Option("--context", help="The kubeconfig context to use.")]
+Context = Annotated[
+    str | None,
+    typer.Option(
+        "--context", help="The kubeconfig context to use.", autocompletion=completing.context_values
+    ),
+]
 Namespace = Annotated[
-    str | None, typer.Option("-n", "--namespace", help="Namespace (default: the context's namespace).")
+    str | None,
+    typer.Option(
+        "-n",
+        "--namespace",
+        help="Namespace (default: the context's namespace).",
+        autocompletion=completing.namespace_values,
+    ),
 ]
 AllNamespaces = Annotated[bool, typer.Option("-A", "--all-namespaces", help="Inspect every namespace.")]
 Selector = Annotated[str | None, typer.Option("-l", "--selector", help="Label selector (kubectl syntax).")]
-OutputOpt = Annotated[Output, typer.Option("-o", "--output", help="table, wide, json or yaml.")]
+OutputOpt = Annotated[
+    Output,
+    typer.Option(
+        "-o",
+        "--output",
+        help="table, wide, json or yaml; name (services, endpoints, pods, diff); dot or svg (services, diff).",
+    ),
+]
+NoHeaders = Annotated[bool, typer.Option("--no-headers", help="Leave out the tables' header line.")]
+WatchOpt = Annotated[
+    bool,
+    typer.Option(
+        "-w", "--watch", help="After the table, print one line per change until Ctrl-C (table or wide only)."
+    ),
+]
 RequestTimeout = Annotated[
     str | None,
     typer.Option("--request-timeout", help="Per-request timeout, e.g. 5s, 1m30s, 500ms (0: none)."),
 ]
 ExitZero = Annotated[bool, typer.Option("--exit-zero", help="Exit 0 even when there are error findings.")]
 Verbose = Annotated[
-    int, typer.Option("-v", "--verbose", count=True, help="More logging on stderr (-vv: every request).")
+    int,
+    typer.Option(
+        "-v", "--verbose", count=True, help="More logging on stderr (-vv or -v=2 and up: every request)."
+    ),
 ]
 DNSServer = Annotated[
     str | None,
@@ -128,6 +168,16 @@ class Common:
     @property
     def as_document(self) -> bool:
         return self.output in (Output.json, Output.yaml)
+
+    def allow(self, outputs: frozenset[Output], command: str) -> None:
+        """Bad input, before any request, when this command has no such output."""
+        if self.output not in outputs:
+            known = ", ".join(o.value for o in Output if o in outputs)
+            raise BadInput(f"{command} has no output {self.output.value!r} (it has {known})")
+        if self.output is Output.svg:
+            from inspector.output.pictures import check_renderer
+
+            check_renderer()
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,10 +286,43 @@ def _shown(opts: Scoped, report: Report, document: Callable[[], Any], text: Call
     status its findings call for."""
     if opts.as_document:
         _document(document(), opts.output)
+    elif opts.output in (Output.dot, Output.svg):
+        from inspector.output import pictures
+
+        graph = pictures.dot_graph(report)
+        _emit(graph if opts.output is Output.dot else pictures.render(graph))
     else:
         _emit(text())
     _notes(report)
     return opts.status(not report.ok)
+
+
+def _followed(opts: Scoped, name: str | None, first: Callable[[Report], str]) -> int:
+    """-w: the command's own text, then one line per change (endpoints, findings, Services), as
+    `kubectl get -w`; only Ctrl-C ends it (one line, 130)."""
+    if opts.output not in (Output.table, Output.wide):
+        raise BadInput(
+            f"-w prints a table, then one line per change: it cannot be combined with -o {opts.output}"
+        )
+    from inspector.diagnosis.changes import report_changes
+    from inspector.live.following import follow
+    from inspector.live.inspecting import make_scope
+    from inspector.output.text import change_line
+
+    scope = make_scope(opts.namespace, opts.all_namespaces, name, opts.selector)
+    with opts.connect() as client:
+        reports = follow(client, scope)
+        try:
+            before = next(reports)
+            typer.echo(first(before))
+            _notes(before)
+            for report in reports:
+                for change in report_changes(before, report):
+                    typer.echo(change_line(change))
+                before = report
+        finally:
+            reports.close()  # stops the watches, joins their threads
+    return ExitStatus.OK
 
 
 def _none_found(report: Report) -> str:
@@ -250,7 +333,7 @@ def _none_found(report: Report) -> str:
 
 def _version(value: bool) -> None:
     if value:
-        typer.echo(f"kubectl-inspect {__version__}")
+        typer.echo(f"{PROG} {__version__}")
         raise typer.Exit()
 
 
@@ -270,18 +353,33 @@ def root(
 @_with_options(Scoped)
 def services(
     opts: Scoped,
-    name: Annotated[str | None, typer.Argument(help="A Service: show its detail view.")] = None,
+    name: Annotated[
+        str | None,
+        typer.Argument(help="A Service: show its detail view.", autocompletion=completing.service_values),
+    ] = None,
+    no_headers: NoHeaders = False,
+    watch: WatchOpt = False,
 ) -> int:
     """One row per Service; with NAME, its detail view (pods, near misses, ports, endpoints, findings)."""
     from inspector.output import documents, tables
 
+    opts.allow(PICTURED, "services")
+
+    def shown(report: Report) -> str:
+        if opts.output is Output.name:
+            return tables.service_names(report.services)
+        if name is not None:
+            return "\n\n---\n\n".join(tables.service_detail(sr) for sr in report.services)
+        table = tables.services_table(report, wide=opts.output is Output.wide, no_headers=no_headers)
+        return table or _none_found(report)
+
+    if watch:
+        return _followed(opts, name, shown)
     client, report = opts.report(name)
     client.close()
 
     def text() -> str:
-        if name is not None:
-            return "\n\n---\n\n".join(tables.service_detail(sr) for sr in report.services)
-        return tables.services_table(report, wide=opts.output is Output.wide) or _none_found(report)
+        return shown(report)
 
     return _shown(opts, report, lambda: documents.report_json(report), text)
 
@@ -292,22 +390,30 @@ app.command("svc", help="Alias of services.", hidden=True)(services)
 @app.command("endpoints")
 @_with_options(Scoped)
 def endpoints(
-    opts: Scoped, service: Annotated[str | None, typer.Argument(help="Only this Service.")] = None
+    opts: Scoped,
+    service: Annotated[
+        str | None, typer.Argument(help="Only this Service.", autocompletion=completing.service_values)
+    ] = None,
+    no_headers: NoHeaders = False,
+    watch: WatchOpt = False,
 ) -> int:
     """Actual endpoints from EndpointSlices beside the expected ones."""
     from inspector.output import documents, tables
 
+    opts.allow(NAMED, "endpoints")
+
+    def shown(report: Report) -> str:
+        if opts.output is Output.name:
+            return tables.slice_names(report.services)
+        across = tables.across_namespaces(report)
+        table = tables.endpoints_rows_text(report.services, with_namespace=across, no_headers=no_headers)
+        return table or _none_found(report)
+
+    if watch:
+        return _followed(opts, service, shown)
     client, report = opts.report(service)
     client.close()
-    return _shown(
-        opts,
-        report,
-        lambda: documents.endpoints_json(report),
-        lambda: (
-            tables.endpoints_rows_text(report.services, with_namespace=tables.across_namespaces(report))
-            or _none_found(report)
-        ),
-    )
+    return _shown(opts, report, lambda: documents.endpoints_json(report), lambda: shown(report))
 
 
 app.command("ep", help="Alias of endpoints.", hidden=True)(endpoints)
@@ -317,16 +423,24 @@ app.command("ep", help="Alias of endpoints.", hidden=True)(endpoints)
 @_with_options(Scoped)
 def diff(
     opts: Scoped,
-    service: Annotated[str | None, typer.Argument(help="Only this Service.")] = None,
+    service: Annotated[
+        str | None, typer.Argument(help="Only this Service.", autocompletion=completing.service_values)
+    ] = None,
     dns: Annotated[bool, typer.Option("--dns", help="Also check every Service's DNS records.")] = False,
     dns_server: DNSServer = None,
     cluster_domain: ClusterDomain = None,
     timeout: DNSTimeout = "2s",
     retries: DNSRetries = 1,
+    watch: WatchOpt = False,
 ) -> int:
     """Expected vs actual endpoints for every Service in scope, and all findings (CI-friendly)."""
-    from inspector.output import documents, text
+    from inspector.output import documents, tables, text
 
+    opts.allow(PICTURED, "diff")
+    if watch:
+        if dns:
+            raise BadInput("-w follows the API's objects; --dns cannot be combined with it")
+        return _followed(opts, service, text.explain)
     dns_options = _dns_options(dns_server, cluster_domain, timeout, retries) if dns else None
     client, report = opts.report(service)
     with client:
@@ -334,7 +448,13 @@ def diff(
             from inspector.live.asking import with_dns
 
             report = with_dns(client, report, dns_options)
-    return _shown(opts, report, lambda: documents.report_json(report), lambda: text.explain(report))
+
+    def words() -> str:
+        if opts.output is Output.name:  # the Services that are not ok, for xargs
+            return tables.service_names(sr for sr in report.services if sr.status.value != "ok")
+        return text.explain(report)
+
+    return _shown(opts, report, lambda: documents.report_json(report), words)
 
 
 @app.command("resolve")
@@ -363,6 +483,7 @@ def resolve(
     from inspector.live.asking import resolve_name
     from inspector.output import dnsviews
 
+    opts.allow(DOCUMENTS, "resolve")
     options = _dns_options(dns_server, cluster_domain, timeout, retries)
     with opts.connect() as client:
         res = resolve_name(client, name, qtype.value, options, from_namespace or opts.namespace, from_pod)
@@ -377,7 +498,9 @@ def resolve(
 @_with_options(Scoped)
 def dns(
     opts: Scoped,
-    service: Annotated[str | None, typer.Argument(help="Only this Service.")] = None,
+    service: Annotated[
+        str | None, typer.Argument(help="Only this Service.", autocompletion=completing.service_values)
+    ] = None,
     dns_server: DNSServer = None,
     cluster_domain: ClusterDomain = None,
     timeout: DNSTimeout = "2s",
@@ -389,6 +512,7 @@ def dns(
     from inspector.model.findings import Severity
     from inspector.output import dnsviews
 
+    opts.allow(DOCUMENTS, "dns")
     options = _dns_options(dns_server, cluster_domain, timeout, retries)
     client, report = opts.report(service)
     with client:
@@ -407,6 +531,7 @@ def pods(
     opts: Common,
     all_namespaces: AllNamespaces = False,
     selector: Annotated[str | None, typer.Option("-l", "--selector", help="Filter pods by label.")] = None,
+    no_headers: NoHeaders = False,
 ) -> int:
     """Labelled pods: labels, IP, readiness, node, and which Services select each pod."""
     from inspector.diagnosis.report import inspect_snapshot
@@ -415,6 +540,7 @@ def pods(
     from inspector.model.selectors import parse_selector
     from inspector.output import documents, tables
 
+    opts.allow(NAMED, "pods")
     scope = make_scope(opts.namespace, all_namespaces)
     pod_selector = parse_selector(selector) if selector else None
     with opts.connect() as client:
@@ -428,9 +554,14 @@ def pods(
     rows = tables.pods_with_services(report, chosen)
     if opts.as_document:
         _document(documents.pods_json(rows), opts.output)
+    elif opts.output is Output.name:
+        _emit("\n".join(f"pod/{p.name}" for p, _ in rows))
     else:
         table = tables.pods_table(
-            rows, wide=opts.output is Output.wide, with_namespace=tables.across_namespaces(report)
+            rows,
+            wide=opts.output is Output.wide,
+            with_namespace=tables.across_namespaces(report),
+            no_headers=no_headers,
         )
         _emit(table or "No pods found.")
     _notes(report)
@@ -442,7 +573,11 @@ def pods(
 def wait(
     opts: Common,
     services: Annotated[
-        list[str], typer.Argument(help="Services to wait for: NAME (in -n) or NAMESPACE/NAME.")
+        list[str],
+        typer.Argument(
+            help="Services to wait for: NAME (in -n) or NAMESPACE/NAME.",
+            autocompletion=completing.service_values,
+        ),
     ],
     for_: Annotated[WaitFor, typer.Option("--for", help="endpoints, dns or all.")] = WaitFor.endpoints,
     timeout: Annotated[
@@ -460,6 +595,7 @@ def wait(
     from inspector.model.names import validate_name
     from inspector.output import documents, text
 
+    opts.allow(DOCUMENTS, "wait")
     limit = parse_duration(timeout) or 0.0
     if opts.namespace is not None:
         validate_name(opts.namespace, "namespace")
@@ -499,11 +635,41 @@ def _cycle_collector_paused() -> Iterator[None]:
             gc.enable()
 
 
+EXECUTABLE = "kubectl-svc_inspect"
+COMPLETE_VAR = "_KUBECTL_SVC_INSPECT_COMPLETE"
+
+
+def _prog_name(argv: list[str] | None) -> str:
+    """`kubectl svc-inspect` in help and errors; the executable's own name where a shell completes it
+    (the completion scripts name the program they complete)."""
+    args = sys.argv[1:] if argv is None else argv
+    completing_itself = os.environ.get(COMPLETE_VAR) or {"--show-completion", "--install-completion"} & {
+        a.partition("=")[0] for a in args
+    }
+    return EXECUTABLE if completing_itself else PROG
+
+
+def kubectl_verbosity(argv: list[str] | None) -> list[str]:
+    """kubectl's `-v=N` (and `--v=N`) as N times `-v`: 1 logs our progress, 2 and more every request.
+    A level that is not a number is left for the parser to refuse."""
+    args = sys.argv[1:] if argv is None else argv
+    out: list[str] = []
+    for arg in args:
+        if arg == "--":
+            return out + args[len(out) :]
+        head, eq, level = arg.partition("=")
+        if head in ("-v", "--v") and eq and level.isdigit():
+            out += ["-v"] * min(int(level), 10)
+        else:
+            out.append(arg)
+    return out
+
+
 def run(argv: list[str] | None = None) -> int:
     """The main program; failures become exit statuses here and nowhere else."""
     try:
         with _cycle_collector_paused():
-            result = app(args=argv, standalone_mode=False, prog_name="kubectl-inspect")
+            result = app(args=kubectl_verbosity(argv), standalone_mode=False, prog_name=_prog_name(argv))
     except typer.Exit as exc:
         return int(exc.exit_code)
     except typer.Abort:

@@ -1,7 +1,8 @@
 """Tables: reports as kubectl lays them out, and the detail view of one Service.
 
-Why it exists: the decisions are made in the diagnosis; this module only lays them out, in columns
-two spaces apart with no other padding (as kubectl does); tables fit 120 columns.
+Why it exists: the decisions are made in the diagnosis; this module only lays them out as kubectl's
+printers do (columns three spaces apart, no other padding, headers left out on request); tables fit
+120 columns.
 """
 
 from __future__ import annotations
@@ -30,14 +31,19 @@ CONTROLLER_LABELS = frozenset(
 )
 
 
-def table(rows: Sequence[Sequence[str]], headers: Sequence[str]) -> str:
-    """kubectl's layout: left-aligned columns two spaces apart, no padding beyond that, no trailing
-    blanks; empty when there are no rows."""
+GAP = "   "  # kubectl's printers (a tabwriter with padding 3) put three spaces between columns
+
+
+def table(rows: Sequence[Sequence[str]], headers: Sequence[str], no_headers: bool = False) -> str:
+    """kubectl's layout: left-aligned columns three spaces apart, no padding beyond that, no trailing
+    blanks; without the header line when `no_headers` (columns still as wide as the headers would
+    make them, as kubectl's `--no-headers` does not either); empty when there are no rows."""
     if not rows:
         return ""
     grid = [[cell.strip() for cell in row] for row in [headers, *rows]]
     widths = [max(len(row[i]) for row in grid) for i in range(len(headers))]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in grid)
+    lines = [GAP.join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in grid]
+    return "\n".join(lines[1:] if no_headers else lines)
 
 
 # ------------------------------------------------------------------------- services
@@ -70,7 +76,7 @@ def _without_namespace(rows: list[list[str]], headers: list[str]) -> tuple[list[
     return [r[1:] for r in rows], headers[1:]
 
 
-def services_table(report: Report, wide: bool = False) -> str:
+def services_table(report: Report, wide: bool = False, no_headers: bool = False) -> str:
     headers = ["NAMESPACE", "NAME", "TYPE", "CLUSTER-IP", "PORTS", "SELECTOR", "PODS", "ENDPOINTS", "STATUS"]
     if wide:
         headers += ["EXTERNAL", "FINDINGS"]
@@ -99,7 +105,12 @@ def services_table(report: Report, wide: bool = False) -> str:
         rows.append(row)
     if not across_namespaces(report):
         rows, headers = _without_namespace(rows, headers)
-    return table(rows, headers)
+    return table(rows, headers, no_headers)
+
+
+def service_names(reports: Iterable[ServiceReport]) -> str:
+    """`-o name`: one `service/<name>` a line, as `kubectl get services -o name`."""
+    return "\n".join(f"service/{sr.service.name}" for sr in reports)
 
 
 def _section(title: str, body: str) -> str:
@@ -216,7 +227,10 @@ def endpoint_rows(sr: ServiceReport) -> list[EndpointRow]:
 
 
 def endpoints_rows_text(
-    reports: Iterable[ServiceReport], with_service: bool = True, with_namespace: bool = True
+    reports: Iterable[ServiceReport],
+    with_service: bool = True,
+    with_namespace: bool = True,
+    no_headers: bool = False,
 ) -> str:
     headers = (["SERVICE"] if with_service else []) + [
         "ADDRESS",
@@ -243,7 +257,17 @@ def endpoints_rows_text(
             ]
             name = sr.service.key if with_namespace else sr.service.name
             rows.append(([name] if with_service else []) + row)
-    return table(rows, headers)
+    return table(rows, headers, no_headers)
+
+
+def slice_names(reports: Iterable[ServiceReport]) -> str:
+    """`-o name` of endpoints: each Service's EndpointSlices (or legacy Endpoints), as kubectl names them."""
+    names = [
+        f"endpoints/{s.name}" if s.legacy else f"endpointslice.discovery.k8s.io/{s.name}"
+        for sr in reports
+        for s in sr.facts.slices
+    ]
+    return "\n".join(dict.fromkeys(names))
 
 
 # ------------------------------------------------------------------------- pods
@@ -257,7 +281,12 @@ def pods_with_services(report: Report, pods: Iterable[Pod]) -> list[tuple[Pod, l
     return [(p, selecting.get((p.namespace, p.name), [])) for p in pods]
 
 
-def pods_table(rows: list[tuple[Pod, list[str]]], wide: bool = False, with_namespace: bool = True) -> str:
+def pods_table(
+    rows: list[tuple[Pod, list[str]]],
+    wide: bool = False,
+    with_namespace: bool = True,
+    no_headers: bool = False,
+) -> str:
     headers = ["NAMESPACE", "NAME", "IP", "READY", "NODE", "LABELS", "SERVICES"]
     out: list[list[str]] = []
     for p, services in rows:
@@ -277,4 +306,4 @@ def pods_table(rows: list[tuple[Pod, list[str]]], wide: bool = False, with_names
         )
     if not with_namespace:
         out, headers = _without_namespace(out, headers)
-    return table(out, headers)
+    return table(out, headers, no_headers)

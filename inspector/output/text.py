@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from inspector.diagnosis.changes import Change
 from inspector.diagnosis.readiness import WaitResult
 from inspector.diagnosis.report import Report
 from inspector.model.findings import Finding
+
+GAP = "   "  # as kubectl's printers, and our tables
 
 
 def clip(text: str, width: int) -> str:
@@ -73,3 +76,10 @@ def wait_text(result: WaitResult) -> str:
         for sr in result.report.services
     ]
     return "\n".join([*lines, f"after {result.elapsed:.1f}s"])
+
+
+def change_line(change: Change) -> str:
+    """One line of `-w`: the event and what it is about, in columns three spaces apart."""
+    return GAP.join(
+        [f"{change.event.value:<8}", f"{change.subject.value:<8}", change.service, change.what, change.detail]
+    )
