@@ -1,4 +1,4 @@
-"""kubectl-inspect: a live-cluster service-discovery inspector.
+"""kubectl svc-inspect: a live-cluster service-discovery inspector.
 
 The Python API: `inspect()` returns a `Report` (per-Service expected and actual endpoints, findings);
 `explain(report)` puts it in words, as `kubectl svc-inspect diff` does; failures raise `InspectorError`

@@ -1,6 +1,6 @@
 """A pytest plugin: assert that Services are discoverable, with the inspector's explanation on failure.
 
-Registered through the `pytest11` entry point, so installing kubectl-inspect in a test environment is
+Registered through the `pytest11` entry point, so installing kubectl-svc-inspect in a test environment is
 enough. It uses the kubeconfig the suite already uses (`--inspector-kubeconfig`, else KUBECONFIG, else
 ~/.kube/config), so it works on kind as on any cluster:
 
@@ -21,7 +21,7 @@ from inspector.output.text import wait_explanation
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("kubectl-inspect")
+    group = parser.getgroup("svc-inspect")
     group.addoption(
         "--inspector-kubeconfig",
         default=None,

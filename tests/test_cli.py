@@ -272,7 +272,7 @@ def test_version_help_and_usage_errors_load_neither_the_kubernetes_nor_the_dns_c
 ) -> None:
     probe = (
         "import sys\n"
-        f"sys.argv = ['kubectl-inspect', *{argv!r}]\n"
+        f"sys.argv = ['kubectl-svc_inspect', *{argv!r}]\n"
         "from inspector.cli import main\n"
         "try:\n"
         "    main()\n"
