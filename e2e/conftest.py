@@ -61,6 +61,10 @@ def cluster() -> Iterator[Cluster]:
         )
         return
     started = not _local_is_up()
+    if started and os.environ.get("LOCALCLUSTER_DIR"):
+        # a cluster shared between work trees is brought up and down by its owner alone: starting
+        # it here would wipe its state, and stopping it at the end would pull it from under others
+        pytest.exit(f"the local cluster in LOCALCLUSTER_DIR={os.environ['LOCALCLUSTER_DIR']} is not up", 3)
     try:
         if started:
             subprocess.run([sys.executable, str(LOCAL), "up"], check=True, timeout=600)
