@@ -163,15 +163,23 @@ def test_the_plan_probes_each_ready_endpoint_the_cluster_ip_and_node_ports_of_re
         ("svc-0", "tcp", "10.96.0.50:80"),
         ("np-0", "tcp", "10.88.0.1:30080"),
     ]
+    assert [c.id for c in plan.checks if c.again] == ["svc-0", "np-0"]
     assert plan.notes == ("1 simulated or not-ready node(s) left out of the node-port checks",)
 
 
 def test_the_script_runs_every_check_at_once_with_quoted_targets() -> None:
-    script = probe_script([Check("dns", "dns", "web.shop"), Check("ep-0", "tcp", "10.88.0.10:8080")])
+    script = probe_script(
+        [
+            Check("dns", "dns", "web.shop"),
+            Check("ep-0", "tcp", "10.88.0.10:8080"),
+            Check("svc-0", "tcp", "10.96.0.50:80", again=True),
+        ]
+    )
 
     assert "/agnhost connect --timeout=3s" in script
     assert "\nd dns web.shop &\n" in script
     assert "\nt ep-0 10.88.0.10:8080 &\n" in script
+    assert "\nr svc-0 10.96.0.50:80 &\n" in script  # tried again after a pause
     assert script.endswith("wait\necho inspector-probe done\n")
     with pytest.raises(ValueError, match="invalid check id"):
         probe_script([Check("x; rm -rf /", "tcp", "a:1")])

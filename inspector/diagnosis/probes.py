@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 DEFAULT_IMAGE = "registry.k8s.io/e2e-test-images/agnhost:2.66.1"
 CONNECT_TIMEOUT_S = 3
+AGAIN_S = 2
 PROBE_DEADLINE_S = 120  # activeDeadlineSeconds: the kubelet ends a probe pod that outlives this
 MARK = "inspector-probe"
 PROBE_LABELS = {"app.kubernetes.io/name": "kubectl-inspect", "app.kubernetes.io/component": "why-probe"}
@@ -48,6 +49,7 @@ class Check:
     id: str
     kind: Literal["tcp", "dns"]
     target: str  # host:port, or a name to resolve
+    again: bool = False  # a failed connection is tried once more after AGAIN_S (kube-proxy's sync lag)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,12 +76,12 @@ _CHECK_ID = re.compile(r"[a-z0-9-]+")
 def probe_script(checks: Iterable[Check]) -> str:
     """One shell script running every check at once, each printing one `inspector-probe ID ...` line;
     plus the nameserver asked over TCP (DNS over TCP) and the client's resolv.conf."""
+    connect = f'/agnhost connect --timeout={CONNECT_TIMEOUT_S}s "$2" 2>&1'
     lines = [
         "set -f",
-        "t() { if out=$(/agnhost connect --timeout="
-        + f"{CONNECT_TIMEOUT_S}s"
-        + ' "$2" 2>&1); then out=CONNECTED; fi;'
-        f' echo {MARK} "$1" $out; }}',
+        f"a() {{ if out=$({connect}); then out=CONNECTED; fi; }}",
+        f'r() {{ a "$@"; if [ "$out" != CONNECTED ]; then sleep {AGAIN_S}; a "$@"; fi; echo {MARK} "$1" $out; }}',
+        f't() {{ a "$@"; echo {MARK} "$1" $out; }}',
         f'd() {{ if out=$(getent hosts "$2" 2>&1); then echo {MARK} "$1" RESOLVED $out;'
         f' else echo {MARK} "$1" NOTFOUND $out; fi; }}',
         f"echo {MARK} resolv $(grep -E '^(nameserver|search|options)' /etc/resolv.conf)",
@@ -89,7 +91,7 @@ def probe_script(checks: Iterable[Check]) -> str:
     for check in checks:
         if not _CHECK_ID.fullmatch(check.id):
             raise ValueError(f"invalid check id {check.id!r}")
-        fn = "t" if check.kind == "tcp" else "d"
+        fn = ("r" if check.again else "t") if check.kind == "tcp" else "d"
         lines.append(f"{fn} {check.id} {shlex.quote(check.target)} &")
     lines += ["wait", f"echo {MARK} done"]
     return "\n".join(lines) + "\n"

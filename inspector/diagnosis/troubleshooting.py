@@ -153,7 +153,8 @@ def probe_plan(sr: ServiceReport, target: Target, nodes: tuple[Node, ...]) -> Pl
     if svc.type is not ServiceType.EXTERNAL_NAME and not svc.headless and svc.cluster_ip:
         for i, p in enumerate(ports):
             service_ports[f"svc-{i}"] = (svc.cluster_ip, p.port)
-    checks += [Check(i, "tcp", host_port(a, p)) for i, (a, p) in service_ports.items()]
+    # a Service just created may not be programmed by kube-proxy yet: its addresses get a second try
+    checks += [Check(i, "tcp", host_port(a, p), again=True) for i, (a, p) in service_ports.items()]
     node_ports: dict[str, tuple[str, str, int]] = {}
     if svc.type.opens_node_ports:
         real = [n for n in nodes if not n.simulated and n.ready and n.internal_ips]
@@ -167,7 +168,7 @@ def probe_plan(sr: ServiceReport, target: Target, nodes: tuple[Node, ...]) -> Pl
                 if p.node_port:
                     node_ports[f"np-{i}"] = (n.name, n.internal_ips[0], p.node_port)
                     i += 1
-    checks += [Check(i, "tcp", host_port(a, p)) for i, (_, a, p) in node_ports.items()]
+    checks += [Check(i, "tcp", host_port(a, p), again=True) for i, (_, a, p) in node_ports.items()]
     return Plan(tuple(checks), endpoints, service_ports, node_ports, tuple(notes))
 
 
@@ -555,4 +556,9 @@ def sentence(steps: list[Step], target: Target, client: Client, sr: ServiceRepor
         "nodeports-connect": "check kube-proxy on that node (running, nodePortAddresses) and the node's firewall",
         "hairpin": "enable hairpin mode on the node's bridge (kubelet hairpinMode, CNI hairpinMode)",
     }[broken.name]
+    if any(f.code == "endpoint-refused" for f in broken.findings):
+        advice += (
+            " (a port-forward to the pod still connects when the app listens on 127.0.0.1 only: it reaches "
+            "the pod's loopback, which no other pod can)"
+        )
     return f'{where} is broken at "{broken.title}": {first}; {advice}'
