@@ -304,7 +304,11 @@ def test_crash_loop_back_off_is_pod_not_ready_with_the_exit_code(real_node: Clus
 
     assert (rc, verdict["brokenStep"], codes(verdict, "pods-ready")) == (1, "pods-ready", ["pod-not-ready"])
     details = step(verdict, "pods-ready")["findings"][0]["details"]
-    assert "container app: CrashLoopBackOff (last exit: Error, exit code 3)" in details["troubles"]
+    # between two restarts the kubelet shows the container terminated, then waiting in back-off
+    assert details["troubles"][0] in (
+        "container app: CrashLoopBackOff (last exit: Error, exit code 3)",
+        "container app: terminated: Error, exit code 3",
+    )
     assert details["restarts"] >= 1
     assert verdict["verdict"].startswith(f'{namespace}/crashing is broken at "pods are ready": pod ')
 
@@ -476,3 +480,90 @@ def test_bad_input_is_one_line_and_exit_2(cluster: Cluster, namespace: str):
         assert says in lines[0], (args, res.stderr)
     res = cluster.inspect("why", "no-such-service", "-n", namespace)
     assert res.returncode == 1 and 'service "no-such-service" not found' in res.stdout, res.stdout
+
+
+def test_without_the_why_role_passive_steps_run_and_with_it_the_only_writes_are_the_probe_pods(
+    real_node: Cluster, namespace: str, tmp_path: Path
+):
+    from e2e.test_guarantees import run as run_as
+    from e2e.test_guarantees import token_kubeconfig
+
+    real_node.kubectl("apply", "-f", str(ROOT / "deploy" / "rbac.yaml"))
+    token = real_node.kubectl("create", "token", "kubectl-inspect", "-n", "default", "--duration=30m").strip()
+    kubeconfig = token_kubeconfig(real_node, token, tmp_path / "sa.kubeconfig", namespace)
+    deploy_web(real_node, namespace, replicas=1)
+    apply(real_node, namespace, WEB_SVC)
+    wait_until(
+        lambda: real_node.inspect("wait", "web-svc", "-n", namespace, "--timeout", "5s").returncode == 0,
+        "web-svc",
+    )
+
+    res = run_as(kubeconfig, "why", "web-svc", "-o", "json")
+    verdict = json.loads(res.stdout)
+    assert (res.returncode, statuses(verdict)[:4]) == (0, PASSIVE_OK), res.stderr
+    evidence = [s["evidence"] for s in verdict["steps"][4:]]
+    assert [len(e) for e in evidence] == [1] * 5
+    assert evidence[0][0].startswith(
+        f"no permission to create a probe pod in namespace {namespace} (grant deploy/rbac-why.yaml): forbidden: "
+    )
+
+    # the why role, bound in the client namespace: the probe runs, and its pod is all it writes
+    real_node.kubectl("apply", "-f", str(ROOT / "deploy" / "rbac-why.yaml"))
+    real_node.kubectl(
+        "create",
+        "rolebinding",
+        "why",
+        "-n",
+        namespace,
+        "--clusterrole=kubectl-inspect-why",
+        "--serviceaccount=default:kubectl-inspect",
+    )
+    as_sa = "--as=system:serviceaccount:default:kubectl-inspect"
+    wait_until(
+        lambda: (
+            real_node.kubectl("auth", "can-i", "create", "pods", "-n", namespace, as_sa, check=False).strip()
+            == "yes"
+        ),
+        "the why role to take effect",
+    )
+    audit = LOCAL_STATE / "logs" / "audit.log"
+    start = audit.stat().st_size if real_node.local and audit.exists() else 0
+    res = run_as(kubeconfig, "why", "web-svc", "-o", "json")
+    verdict = json.loads(res.stdout)
+    assert (res.returncode, verdict["brokenStep"]) == (0, None), (verdict["verdict"], res.stderr)
+    assert "skipped" not in [s["status"] for s in verdict["steps"]], verdict["steps"]
+    assert_no_probe_pod(real_node, namespace)
+    if not real_node.local:
+        return
+    user = "system:serviceaccount:default:kubectl-inspect"
+    writes = set()
+    with audit.open() as f:
+        f.seek(start)
+        for line in f:
+            event = json.loads(line)
+            ref = event.get("objectRef") or {}
+            if event["user"]["username"] == user and event["verb"] not in ("get", "list", "watch"):
+                writes.add(
+                    (
+                        event["verb"],
+                        ref.get("resource", "")
+                        + (f"/{ref['subresource']}" if ref.get("subresource") else ""),
+                    )
+                )
+    assert writes == {("create", "pods"), ("delete", "pods")}
+
+
+def test_the_python_api_returns_the_verdict_for_a_suite_to_fail_with(real_node: Cluster, namespace: str):
+    import inspector
+
+    apply(real_node, namespace, app("shop", "args: [netexec, --http-port=8080, --udp-port=-1]", 8081))
+    wait_until(lambda: ready(real_node, namespace, "shop"), "the shop pod ready")
+    wait_until(
+        lambda: real_node.inspect("wait", "shop", "-n", namespace, "--timeout", "5s").returncode == 0, "shop"
+    )
+
+    verdict = inspector.why(f"shop.{namespace}", kubeconfig=real_node.kubeconfig)
+
+    assert (verdict.ok, verdict.broken.name if verdict.broken else None) == (False, "endpoints-connect")
+    assert verdict.sentence.startswith(f'{namespace}/shop is broken at "each endpoint accepts connections"')
+    assert_no_probe_pod(real_node, namespace)
