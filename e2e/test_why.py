@@ -567,3 +567,21 @@ def test_the_python_api_returns_the_verdict_for_a_suite_to_fail_with(real_node: 
     assert (verdict.ok, verdict.broken.name if verdict.broken else None) == (False, "endpoints-connect")
     assert verdict.sentence.startswith(f'{namespace}/shop is broken at "each endpoint accepts connections"')
     assert_no_probe_pod(real_node, namespace)
+
+
+def test_keep_leaves_the_probe_pod_for_a_look_and_says_so(real_node: Cluster, namespace: str):
+    deploy_web(real_node, namespace, replicas=1)
+    apply(real_node, namespace, WEB_SVC)
+    wait_until(
+        lambda: real_node.inspect("wait", "web-svc", "-n", namespace, "--timeout", "5s").returncode == 0,
+        "web-svc",
+    )
+
+    rc, verdict, err = why(real_node, "web-svc", "-n", namespace, "--keep")
+
+    kept = probe_pods(real_node, namespace)
+    assert (rc, verdict["probe"]["kept"], len(kept)) == (0, True, 1)
+    assert not kept[0]["metadata"].get("deletionTimestamp")
+    assert f"probe pod {namespace}/{kept[0]['metadata']['name']} created (kept: --keep)" in err
+    assert kept[0]["spec"]["activeDeadlineSeconds"] == 120 and kept[0]["spec"]["restartPolicy"] == "Never"
+    real_node.kubectl("delete", "pod", "-n", namespace, kept[0]["metadata"]["name"], "--wait=false")

@@ -379,3 +379,61 @@ def test_why_bad_input_is_one_line_and_exit_2_before_any_request(
     assert run([*argv, "--kubeconfig", "/nonexistent/kubeconfig"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith(f"error: {says}"), err
+
+
+class PodStatusSource:
+    """Answers the probe pod's GET with one status, as the API server would hold it."""
+
+    def __init__(self, status: dict[str, object]) -> None:
+        self.status = status
+
+    def get_json(self, path: str) -> dict[str, object]:
+        return {"metadata": {"name": path.rsplit("/", 1)[-1]}, "status": self.status}
+
+
+@pytest.mark.parametrize(
+    ("status", "says"),
+    [
+        (
+            {
+                "phase": "Pending",
+                "containerStatuses": [
+                    {
+                        "name": "inspector-why-probe",
+                        "state": {
+                            "waiting": {
+                                "reason": "ErrImagePull",
+                                "message": "failed to pull\nimage x: not found",
+                            }
+                        },
+                    }
+                ],
+            },
+            "the probe cannot start: image img:1: ErrImagePull: failed to pull image x: not found",
+        ),
+        (
+            {
+                "phase": "Pending",
+                "conditions": [
+                    {
+                        "type": "PodScheduled",
+                        "status": "False",
+                        "reason": "Unschedulable",
+                        "message": "0/2 nodes are available: "
+                        "2 node(s) had untolerated taint {kwok.x-k8s.io/node: fake}.",
+                    }
+                ],
+            },
+            "the probe cannot start: no node can run it (0/2 nodes are available: 2 node(s) had untolerated taint "
+            "{kwok.x-k8s.io/node: fake}.)",
+        ),
+    ],
+    ids=["image-missing", "no-real-node"],
+)
+def test_a_probe_that_cannot_start_says_why_in_one_line(status: dict[str, object], says: str) -> None:
+    from inspector.live.troubleshooting import ProbeFailed, _wait_ended
+
+    with pytest.raises(ProbeFailed) as raised:
+        _wait_ended(PodStatusSource(status), "ns", "p", "inspector-why-probe", "img:1", ephemeral=False)  # type: ignore[arg-type]
+
+    assert str(raised.value) == says

@@ -151,7 +151,12 @@ def _probe_in_pod(
         text = container_log(client, namespace, name, PROBE_CONTAINER)
     finally:
         if not keep:
-            delete_pod(client, namespace, name)
+            try:
+                delete_pod(client, namespace, name)
+            except InspectorError as exc:  # the deadline still ends it; say so, keep the first error
+                notify(
+                    f"could not delete the probe pod {namespace}/{name} ({exc}): it ends within {PROBE_DEADLINE_S}s"
+                )
     node = (obj.get("spec") or {}).get("nodeName")
     info = {"kind": "pod", "pod": f"{namespace}/{name}", "node": node, "image": image, "kept": keep}
     return ProbeRun(text, node, info, time.monotonic() - t0)
