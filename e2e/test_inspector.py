@@ -158,11 +158,18 @@ def test_pods_that_never_become_ready_give_no_ready_endpoints(cluster: Cluster, 
         )
     apply(cluster, namespace, manifest)
     apply(cluster, namespace, WEB_SVC)
-    report = settled(cluster, namespace, "web-svc", ["no-ready-endpoints"])
+    # and each pod says why it is not ready (pod-not-ready, info)
+    report = settled(cluster, namespace, "web-svc", ["no-ready-endpoints", *["pod-not-ready"] * 3])
     svc = entry(report, "web-svc")
     assert len(svc["expected"]) == 3 and all(e["ready"] is False for e in svc["expected"])
     assert all(e["ready"] is False for e in svc["actual"])
     assert "3 pod(s) selected but none is ready" in svc["findings"][0]["message"]
+    if cluster.real_pods:
+        assert all(
+            "readiness gate inspector.test/never not True" in f["details"]["troubles"]
+            for f in svc["findings"]
+            if f["code"] == "pod-not-ready"
+        )
     _, code = diff(cluster, namespace, "web-svc")
     assert code == 1
 
