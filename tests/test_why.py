@@ -16,9 +16,9 @@ from inspector.diagnosis.probes import (
 )
 from inspector.diagnosis.report import ServiceReport
 from inspector.diagnosis.troubleshooting import (
-    Client,
     StepStatus,
     Target,
+    Vantage,
     active_steps,
     chain,
     parse_target,
@@ -112,7 +112,7 @@ def log_of(**lines: str) -> str:
     return "\n".join([*out, "inspector-probe done"])
 
 
-def judged(target: Target, client: Client, log: str) -> list[tuple[str, str, list[str]]]:
+def judged(target: Target, client: Vantage, log: str) -> list[tuple[str, str, list[str]]]:
     sr = web()
     plan = probe_plan(sr, target, inspect_manifests(WEB).snapshot.nodes)
     steps = chain(
@@ -129,7 +129,7 @@ HEALTHY = {
     "svc_0": CONNECTED,
     "np_0": CONNECTED,
 }
-FROM_OTHER_NS = Client("other", node="real-node")
+FROM_OTHER_NS = Vantage("other", node="real-node")
 
 
 @pytest.mark.parametrize(
@@ -274,7 +274,7 @@ def test_a_short_name_from_another_namespace_fails_at_dns_and_suggests_the_names
 def test_endpoints_refusing_are_the_broken_link_before_the_cluster_ip() -> None:
     steps = judged(
         parse_target("web", "shop"),
-        Client("shop"),
+        Vantage("shop"),
         log_of(**HEALTHY | {"ep_0": "REFUSED", "ep_1": "TIMEOUT"}),
     )
 
@@ -310,7 +310,7 @@ def test_a_node_port_that_does_not_answer_is_nodeport_unreachable() -> None:
 
 def test_a_backend_that_cannot_reach_itself_through_its_service_is_hairpin_failed() -> None:
     backend = pod_from_api(next(d for d in load(WEB) if d["metadata"]["name"] == "web-a"))
-    client = Client("shop", backend, "real-node")
+    client = Vantage("shop", backend, "real-node")
     steps = judged(parse_target("web", "shop"), client, log_of(**HEALTHY | {"svc_0": "TIMEOUT"}))
 
     assert steps[6:] == [
@@ -322,7 +322,7 @@ def test_a_backend_that_cannot_reach_itself_through_its_service_is_hairpin_faile
 
 def test_without_permission_the_passive_steps_stand_and_each_active_step_says_why_in_one_line() -> None:
     sr, target = web(), parse_target("web", "shop")
-    steps = chain(sr, target, Client("shop"), skipped_active("no permission to create a probe pod"))
+    steps = chain(sr, target, Vantage("shop"), skipped_active("no permission to create a probe pod"))
 
     assert [(s.status.value, s.evidence) for s in steps[4:]] == [
         ("skipped", ("no permission to create a probe pod",))
@@ -332,7 +332,7 @@ def test_without_permission_the_passive_steps_stand_and_each_active_step_says_wh
 
 def test_a_service_that_does_not_exist_is_the_first_broken_link() -> None:
     target = parse_target("nope", "shop")
-    steps = chain(None, target, Client("shop"), skipped_active("an earlier step failed"))
+    steps = chain(None, target, Vantage("shop"), skipped_active("an earlier step failed"))
 
     assert [(s.name, s.status.value) for s in steps] == [
         ("service-exists", "failed"),
@@ -342,7 +342,9 @@ def test_a_service_that_does_not_exist_is_the_first_broken_link() -> None:
         ("nodeports-connect", "skipped"),
         ("hairpin", "skipped"),
     ]
-    assert sentence(steps, target, Client("shop"), None).startswith('shop/nope is broken at "Service exists"')
+    assert sentence(steps, target, Vantage("shop"), None).startswith(
+        'shop/nope is broken at "Service exists"'
+    )
 
 
 def test_every_active_code_of_the_catalogue_is_raised_by_some_case_above() -> None:
@@ -353,7 +355,7 @@ def test_every_active_code_of_the_catalogue_is_raised_by_some_case_above() -> No
         (FROM_OTHER_NS, {"dns": "NOTFOUND"}),
         (FROM_OTHER_NS, {"ep_0": "REFUSED", "ep_1": "OTHER: no route to host"}),
         (FROM_OTHER_NS, {"svc_0": "TIMEOUT", "np_0": "TIMEOUT"}),
-        (Client("shop", backend, "real-node"), {"svc_0": "TIMEOUT"}),
+        (Vantage("shop", backend, "real-node"), {"svc_0": "TIMEOUT"}),
     ]:
         plan = probe_plan(sr, target, inspect_manifests(WEB).snapshot.nodes)
         log = parse_probe_log(log_of(**HEALTHY | broken), plan.checks)

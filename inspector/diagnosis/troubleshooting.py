@@ -103,7 +103,7 @@ def parse_target(raw: str, namespace: str) -> Target:
 
 
 @dataclass(frozen=True, slots=True)
-class Client:
+class Vantage:
     """Where the active checks run from: a probe pod in a namespace, or an ephemeral container in a pod."""
 
     namespace: str
@@ -178,7 +178,7 @@ def probe_plan(sr: ServiceReport, target: Target, nodes: tuple[Node, ...]) -> Pl
 @dataclass(frozen=True, slots=True)
 class Verdict:
     target: Target
-    client: Client
+    client: Vantage
     steps: tuple[Step, ...]
     sentence: str
     notes: tuple[str, ...] = ()
@@ -336,7 +336,7 @@ def expected_addresses(sr: ServiceReport) -> tuple[str, ...]:
     return tuple(ip for ip in svc.cluster_ips if ":" not in ip)
 
 
-def _dns_step(sr: ServiceReport, target: Target, client: Client, log: ProbeLog) -> Step:
+def _dns_step(sr: ServiceReport, target: Target, client: Vantage, log: ProbeLog) -> Step:
     svc = sr.service
     if svc.type is ServiceType.EXTERNAL_NAME:
         return _step(
@@ -372,7 +372,7 @@ def _dns_step(sr: ServiceReport, target: Target, client: Client, log: ProbeLog) 
     return _step("dns-resolves", StepStatus.FAILED, evidence, [found])
 
 
-def _endpoints_step(plan: Plan, client: Client, log: ProbeLog) -> Step:
+def _endpoints_step(plan: Plan, client: Vantage, log: ProbeLog) -> Step:
     if not plan.endpoints:
         return _step("endpoints-connect", StepStatus.NOT_APPLICABLE, ["no ready TCP endpoint to connect to"])
     evidence, findings = [], []
@@ -404,14 +404,14 @@ def _endpoints_step(plan: Plan, client: Client, log: ProbeLog) -> Step:
     )
 
 
-def _selected(sr: ServiceReport, client: Client) -> bool:
+def _selected(sr: ServiceReport, client: Vantage) -> bool:
     pod = client.pod
     return pod is not None and any(
         p.namespace == pod.namespace and p.name == pod.name for p in sr.expectation.selected
     )
 
 
-def _service_ip_step(sr: ServiceReport, plan: Plan, client: Client, log: ProbeLog) -> tuple[Step, Step]:
+def _service_ip_step(sr: ServiceReport, plan: Plan, client: Vantage, log: ProbeLog) -> tuple[Step, Step]:
     """The ClusterIP step, and the hairpin step (the same connections, when the client is a backend)."""
     svc = sr.service
     if not plan.service_ports:
@@ -470,7 +470,7 @@ def _service_ip_step(sr: ServiceReport, plan: Plan, client: Client, log: ProbeLo
     ), hairpin
 
 
-def _nodeports_step(sr: ServiceReport, plan: Plan, client: Client, log: ProbeLog) -> Step:
+def _nodeports_step(sr: ServiceReport, plan: Plan, client: Vantage, log: ProbeLog) -> Step:
     if not sr.service.type.opens_node_ports:
         return _step(
             "nodeports-connect", StepStatus.NOT_APPLICABLE, [f"{sr.service.type.value}: no node ports"]
@@ -499,7 +499,7 @@ def _nodeports_step(sr: ServiceReport, plan: Plan, client: Client, log: ProbeLog
     )
 
 
-def active_steps(sr: ServiceReport, target: Target, client: Client, plan: Plan, log: ProbeLog) -> list[Step]:
+def active_steps(sr: ServiceReport, target: Target, client: Vantage, plan: Plan, log: ProbeLog) -> list[Step]:
     service_ip, hairpin = _service_ip_step(sr, plan, client, log)
     return [
         _dns_step(sr, target, client, log),
@@ -518,7 +518,7 @@ def skipped_active(reason: str) -> list[Step]:
 def chain(
     sr: ServiceReport | None,
     target: Target,
-    client: Client,
+    client: Vantage,
     active: list[Step],
     duration: float = 0.0,
 ) -> list[Step]:
@@ -529,7 +529,7 @@ def chain(
     return _after_failure(steps)
 
 
-def sentence(steps: list[Step], target: Target, client: Client, sr: ServiceReport | None) -> str:
+def sentence(steps: list[Step], target: Target, client: Vantage, sr: ServiceReport | None) -> str:
     """One sentence: the broken link and what to do about it; or that every link holds."""
     broken = next((s for s in steps if s.status is StepStatus.FAILED), None)
     where = f"{target.namespace}/{target.service}"

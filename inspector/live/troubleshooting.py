@@ -31,10 +31,8 @@ from inspector.diagnosis.probes import (
 )
 from inspector.diagnosis.report import inspect_snapshot
 from inspector.diagnosis.troubleshooting import (
-    Client as Vantage,
-)
-from inspector.diagnosis.troubleshooting import (
     StepStatus,
+    Vantage,
     Verdict,
     active_steps,
     chain,
