@@ -158,6 +158,15 @@ def test_pods_that_never_become_ready_give_no_ready_endpoints(cluster: Cluster, 
         )
     apply(cluster, namespace, manifest)
     apply(cluster, namespace, WEB_SVC)
+    # every pod has its IP (a pending one is not ready either, but gives no endpoint yet)
+    wait_until(
+        lambda: (
+            all(p["status"].get("podIP") for p in pods) and len(pods) == 3
+            if (pods := cluster.get_json("pods", "-n", namespace, "-l", "app=web")["items"])
+            else False
+        ),
+        what="3 web pods with an IP",
+    )
     # and each pod says why it is not ready (pod-not-ready, info)
     report = settled(cluster, namespace, "web-svc", ["no-ready-endpoints", *["pod-not-ready"] * 3])
     svc = entry(report, "web-svc")
