@@ -21,7 +21,7 @@ show() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@" || true; }
 
 echo "Applying the demo scenarios (e2e/manifests/demo/) ..."
 "$KUBECTL" apply -f e2e/manifests/demo/ >/dev/null
-for d in demo/web-flask demo/prod-api demo/billing my-ns/redis-master; do
+for d in demo/web-flask demo/prod-api demo/billing demo/checkout my-ns/redis-master; do
     "$KUBECTL" rollout status -n "${d%/*}" "deployment/${d#*/}" --timeout=90s >/dev/null
 done
 "$KUBECTL" wait -n test-ns --for=condition=Ready pod/redis-client --timeout=90s >/dev/null
@@ -68,6 +68,15 @@ for ns in my-ns test-ns; do
 done
 show kubectl svc-inspect dns -n my-ns
 show picture
+
+# why: the Debug Services checklist from inside the cluster (a probe pod, deleted at the end); the
+# real node runs it. checkout's pods listen on another port than they declare: diff is clean, why is not.
+if [[ ${LOCALCLUSTER_MODE:-real} == real ]] && "$KUBECTL" get node real-node >/dev/null 2>&1; then
+    show kubectl-inspect diff checkout -n demo
+    show kubectl-inspect why checkout -n demo
+    show kubectl-inspect why redis-master --from-namespace test-ns -n my-ns
+    show kubectl-inspect why web-flask-nodeport.demo --from-namespace test-ns
+fi
 
 # On the real node the pods really run: the same answers, observed as traffic.
 if [[ ${LOCALCLUSTER_MODE:-real} == real ]] && "$KUBECTL" get node real-node >/dev/null 2>&1; then

@@ -158,19 +158,27 @@ def test_pods_that_never_become_ready_give_no_ready_endpoints(cluster: Cluster, 
         )
     apply(cluster, namespace, manifest)
     apply(cluster, namespace, WEB_SVC)
-    # real pods get their IPs one by one: judge once all three have one
+    # every pod has its IP (a pending one is not ready either, but gives no endpoint yet)
     wait_until(
         lambda: (
-            sum(bool(p["status"].get("podIP")) for p in cluster.get_json("pods", "-n", namespace)["items"])
-            == 3
+            all(p["status"].get("podIP") for p in pods) and len(pods) == 3
+            if (pods := cluster.get_json("pods", "-n", namespace, "-l", "app=web")["items"])
+            else False
         ),
-        what="3 pods with IPs",
+        what="3 web pods with an IP",
     )
-    report = settled(cluster, namespace, "web-svc", ["no-ready-endpoints"])
+    # and each pod says why it is not ready (pod-not-ready, info)
+    report = settled(cluster, namespace, "web-svc", ["no-ready-endpoints", *["pod-not-ready"] * 3])
     svc = entry(report, "web-svc")
     assert len(svc["expected"]) == 3 and all(e["ready"] is False for e in svc["expected"])
     assert all(e["ready"] is False for e in svc["actual"])
     assert "3 pod(s) selected but none is ready" in svc["findings"][0]["message"]
+    if cluster.real_pods:
+        assert all(
+            "readiness gate inspector.test/never not True" in f["details"]["troubles"]
+            for f in svc["findings"]
+            if f["code"] == "pod-not-ready"
+        )
     _, code = diff(cluster, namespace, "web-svc")
     assert code == 1
 

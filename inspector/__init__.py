@@ -16,11 +16,13 @@ if TYPE_CHECKING:
     from inspector.diagnosis.report import Report, ServiceReport
     from inspector.errors import InspectorError
     from inspector.live.inspecting import inspect
+    from inspector.live.troubleshooting import why
     from inspector.model.findings import Finding, Severity
     from inspector.output.text import explain
 
 _WHERE = {
     "inspect": "inspector.live.inspecting",
+    "why": "inspector.live.troubleshooting",
     "explain": "inspector.output.text",
     "InspectorError": "inspector.errors",
     "Finding": "inspector.model.findings",
@@ -47,4 +49,5 @@ __all__ = [
     "__version__",
     "explain",
     "inspect",
+    "why",
 ]

@@ -101,6 +101,51 @@ POSITIVE = [
         id="no-ready-endpoints--not-ready-terminating-and-pending-pods",
     ),
     pytest.param(
+        "pod-not-ready",
+        ("notready.yaml",),
+        "shop/api",
+        [
+            (
+                INFO,
+                "pod api-crashing is not ready (container app: CrashLoopBackOff (last exit: Error, exit code 3); "
+                "ContainersReady: ContainersNotReady; 4 restart(s)): it gets no traffic through this Service "
+                "until it passes its readiness check",
+                {
+                    "pod": "api-crashing",
+                    "reason": "container app: CrashLoopBackOff (last exit: Error, exit code 3); "
+                    "ContainersReady: ContainersNotReady",
+                    "restarts": 4,
+                    "lastProbeFailure": None,
+                    "troubles": [
+                        "container app: CrashLoopBackOff (last exit: Error, exit code 3)",
+                        "ContainersReady: ContainersNotReady",
+                    ],
+                },
+            ),
+            (
+                INFO,
+                "pod api-wrong-probe is not ready (container app: running, not ready; readiness gate "
+                "example.com/load-balancer-registered not True; ContainersReady: ContainersNotReady; "
+                "0 restart(s); last probe failure: 'Readiness probe failed: HTTP probe failed with "
+                "statuscode: 404' (7x)): it gets no traffic through this Service until it passes its "
+                "readiness check",
+                {
+                    "pod": "api-wrong-probe",
+                    "reason": "container app: running, not ready; readiness gate "
+                    "example.com/load-balancer-registered not True; ContainersReady: ContainersNotReady",
+                    "restarts": 0,
+                    "lastProbeFailure": "Readiness probe failed: HTTP probe failed with statuscode: 404",
+                    "troubles": [
+                        "container app: running, not ready",
+                        "readiness gate example.com/load-balancer-registered not True",
+                        "ContainersReady: ContainersNotReady",
+                    ],
+                },
+            ),
+        ],
+        id="pod-not-ready--crashloop-and-failing-probe-with-its-latest-event",
+    ),
+    pytest.param(
         "endpoints-missing",
         ("shop.yaml", "drift.yaml"),
         "shop/web-missing",
@@ -294,7 +339,8 @@ def test_finding_appears_with_its_severity_message_and_details(
 def test_every_catalogue_code_but_dns_has_a_positive_case() -> None:
     covered = {p.values[0] for p in POSITIVE}
 
-    assert covered == {code for code in CATALOGUE if not code.startswith("dns-")}
+    # the active codes (`why`'s probe) are covered by tests/test_why.py
+    assert covered == {code for code, c in CATALOGUE.items() if not code.startswith("dns-") and not c.active}
 
 
 LB_WITHOUT_NODE_PORTS = """
@@ -404,6 +450,7 @@ NEGATIVE = [
         id="selector-matches-scaled-to-zero-replicas-wanted",
     ),
     pytest.param("no-ready-endpoints", ("readiness.yaml",), "shop/queue", id="no-ready-endpoints-one-ready"),
+    pytest.param("pod-not-ready", ("shop.yaml",), "shop/web", id="pod-not-ready-every-pod-ready"),
     pytest.param(
         "no-ready-endpoints",
         ("readiness.yaml",),
@@ -542,7 +589,8 @@ def test_healthy_variant_yields_no_such_finding(
 def test_every_catalogue_code_but_dns_has_a_negative_case() -> None:
     covered = {p.values[0] for p in NEGATIVE}
 
-    assert covered == {code for code in CATALOGUE if not code.startswith("dns-")}
+    # the active codes (`why`'s probe) are covered by tests/test_why.py
+    assert covered == {code for code, c in CATALOGUE.items() if not code.startswith("dns-") and not c.active}
 
 
 # ----------------------------------------------------------------------------- whole services
@@ -588,8 +636,12 @@ def test_externalname_with_selector_gets_only_externalname_findings() -> None:
 def test_terminating_pods_listed_serving_and_terminating_raise_nothing() -> None:
     report = inspect_manifests("shop.yaml", "readiness.yaml")
 
-    assert findings_of(report, "shop/queue") == ()
-    assert findings_of(report, "shop/queue-peers") == ()
+    # only the pods still starting (not ready, not terminating) are said to be not ready
+    for service in ("shop/queue", "shop/queue-peers"):
+        assert [(f.code, f.details["pod"]) for f in findings_of(report, service)] == [
+            ("pod-not-ready", "queue-starting"),
+            ("pod-not-ready", "queue-unscheduled"),
+        ]
 
 
 def test_pending_load_balancer_without_node_ports_says_there_is_no_fallback() -> None:

@@ -56,7 +56,8 @@ def test_diff_json_has_the_contracts_keys_at_every_level() -> None:
     for kind, e in endpoints:
         assert set(e) == (ACTUAL_KEYS if kind in ("actual", "unexpected") else EXPECTED_KEYS), kind
     findings = [f for s in data["services"] for f in s["findings"]] + data["findings"]
-    assert len(findings) == 8
+    assert len([f for f in findings if f["code"] != "pod-not-ready"]) == 8
+    assert len(findings) == 14  # and the six selected pods that are not ready, each with its reason
     assert all(set(f) == FINDING_KEYS for f in findings)
 
 
@@ -228,6 +229,13 @@ ALL_CODES = [
     ("dns-mismatch", "error"),
     ("dns-missing-srv", "error"),
     ("dns-unreachable", "error"),
+    ("pod-not-ready", "info"),
+    ("endpoint-refused", "error"),
+    ("endpoint-timeout", "error"),
+    ("service-ip-unreachable", "error"),
+    ("nodeport-unreachable", "error"),
+    ("hairpin-failed", "error"),
+    ("dns-from-pod-differs", "error"),
 ]
 
 

@@ -41,11 +41,12 @@ def test_unusual_objects_build_a_snapshot_that_inspects_and_renders() -> None:
     assert len(snapshot.pods) == 3
     assert [s.name for s in snapshot.slices] == ["dns-only-empty", "bare/subset-0", "bare/subset-1"]
     assert [n.name for n in snapshot.nodes] == ["node-a"]
-    assert report.summary() == {"services": 3, "errors": 2, "warnings": 0, "infos": 1}
+    # infos: a port not declared, and two selected pods not ready
+    assert report.summary() == {"services": 3, "errors": 2, "warnings": 0, "infos": 3}
     data = documents.report_json(report)
     assert yaml.safe_load(documents.dump(data, "yaml")) == data
     assert tables.services_table(report, wide=True).count("\n") == 3
-    assert explain(report).splitlines()[-1] == "3 service(s): 2 error(s), 0 warning(s), 1 info(s)"
+    assert explain(report).splitlines()[-1] == "3 service(s): 2 error(s), 0 warning(s), 3 info(s)"
     details = [tables.service_detail(sr).split("\n\n") for sr in report.services]
     assert [(d[0].splitlines()[0], d[-1].splitlines()[0]) for d in details] == [
         (f"Service:     {sr.service.key}", "Findings:") for sr in report.services
@@ -167,3 +168,21 @@ def test_empty_snapshot_inspects_to_an_empty_ok_report() -> None:
     report = inspect_snapshot(Snapshot())
 
     assert (report.services, report.findings, report.ok) == ((), (), True)
+
+
+def test_pod_not_ready_says_why_from_its_status_and_its_latest_unhealthy_event() -> None:
+    snapshot = snapshot_of("notready.yaml")
+
+    crashing = pod_named(snapshot, "api-crashing")
+    assert (crashing.troubles, crashing.restarts) == (
+        (
+            "container app: CrashLoopBackOff (last exit: Error, exit code 3)",
+            "ContainersReady: ContainersNotReady",
+        ),
+        4,
+    )
+    assert pod_named(snapshot, "api-ready").troubles == ()
+    assert [(e.pod, e.count, e.message) for e in snapshot.probe_events] == [
+        ("api-wrong-probe", 2, "Readiness probe failed: HTTP probe failed with statuscode: 500"),
+        ("api-wrong-probe", 7, "Readiness probe failed: HTTP probe failed with statuscode: 404"),
+    ]  # the Normal "Started" event is no probe failure

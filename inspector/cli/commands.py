@@ -616,6 +616,85 @@ def wait(
     return ExitStatus.OK if result.ok else ExitStatus.ERROR
 
 
+@app.command("why")
+@_with_options(Common)
+def why(
+    opts: Common,
+    service: Annotated[
+        str,
+        typer.Argument(
+            help="The Service as a client writes its name: NAME, NAME.NAMESPACE, NAME.NAMESPACE.svc"
+        ),
+    ],
+    from_namespace: Annotated[
+        str | None,
+        typer.Option("--from-namespace", help="Probe from a pod in this namespace (default: the Service's)."),
+    ] = None,
+    from_pod: Annotated[
+        str | None,
+        typer.Option(
+            "--from-pod",
+            help="Probe from this running pod (in --from-namespace or the Service's namespace), in an "
+            "ephemeral container: it stays in the pod's spec.",
+        ),
+    ] = None,
+    image: Annotated[
+        str, typer.Option("--image", help="The probe's image (it needs agnhost, sh and getent).")
+    ] = "registry.k8s.io/e2e-test-images/agnhost:2.66.1",
+    keep: Annotated[
+        bool, typer.Option("--keep", help="Keep the probe pod (to look at it afterwards).")
+    ] = False,
+) -> int:
+    """Why a Service does not work: the Debug Services checklist, automated, from inside the cluster.
+    Follows the chain (Service, selector, readiness, endpoints, DNS from the client, each endpoint, the
+    ClusterIP, node ports, hairpin) and stops at the first broken link. Creates and deletes a short-lived
+    probe pod (deploy/rbac-why.yaml); without that permission only the API-side steps run. Exit 1 when a
+    step fails."""
+    from inspector.live.troubleshooting import validate_arguments, why_service
+    from inspector.output import whyviews
+
+    validate_arguments(service, opts.namespace, from_namespace, from_pod, image)  # before any request
+    with opts.connect() as client, _interruptible():
+        verdict = why_service(
+            client,
+            service,
+            opts.namespace,
+            from_namespace=from_namespace,
+            from_pod=from_pod,
+            image=image,
+            keep=keep,
+            notify=lambda line: typer.echo(line, err=True),
+        )
+    if opts.as_document:
+        _document(whyviews.why_json(verdict), opts.output)
+    else:
+        _emit(whyviews.why_text(verdict))
+    return ExitStatus.OK if verdict.ok else ExitStatus.ERROR
+
+
+@contextmanager
+def _interruptible() -> Iterator[None]:
+    """Ctrl-C raises KeyboardInterrupt here instead of ending the process at once (the CLI's usual
+    handler), so that `why` deletes its probe pod on the way out; a second Ctrl-C during that
+    clean-up is ignored."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: Any) -> None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 # --------------------------------------------------------------------------- failures become exits
 
 

@@ -159,6 +159,11 @@ def inspect_snapshot(snapshot: Snapshot, include: Callable[[Service], bool] | No
             near_misses=tuple(near_misses(index, svc.namespace, svc.selector or {})) if no_pods else (),
             scaled_to_zero=_scaled_to_zero(svc, workloads_by_ns.get(svc.namespace, [])) if no_pods else (),
             nodes=snapshot.nodes,
+            probe_events=tuple(
+                e for e in snapshot.probe_events if e.namespace == svc.namespace and e.pod in unready
+            )
+            if (unready := {p.name for p in exp.selected if not p.ready})
+            else (),
         )
         reports.append(
             ServiceReport(facts, tuple(run_checks(facts)), expected_node_ports(svc, snapshot.nodes))

@@ -15,11 +15,15 @@ from inspector.kube.resources import JSON, Resource
 PAGE_SIZE = 500
 
 
-def pages(client: Client, resource: Resource, namespace: str | None = None) -> Iterator[JSON]:
+def pages(
+    client: Client, resource: Resource, namespace: str | None = None, field_selector: str | None = None
+) -> Iterator[JSON]:
     """The pages of one paginated LIST of a kind (PAGE_SIZE objects each)."""
     token = None
     while True:
         query: list[tuple[str, Any]] = [("limit", PAGE_SIZE)]
+        if field_selector:
+            query.append(("fieldSelector", field_selector))
         if token:
             query.append(("continue", token))
         page = client.get_json(resource.path(namespace), query)
@@ -34,10 +38,12 @@ def _items(page: JSON) -> list[dict[str, Any]]:
     return [i for i in items if isinstance(i, dict)] if isinstance(items, list) else []
 
 
-def list_objects(client: Client, resource: Resource, namespace: str | None = None) -> Iterator[JSON]:
+def list_objects(
+    client: Client, resource: Resource, namespace: str | None = None, field_selector: str | None = None
+) -> Iterator[JSON]:
     """Every object of a kind (one paginated LIST), page by page. The items of a LIST carry no
     `kind`; each gets its resource's, so that what was read says what it is."""
-    for page in pages(client, resource, namespace):
+    for page in pages(client, resource, namespace, field_selector):
         for item in _items(page):
             item.setdefault("kind", resource.kind)
             yield item

@@ -17,6 +17,7 @@ from inspector.kube.listing import list_objects
 from inspector.kube.resources import (
     ENDPOINTS,
     ENDPOINTSLICES,
+    EVENTS,
     JSON,
     NAMESPACES,
     NODES,
@@ -80,7 +81,27 @@ def read_snapshot(client: Client, namespace: str | None) -> Snapshot:
     except Forbidden:
         notes.append("cannot list nodes: node ports per node and externalTrafficPolicy checks are skipped")
     readable = None if scopes == [None] else tuple(s for s in scopes if s is not None and s not in forbidden)
+    _probe_events(client, builder, scopes, notes)
     return builder.build(readable, notes)
+
+
+UNHEALTHY = "involvedObject.kind=Pod,reason=Unhealthy"
+
+
+def _probe_events(
+    client: Client, builder: SnapshotBuilder, scopes: list[str | None], notes: list[str]
+) -> None:
+    """The pods' failed-probe events, read only when some pod is not ready: one LIST filtered by the
+    API server, across all namespaces when that is the scope, else in each namespace with such a pod."""
+    unready = builder.unready_namespaces()
+    if not unready:
+        return
+    for scope in [None] if scopes == [None] else [s for s in scopes if s in unready]:
+        try:
+            builder.add(list_objects(client, EVENTS, scope, UNHEALTHY))
+        except (Forbidden, NotFound):
+            notes.append("cannot list events: why a pod is not ready leaves out its failed probes")
+            return
 
 
 def _readable_scopes(client: Client, notes: list[str]) -> list[str | None]:

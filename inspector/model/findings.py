@@ -33,6 +33,13 @@ FindingCode = Literal[
     "dns-mismatch",
     "dns-missing-srv",
     "dns-unreachable",
+    "pod-not-ready",
+    "endpoint-refused",
+    "endpoint-timeout",
+    "service-ip-unreachable",
+    "nodeport-unreachable",
+    "hairpin-failed",
+    "dns-from-pod-differs",
 ]
 FINDING_CODES: tuple[FindingCode, ...] = get_args(FindingCode)
 
@@ -53,6 +60,7 @@ class Code:
     severity: Severity
     template: str
     when: str  # for the README's table
+    active: bool = False  # raised by `why`'s probe from inside the cluster, never by reading the API
 
 
 CATALOGUE: dict[FindingCode, Code] = {
@@ -191,6 +199,62 @@ CATALOGUE: dict[FindingCode, Code] = {
             Severity.ERROR,
             "the cluster DNS at {server} did not answer {qname} ({reason}): name resolution cannot be checked",
             "the cluster DNS did not answer",
+        ),
+        Code(
+            "pod-not-ready",
+            Severity.INFO,  # traffic skips it by design (startup, rollout); no-ready-endpoints is the error
+            "pod {pod} is not ready ({reason}; {restarts} restart(s){probe}): it gets no traffic through "
+            "this Service until it passes its readiness check",
+            "a selected pod is not ready; details: the reason (container waiting/terminated states, exit "
+            "codes, readiness gates, conditions), restarts, the last failed probe's event",
+        ),
+        Code(
+            "endpoint-refused",
+            Severity.ERROR,
+            "endpoint {endpoint} (pod {pod}) refused the connection from {client}: nothing listens on port "
+            "{port} on the pod's address (the app listens on another port, or on 127.0.0.1 only)",
+            "`why`: a connection from inside the cluster to an endpoint's podIP:targetPort was refused",
+            active=True,
+        ),
+        Code(
+            "endpoint-timeout",
+            Severity.ERROR,
+            "endpoint {endpoint} (pod {pod}) did not accept a connection from {client} ({outcome}): packets "
+            "are dropped on the way (a NetworkPolicy, routing, or a firewall in the pod)",
+            "`why`: a connection to an endpoint timed out or found no route",
+            active=True,
+        ),
+        Code(
+            "service-ip-unreachable",
+            Severity.ERROR,
+            "{address} (port {port}) did not connect from {client} on node {node} ({outcome}) while every "
+            "endpoint connects: kube-proxy on node {node} is not forwarding this Service (is it running?)",
+            "`why`: the ClusterIP does not connect while the endpoints do (points at kube-proxy on the "
+            "client's node)",
+            active=True,
+        ),
+        Code(
+            "nodeport-unreachable",
+            Severity.ERROR,
+            "node port {address} of node {node} did not connect from {client} ({outcome}) while the "
+            "endpoints connect: kube-proxy on node {node} is not serving node port {node_port}",
+            "`why`: a NodePort does not connect on a node while the endpoints do",
+            active=True,
+        ),
+        Code(
+            "hairpin-failed",
+            Severity.ERROR,
+            "pod {pod} cannot reach itself through its Service at {address} ({outcome}): the node's bridge "
+            "lacks hairpin mode (kubelet hairpinMode, CNI bridge hairpinMode)",
+            "`why --from-pod` a selected pod: it cannot reach its own Service (hairpin)",
+            active=True,
+        ),
+        Code(
+            "dns-from-pod-differs",
+            Severity.ERROR,
+            "{name} from {client} answers {got}, but the API says {expected}{hint}",
+            "`why`: the name, resolved by the client pod's own resolver, does not answer what the API says",
+            active=True,
         ),
     )
 }

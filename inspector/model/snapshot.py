@@ -104,6 +104,9 @@ class Pod:
     host_network: bool = False
     dns_policy: DNSPolicy = DNSPolicy.CLUSTER_FIRST
     dns_config: DNSConfig | None = None
+    # why it is not ready, as the API says: containers' waiting/terminated states, gates, conditions
+    troubles: tuple[str, ...] = ()
+    restarts: int = 0
 
     @property
     def key(self) -> str:
@@ -112,6 +115,17 @@ class Pod:
     @property
     def terminal(self) -> bool:
         return self.phase in TERMINAL_PHASES
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeEvent:
+    """The latest `Unhealthy` event of a pod: a readiness, liveness or startup probe that failed."""
+
+    namespace: str
+    pod: str
+    message: str
+    count: int = 1
+    last_seen: str = ""  # RFC 3339, as the API sends it; compared as text (same format)
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,8 +223,9 @@ class EndpointSlice:
 @dataclass(frozen=True, slots=True)
 class Node:
     name: str
-    ready: bool = False  # read by no check yet; kept, as a property test pins the builder's reading
+    ready: bool = False
     internal_ips: tuple[str, ...] = ()
+    simulated: bool = False  # a kwok node: no kubelet, no kube-proxy, no network behind its address
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,6 +258,7 @@ class Snapshot:
     workloads: tuple[Workload, ...] = ()
     namespaces: tuple[str, ...] | None = None  # None: all namespaces
     notes: tuple[str, ...] = ()  # e.g. namespaces left out for lack of permission
+    probe_events: tuple[ProbeEvent, ...] = ()  # read only when some pod is not ready
 
     def service(self, namespace: str, name: str) -> Service | None:
         return next((s for s in self.services if s.namespace == namespace and s.name == name), None)
@@ -316,6 +332,7 @@ def pod_from_api(obj: JSON) -> Pod:
                 if _map(o).get("name")
             },
         )
+    troubles, restarts = _troubles(spec, status) if not ready else ((), _restarts(status))
     return Pod(
         namespace=namespace,
         name=name,
@@ -331,7 +348,55 @@ def pod_from_api(obj: JSON) -> Pod:
         host_network=bool(spec.get("hostNetwork")),
         dns_policy=_member(DNSPolicy, spec.get("dnsPolicy"), DNSPolicy.CLUSTER_FIRST),
         dns_config=dns_config,
+        troubles=troubles,
+        restarts=restarts,
     )
+
+
+def _container_statuses(status: JSON) -> list[JSON]:
+    return [
+        _map(c) for c in _list(status.get("containerStatuses")) + _list(status.get("initContainerStatuses"))
+    ]
+
+
+def _restarts(status: JSON) -> int:
+    return sum(_int(c.get("restartCount")) or 0 for c in _container_statuses(status))
+
+
+def _troubles(spec: JSON, status: JSON) -> tuple[tuple[str, ...], int]:
+    """Why a pod is not ready, from its status alone: each container that waits or has terminated
+    (with the last termination's reason and exit code when it restarts), readiness gates unmet, and
+    the conditions that are not True, each with its reason."""
+    out: list[str] = []
+    for c in _container_statuses(status):
+        name = str(c.get("name") or "")
+        state = _map(c.get("state"))
+        last = _map(_map(c.get("lastState")).get("terminated"))
+        waiting, terminated = _map(state.get("waiting")), _map(state.get("terminated"))
+        if waiting.get("reason") and waiting.get("reason") != "ContainerCreating":
+            text = f"container {name}: {waiting['reason']}"
+            if last:
+                text += f" (last exit: {last.get('reason') or 'Error'}, exit code {last.get('exitCode')})"
+            out.append(text)
+        elif terminated:
+            out.append(
+                f"container {name}: terminated: {terminated.get('reason') or 'Error'}, "
+                f"exit code {terminated.get('exitCode')}"
+            )
+        elif state.get("running") is not None and c.get("ready") is False:
+            out.append(f"container {name}: running, not ready")
+    conditions = {str(_map(c).get("type")): _map(c) for c in _list(status.get("conditions"))}
+    for gate in map(_map, _list(spec.get("readinessGates"))):
+        kind = str(gate.get("conditionType") or "")
+        if kind and _map(conditions.get(kind)).get("status") != "True":
+            out.append(f"readiness gate {kind} not True")
+    for kind in ("PodScheduled", "Initialized", "ContainersReady"):
+        cond = conditions.get(kind)
+        if cond is not None and cond.get("status") != "True":
+            why = cond.get("reason") or "False"
+            message = " ".join(str(cond.get("message") or "").split())[:160]
+            out.append(f"{kind}: {why}" + (f" ({message})" if message and kind == "PodScheduled" else ""))
+    return tuple(out), _restarts(status)
 
 
 def service_from_api(obj: JSON) -> Service:
@@ -447,7 +512,7 @@ def endpointslices_from_legacy_endpoints(obj: JSON) -> list[EndpointSlice]:
 
 
 def node_from_api(obj: JSON) -> Node:
-    _, name, _ = _meta(obj)
+    _, name, meta = _meta(obj)
     status = _map(obj.get("status"))
     ready = any(
         _map(c).get("type") == "Ready" and _map(c).get("status") == "True"
@@ -458,7 +523,31 @@ def node_from_api(obj: JSON) -> Node:
         for a in _list(status.get("addresses"))
         if _map(a).get("type") == "InternalIP" and _map(a).get("address")
     )
-    return Node(name=name, ready=ready, internal_ips=ips)
+    annotations = _map(meta.get("annotations"))
+    return Node(name=name, ready=ready, internal_ips=ips, simulated="kwok.x-k8s.io/node" in annotations)
+
+
+def probe_event_from_api(obj: JSON) -> ProbeEvent | None:
+    """An `Unhealthy` event about a pod (core/v1 Event), or None for any other event."""
+    involved = _map(obj.get("involvedObject") or obj.get("regarding"))
+    if obj.get("reason") != "Unhealthy" or involved.get("kind") != "Pod":
+        return None
+    namespace, _, meta = _meta(obj)
+    series = _map(obj.get("series"))
+    last = (
+        _text(obj.get("lastTimestamp"))
+        or _text(series.get("lastObservedTime"))
+        or _text(obj.get("eventTime"))
+        or _text(meta.get("creationTimestamp"))
+        or ""
+    )
+    return ProbeEvent(
+        namespace=str(involved.get("namespace") or namespace),
+        pod=str(involved.get("name") or ""),
+        message=" ".join(str(obj.get("message") or obj.get("note") or "").split()),
+        count=_int(obj.get("count")) or _int(series.get("count")) or 1,
+        last_seen=last,
+    )
 
 
 def workload_from_api(obj: JSON, kind: str | None = None) -> Workload:
@@ -498,6 +587,11 @@ class SnapshotBuilder:
         self._pods: list[Pod] = []
         self._nodes: list[Node] = []
         self._workloads: list[Workload] = []
+        self._probe_events: list[ProbeEvent] = []
+
+    def unready_namespaces(self) -> set[str]:
+        """The namespaces holding a pod that is not ready (and not ending): where its probe events help."""
+        return {p.namespace for p in self._pods if not p.ready and not p.terminal and not p.terminating}
 
     def add(self, objects: Iterable[JSON]) -> SnapshotBuilder:
         for obj in objects:
@@ -514,6 +608,8 @@ class SnapshotBuilder:
                 self._nodes.append(node_from_api(obj))
             elif kind in WORKLOAD_KINDS:
                 self._workloads.append(workload_from_api(obj))
+            elif kind == "Event" and (event := probe_event_from_api(obj)) is not None:
+                self._probe_events.append(event)
         return self
 
     def build(self, namespaces: tuple[str, ...] | None = None, notes: Iterable[str] = ()) -> Snapshot:
@@ -525,6 +621,7 @@ class SnapshotBuilder:
             workloads=tuple(self._workloads),
             namespaces=namespaces,
             notes=tuple(dict.fromkeys(notes)),
+            probe_events=tuple(self._probe_events),
         )
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from inspector.diagnosis.endpoints import Endpoint
 from inspector.diagnosis.expectations import Expectation
 from inspector.model.selectors import NearMiss
-from inspector.model.snapshot import EndpointSlice, Node, Service, Workload
+from inspector.model.snapshot import EndpointSlice, Node, Pod, ProbeEvent, Service, Workload
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,3 +22,8 @@ class ServiceFacts:
     near_misses: tuple[NearMiss, ...]  # only computed when the selector selects nothing
     scaled_to_zero: tuple[Workload, ...]  # workloads whose pods the selector would pick, at 0 replicas
     nodes: tuple[Node, ...]
+    probe_events: tuple[ProbeEvent, ...] = ()  # the selected pods' failed probes, when any is not ready
+
+    def last_probe_failure(self, pod: Pod) -> ProbeEvent | None:
+        events = [e for e in self.probe_events if e.namespace == pod.namespace and e.pod == pod.name]
+        return max(events, key=lambda e: e.last_seen, default=None)

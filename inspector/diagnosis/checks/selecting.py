@@ -8,6 +8,7 @@ from inspector.diagnosis.checks.facts import ServiceFacts
 from inspector.diagnosis.endpoints import Endpoint
 from inspector.model.findings import Finding, finding
 from inspector.model.selectors import format_selector
+from inspector.model.snapshot import Pod
 
 MAX_LISTED = 5
 
@@ -69,6 +70,36 @@ def check_ready_endpoints(facts: ServiceFacts) -> Iterator[Finding]:
         yield finding("no-ready-endpoints", selected=len(exp.selected), pods=pods)
 
 
+def pod_not_ready_reason(pod: Pod) -> str:
+    """Why a pod is not ready, in a few words, from its status."""
+    if pod.troubles:
+        return "; ".join(pod.troubles)
+    return f"{pod.phase}, not ready"
+
+
+def check_pods_ready(facts: ServiceFacts) -> Iterator[Finding]:
+    """Each selected pod that is not ready, and why (terminating and finished pods are on their way out)."""
+    for pod in facts.expectation.selected:
+        if pod.ready or pod.terminating or pod.terminal:
+            continue
+        event = facts.last_probe_failure(pod)
+        probe = ""
+        if event is not None:
+            probe = f"; last probe failure: {event.message!r}" + (
+                f" ({event.count}x)" if event.count > 1 else ""
+            )
+        found = finding(
+            "pod-not-ready",
+            pod=pod.name,
+            reason=pod_not_ready_reason(pod),
+            restarts=pod.restarts,
+            probe=probe,
+            extra={"lastProbeFailure": event.message if event else None, "troubles": list(pod.troubles)},
+        )
+        details = {k: v for k, v in found.details.items() if k != "probe"}
+        yield Finding(found.code, found.severity, found.message, details)
+
+
 def check_target_ports(facts: ServiceFacts) -> Iterator[Finding]:
     for res in facts.expectation.resolutions:
         sp = res.service_port
@@ -125,6 +156,7 @@ def check_selectorless_has_endpoints(facts: ServiceFacts) -> Iterator[Finding]:
 CHECKS = (
     check_selector_matches_pods,
     check_ready_endpoints,
+    check_pods_ready,
     check_target_ports,
     check_endpoints_match,
     check_selectorless_has_endpoints,

@@ -1,0 +1,40 @@
+"""`why`'s text: the chain, one step after the other with its evidence, and the verdict sentence.
+
+Why it exists: a user reads the chain top to bottom, as the Debug Services checklist goes; each
+step says passed, failed (with the evidence and the finding) or skipped (and why), so the broken
+link is where the reading stops.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from inspector.diagnosis.troubleshooting import Verdict
+from inspector.output.text import finding_line
+
+MARKS = {"passed": "ok", "failed": "FAILED", "skipped": "skipped", "n/a": "n/a"}
+
+
+def why_text(verdict: Verdict) -> str:
+    t = verdict.target
+    head = f"why {t.name}: Service {t.namespace}/{t.service}, from {verdict.client.describe}"
+    probe = verdict.probe
+    if probe.get("kind") == "pod":
+        head += f" (probe pod {probe['pod']} on node {probe.get('node') or '?'})"
+    elif probe.get("kind") == "ephemeral-container":
+        head += (
+            f" (ephemeral container {probe['container']} on node {probe.get('node') or '?'}; "
+            "it stays in the pod's spec)"
+        )
+    lines = [head, ""]
+    for i, step in enumerate(verdict.steps, 1):
+        lines.append(f"{i:2}. {MARKS[step.status.value]:8} {step.title}")
+        lines += [f"             {e}" for e in step.evidence]
+        lines += [f"             {finding_line(f)}" for f in step.findings if step.status.value == "failed"]
+    lines += ["", f"Verdict: {verdict.sentence}"]
+    lines += [f"note: {n}" for n in verdict.notes]
+    return "\n".join(lines)
+
+
+def why_json(verdict: Verdict) -> dict[str, Any]:
+    return verdict.as_json()
