@@ -228,6 +228,15 @@ ALL_CODES = [
     ("dns-mismatch", "error"),
     ("dns-missing-srv", "error"),
     ("dns-unreachable", "error"),
+    ("dns-missing-ptr", "error"),
+    ("dns-missing-pod-record", "error"),
+    ("dns-replicas-disagree", "error"),
+    ("dns-replica-unreachable", "error"),
+    ("dns-corefile-zone-not-served", "warning"),
+    ("pod-subdomain-without-headless-service", "warning"),
+    ("statefulset-service-missing", "error"),
+    ("statefulset-service-not-headless", "warning"),
+    ("externalname-is-ip", "warning"),
 ]
 
 

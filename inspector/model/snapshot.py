@@ -104,6 +104,9 @@ class Pod:
     host_network: bool = False
     dns_policy: DNSPolicy = DNSPolicy.CLUSTER_FIRST
     dns_config: DNSConfig | None = None
+    hostname: str | None = None  # spec.hostname: with subdomain, its <hostname>.<subdomain> record
+    subdomain: str | None = None  # spec.subdomain: should name a headless Service
+    restarts: int = 0  # the sum of its containers' restartCount
 
     @property
     def key(self) -> str:
@@ -226,6 +229,7 @@ class Workload:
     ready_replicas: int = 0
     updated_replicas: int | None = None  # None: the kind does not report it (ReplicaSet)
     rollout_observed: bool = True  # the controller has seen the latest spec (observedGeneration)
+    service_name: str | None = None  # a StatefulSet's spec.serviceName: the headless Service naming its pods
 
     @property
     def rolled_out(self) -> bool:
@@ -331,6 +335,9 @@ def pod_from_api(obj: JSON) -> Pod:
         host_network=bool(spec.get("hostNetwork")),
         dns_policy=_member(DNSPolicy, spec.get("dnsPolicy"), DNSPolicy.CLUSTER_FIRST),
         dns_config=dns_config,
+        hostname=_text(spec.get("hostname")),
+        subdomain=_text(spec.get("subdomain")),
+        restarts=sum(_int(_map(c).get("restartCount")) or 0 for c in _list(status.get("containerStatuses"))),
     )
 
 
@@ -480,6 +487,7 @@ def workload_from_api(obj: JSON, kind: str | None = None) -> Workload:
         ready_replicas=_int(status.get("readyReplicas")) or 0,
         updated_replicas=(_int(status.get("updatedReplicas")) or 0) if kind != "ReplicaSet" else None,
         rollout_observed=generation is None or (observed is not None and observed >= generation),
+        service_name=_text(spec.get("serviceName")) if kind == "StatefulSet" else None,
     )
 
 
