@@ -422,9 +422,9 @@ POSITIVE = [
         [
             (
                 WARNING,
-                "externalName 192.0.2.10 is an IP address: the cluster DNS answers a CNAME to a name made of "
-                "digits, which clients fail to resolve; use a selectorless Service with an EndpointSlice "
-                "instead",
+                "externalName 192.0.2.10 is an IP address, not a DNS name: the cluster DNS has no CNAME to give "
+                "(CoreDNS answers NXDOMAIN for the Service's name), so clients fail to resolve it; use a "
+                "selectorless Service with an EndpointSlice for that IP instead",
                 {"externalName": "192.0.2.10"},
             )
         ],

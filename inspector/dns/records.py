@@ -143,8 +143,8 @@ def _service_records(service: Service, slices: tuple[EndpointSlice, ...], domain
     fqdn = service_fqdn(service, domain)
     key = service.key
     if service.type is ServiceType.EXTERNAL_NAME:
-        if not service.external_name:
-            return []
+        if not service.external_name or is_ip(service.external_name.strip(".")):
+            return []  # an IP is no CNAME target: externalname-is-ip says so, the oracle vouches for nothing
         target = service.external_name.strip(".").lower() + "."
         return [Record(key, fqdn, "CNAME", (target,), Kind.EXTERNAL_NAME)]
     named = [p for p in service.ports if p.name]

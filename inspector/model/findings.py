@@ -262,8 +262,9 @@ CATALOGUE: dict[FindingCode, Code] = {
         Code(
             "externalname-is-ip",
             Severity.WARNING,
-            "externalName {external_name} is an IP address: the cluster DNS answers a CNAME to a name made of "
-            "digits, which clients fail to resolve; use a selectorless Service with an EndpointSlice instead",
+            "externalName {external_name} is an IP address, not a DNS name: the cluster DNS has no CNAME to give "
+            "(CoreDNS answers NXDOMAIN for the Service's name), so clients fail to resolve it; use a selectorless "
+            "Service with an EndpointSlice for that IP instead",
             "an ExternalName Service whose `externalName` is an IP address",
         ),
     )
