@@ -78,7 +78,8 @@ STATE = ROOT / ".cluster-bench"
 # kwok-only: the benchmark needs many simulated pods, and the real node is the test cluster's
 CLUSTER_ENV = {
     "LOCALCLUSTER_DIR": str(STATE),
-    "LOCALCLUSTER_PORT_OFFSET": "1000",
+    # BENCH_PORT_OFFSET: another work tree's bench cluster may hold offset 1000 on the same machine
+    "LOCALCLUSTER_PORT_OFFSET": os.environ.get("BENCH_PORT_OFFSET", "1000"),
     "LOCALCLUSTER_REAL_NODE": "0",
 }
 
