@@ -186,7 +186,6 @@ def _kube_dns_ready_pods(cluster: Cluster) -> set[str]:
 def extra_replica(real_node: Cluster) -> Iterator[tuple[Cluster, str]]:
     """A name for a second CoreDNS Deployment; whatever the test adds under it is removed after."""
     name = f"coredns-e2e-{uuid.uuid4().hex[:5]}"
-    before = _kube_dns_ready_pods(real_node)
     try:
         yield real_node, name
     finally:
@@ -201,7 +200,8 @@ def extra_replica(real_node: Cluster) -> Iterator[tuple[Cluster, str]]:
             check=False,
         )
         wait_until(
-            lambda: _kube_dns_ready_pods(real_node) <= before, what="kube-dns back to its own replicas"
+            lambda: not any(p.startswith(name) for p in _kube_dns_ready_pods(real_node)),
+            what="kube-dns back to its own replicas",
         )
 
 
@@ -279,3 +279,39 @@ def test_a_replica_that_answers_nothing_is_unreachable(
     # the others still answered, and the records were judged against one of them
     assert data["summary"]["records"] >= 2
     assert all(r["ok"] for s in data["services"] for r in s["records"])
+
+
+def test_every_replica_through_its_own_port_forward_agrees(cluster: Cluster, namespace: str) -> None:
+    apply(
+        cluster,
+        namespace,
+        "apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec: {ports: [{port: 80}]}\n",
+    )
+    res = inspect_with_env(
+        cluster,
+        {"INSPECTOR_DNS_SERVER": None, "INSPECTOR_DNS_VIA": "port-forward"},
+        "dns",
+        "-n",
+        namespace,
+        "-o",
+        "json",
+    )
+    assert res.returncode == 0, res.stdout + res.stderr
+    data = json.loads(res.stdout)
+    pods = cluster.get_json("pods", "-n", "kube-system", "-l", "k8s-app=kube-dns")["items"]
+    ready = {f"kube-system/{p['metadata']['name']}" for p in pods if p["status"].get("podIP")}
+    assert {r["pod"] for r in data["replicas"]} <= ready
+    assert len(data["replicas"]) >= 2
+    assert {r["via"] for r in data["replicas"]} == {"port-forward through the API server, DNS over TCP"}
+    assert all(r["ready"] for r in data["replicas"])
+    assert all(rec["ok"] for s in data["services"] for rec in s["records"])
+
+
+def test_unknown_way_to_reach_the_replicas_is_one_line_and_exit_2(cluster: Cluster, namespace: str) -> None:
+    res = inspect_with_env(
+        cluster, {"INSPECTOR_DNS_SERVER": None, "INSPECTOR_DNS_VIA": "carrier-pigeon"}, "dns", "-n", namespace
+    )
+    assert res.returncode == 2
+    assert res.stderr.strip().splitlines() == [
+        "error: invalid INSPECTOR_DNS_VIA 'carrier-pigeon': use one of auto, direct, port-forward"
+    ]

@@ -341,14 +341,11 @@ def inspect_dns(client: Client, report: Report, options: DNSOptions) -> DNSInspe
             f"no replica of {sr.service.key} answered ({', '.join(r.label for r in down)}): {first.message}"
         )
     primary = answering[0]
+    host, _, port = primary.address.rpartition(":")  # an IPv6 pod IP is asked as [ip]:port
+    judged = Nameserver(host.strip("[]"), int(port), f"{primary.pod}, {primary.via}")
     checks = check_records(records, answers[primary], f"{primary.pod} at {primary.address}")
     findings = (*notes, *down.values(), *disagreements(records, {r: answers[r] for r in answering}))
-    return DNSInspection(
-        checks,
-        Nameserver(primary.address, DNS_PORT, f"{primary.pod}, {primary.via}"),
-        tuple(answers),
-        findings,
-    )
+    return DNSInspection(checks, judged, tuple(answers), findings)
 
 
 # --------------------------------------------------------------------------- resolve

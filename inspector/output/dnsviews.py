@@ -197,7 +197,7 @@ def dns_text(
     ]
     if replicas:
         blocks = [
-            f"DNS replicas asked: {len(replicas)} (records judged against {server.host})\n"
+            f"DNS replicas asked: {len(replicas)} (records judged against {server.address})\n"
             + replicas_text(replicas)
         ]
     else:
