@@ -187,22 +187,6 @@ def open_server(client: Client, options: DNSOptions) -> Iterator[querying.Server
 # --------------------------------------------------------------------------- dns and diff --dns
 
 
-def check_dns(report: Report, server: querying.Server, options: DNSOptions) -> list[RecordCheck]:
-    """Every expected record of the report's Services, asked concurrently and judged.
-
-    Raises DNSUnreachable when the server answered nothing at all (one line, exit 3); a server that
-    answers some names but not others gives dns-unreachable findings instead.
-    """
-    records = records_for_report(report, options.domain)
-    outcomes = querying.query_all(
-        server, [(r.qname, r.qtype) for r in records], options.timeout, options.retries
-    )
-    checks = check_records(records, outcomes, server.label)
-    if nothing_answered(checks):
-        raise _unreachable(server.label, checks[0].record.qname, checks[0].failure or "no answer")
-    return checks
-
-
 @dataclass(frozen=True, slots=True)
 class DNSInspection:
     """What `dns` found: each record judged against the first replica that answered (or the pinned
