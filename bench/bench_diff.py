@@ -32,6 +32,12 @@ What it prints:
   linearity     inspect_snapshot on 25%, 50% and 100% of the namespaces (time per object should
                 stay flat), then on all of them folded into fewer namespaces: the same objects, more
                 pods and Services per namespace, which exposes work that grows as Services x pods.
+  DNS oracle    `dns -A`'s work through the Python API (inspect_dns against the bench cluster's
+                CoreDNS, pinned by its INSPECTOR_DNS_SERVER): every expected record (A, SRV, PTR,
+                headless endpoint names, pod records, dns-version) asked and judged, in names per
+                second, beside the floor: a bare dnspython loop asking the same names at the same
+                concurrency (UDP, TCP on truncation) and judging nothing. --dns-only runs just this
+                section (2,000 Services with --services 2000 --pods 2000 give over 6,000 names).
 """
 
 from __future__ import annotations
@@ -72,7 +78,8 @@ STATE = ROOT / ".cluster-bench"
 # kwok-only: the benchmark needs many simulated pods, and the real node is the test cluster's
 CLUSTER_ENV = {
     "LOCALCLUSTER_DIR": str(STATE),
-    "LOCALCLUSTER_PORT_OFFSET": "1000",
+    # BENCH_PORT_OFFSET: another work tree's bench cluster may hold offset 1000 on the same machine
+    "LOCALCLUSTER_PORT_OFFSET": os.environ.get("BENCH_PORT_OFFSET", "1000"),
     "LOCALCLUSTER_REAL_NODE": "0",
 }
 
@@ -527,6 +534,73 @@ def linearity(kubeconfig: str, fractions: tuple[float, ...], folds: tuple[int, .
     return by_share, by_density
 
 
+def dns_oracle(kubeconfig: str, server: str, repeat: int) -> dict[str, Any]:
+    """The oracle over every Service of the cluster, and the floor: the same names asked by a bare
+    dnspython loop at the same concurrency (in a fresh process)."""
+    import asyncio
+
+    import dns.asyncquery
+    import dns.message
+
+    from inspector.dns import querying
+    from inspector.live.asking import DNSOptions, inspect_dns
+    from inspector.model.findings import Severity
+
+    cluster = connect(kubeconfig)
+    report = inspect_snapshot(read_snapshot(cluster, None))
+    options = DNSOptions.from_cli(server, None)
+    oracle_runs, floor_runs = [], []
+    questions: list[tuple[str, str]] = []
+    errors = 0
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        found = inspect_dns(cluster, report, options)
+        oracle_runs.append(time.perf_counter() - t0)
+        questions = list(dict.fromkeys((c.record.qname, c.record.qtype) for c in found.checks))
+        errors = sum(1 for c in found.checks for f in c.findings if f.severity is Severity.ERROR)
+    host, _, port = server.rpartition(":")
+
+    async def floor() -> None:
+        bound = asyncio.Semaphore(querying.CONCURRENCY)
+
+        async def one(qname: str, qtype: str) -> None:
+            async with bound:
+                await dns.asyncquery.udp_with_fallback(
+                    dns.message.make_query(qname, qtype), host, timeout=options.timeout, port=int(port)
+                )
+
+        await asyncio.gather(*(one(q, t) for q, t in questions))
+
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        asyncio.run(floor())
+        floor_runs.append(time.perf_counter() - t0)
+    return {
+        "names": len(questions),
+        "by_type": dict(Counter(t for _, t in questions)),
+        "oracle": oracle_runs,
+        "floor": floor_runs,
+        "errors": errors,
+        "concurrency": querying.CONCURRENCY,
+    }
+
+
+def print_dns(r: dict[str, Any]) -> None:
+    names = r["names"]
+    oracle, floor = statistics.median(r["oracle"]), statistics.median(r["floor"])
+    types = ", ".join(f"{t} {n:,}" for t, n in sorted(r["by_type"].items()))
+    say(f"\nDNS oracle ({names:,} names: {types}; {r['concurrency']} queries in flight)")
+    say(
+        f"  oracle (inspect_dns)  min {min(r['oracle']):.2f} s  median {oracle:.2f} s  {names / oracle:,.0f} names/s"
+    )
+    say(
+        f"  floor (bare dnspython) min {min(r['floor']):.2f} s  median {floor:.2f} s  {names / floor:,.0f} names/s"
+    )
+    say(
+        f"  oracle / floor: {oracle / floor:.2f}x the time ({r['errors']} error finding(s) among the records)"
+    )
+
+
 def in_fresh_process(fn: Callable[..., Any], *args: Any) -> Any:
     """Runs fn in a newly spawned interpreter, so its memory and timings start clean."""
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
@@ -650,6 +724,7 @@ def parse_args(argv: list[str]) -> tuple[Plan, argparse.Namespace]:
     parser.add_argument("--repeat", type=int, default=3, help="runs of each measurement (default 3)")
     parser.add_argument("--threads", type=int, default=8, help="connections creating objects (default 8)")
     parser.add_argument("--keep", action="store_true", help="leave the bench cluster up at the end")
+    parser.add_argument("--dns-only", action="store_true", help="measure only the DNS oracle")
     args = parser.parse_args(argv)
     preset = PRESETS["small" if args.small else "default"]
     plan = Plan(
@@ -682,6 +757,9 @@ def main(argv: list[str]) -> int:
         else:
             populate(plan, api, args.threads)
 
+        if args.dns_only:
+            print_dns(in_fresh_process(dns_oracle, kubeconfig, env["INSPECTOR_DNS_SERVER"], args.repeat))
+            return 0
         kubectl = [env["LOCALCLUSTER_KUBECTL"], f"--kubeconfig={kubeconfig}"]
         kubectl_cmd = [*kubectl, "get", "services,endpointslices,pods", "-A", "-o", "json"]
         inspector_cmd = [
@@ -708,6 +786,7 @@ def main(argv: list[str]) -> int:
         )
         folds = tuple(dict.fromkeys((plan.namespaces, max(1, plan.namespaces // 4), 1)))
         print_linearity(*in_fresh_process(linearity, kubeconfig, (0.25, 0.5, 1.0), folds, LINEARITY_REPEAT))
+        print_dns(in_fresh_process(dns_oracle, kubeconfig, env["INSPECTOR_DNS_SERVER"], args.repeat))
     finally:
         if args.keep:
             say(f"\nbench cluster left up (--keep): source {STATE / 'env'}")

@@ -222,7 +222,15 @@ def test_dns_oracle_finds_every_record_as_the_api_says(cluster: Cluster, namespa
         ("web", "A", "service"),
         ("web", "A", "hostname"),
         ("web", "SRV", "srv"),
+        # the rest of the specification, as the real CoreDNS serves it (pods insecure in its Corefile)
+        ("redis-master", "PTR", "ptr"),
+        ("redis-master", "A", "pod"),
+        ("web", "PTR", "ptr"),
+        ("web", "A", "pod"),
     }
+    assert [(r["qname"], r["got"]["answers"]) for r in data["cluster"]["records"]] == [
+        (f"dns-version.{DOMAIN}.", ['"1.1.0"'])
+    ]
     assert data["server"] == {"address": cluster.dns_server, "via": "INSPECTOR_DNS_SERVER"}
 
     diff = cluster.inspect("diff", "--dns", "-n", namespace, "-o", "json")
@@ -237,7 +245,15 @@ def test_dns_oracle_reports_every_record_the_dns_does_not_serve(cluster: Cluster
     assert res.returncode == 1
     data = json.loads(res.stdout)
     codes = sorted(f["code"] for s in data["services"] for f in s["findings"])
-    assert codes == ["dns-mismatch", "dns-missing-srv"]
+    assert codes == ["dns-mismatch", "dns-missing-ptr", "dns-missing-srv"]
+    # the cluster IP's PTR still names the real domain; the Corefile serves no wrong.example
+    (ptr,) = [f for s in data["services"] for f in s["findings"] if f["code"] == "dns-missing-ptr"]
+    assert ptr["details"]["answers"] == [f"redis-master.{namespace}.svc.{DOMAIN}."]
+    cluster_codes = sorted((f["code"], f["details"].get("zone")) for f in data["cluster"]["findings"])
+    assert cluster_codes == [
+        ("dns-corefile-zone-not-served", "wrong.example"),
+        ("dns-mismatch", None),  # dns-version.wrong.example. is not a zone CoreDNS serves
+    ]
     diff = cluster.inspect("diff", "--dns", "-n", namespace, "--cluster-domain", "wrong.example")
     assert diff.returncode == 1
     assert "dns-missing-srv: SRV record _redis._tcp.redis-master." in diff.stdout

@@ -39,6 +39,87 @@ def web_endpoint(ip: str, pod: str, node: str, port_name: str = "http") -> dict[
     }
 
 
+NAMING = """
+apiVersion: v1
+kind: Service
+metadata: {name: db, namespace: data}
+spec: {clusterIP: None, selector: {app: db}, ports: [{name: pg, port: 5432}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: api, namespace: data}
+spec: {clusterIP: 10.96.50.5, selector: {app: api}, ports: [{name: http, port: 80}]}
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: db, namespace: data}
+spec:
+  serviceName: db
+  selector: {matchLabels: {app: db}}
+  template: {metadata: {labels: {app: db}}, spec: {containers: [{name: pg, image: postgres}]}}
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: cache, namespace: data}
+spec:
+  serviceName: cache
+  selector: {matchLabels: {app: cache}}
+  template: {metadata: {labels: {app: cache}}, spec: {containers: [{name: redis, image: redis}]}}
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: api, namespace: data}
+spec:
+  serviceName: api
+  selector: {matchLabels: {app: api}}
+  template: {metadata: {labels: {app: api}}, spec: {containers: [{name: api, image: api}]}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: db-0, namespace: data, labels: {app: db}}
+spec: {hostname: db-0, subdomain: db, containers: [{name: pg, image: postgres}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: api-0, namespace: data, labels: {app: api}}
+spec: {hostname: api-0, subdomain: api, containers: [{name: api, image: api}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: worker, namespace: data, labels: {app: worker}}
+spec: {subdomain: workers, containers: [{name: w, image: w}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: legacy-db, namespace: data}
+spec: {type: ExternalName, externalName: 192.0.2.10}
+"""
+NAMING_HEALTHY = """
+apiVersion: v1
+kind: Service
+metadata: {name: db, namespace: data}
+spec: {clusterIP: None, selector: {app: db}, ports: [{name: pg, port: 5432}]}
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: db, namespace: data}
+spec:
+  serviceName: db
+  selector: {matchLabels: {app: db}}
+  template: {metadata: {labels: {app: db}}, spec: {containers: [{name: pg, image: postgres}]}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: db-0, namespace: data, labels: {app: db}}
+spec: {hostname: db-0, subdomain: db, containers: [{name: pg, image: postgres}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: legacy-db, namespace: data}
+spec: {type: ExternalName, externalName: db.example.com}
+"""
+
+
 POSITIVE = [
     pytest.param(
         "selector-matches-no-pods",
@@ -321,6 +402,79 @@ POSITIVE = [
         ],
         id="orphan-endpointslice--slice-names-a-deleted-service",
     ),
+    pytest.param(
+        "pod-subdomain-without-headless-service",
+        (NAMING,),
+        None,
+        [
+            (
+                WARNING,
+                "pod data/api-0 has subdomain 'api', but Service data/api is not headless (it has cluster IP "
+                "10.96.50.5): its api-0.api record never exists",
+                {
+                    "pod": "data/api-0",
+                    "subdomain": "api",
+                    "reason": "Service data/api is not headless (it has cluster IP 10.96.50.5)",
+                    "hostname": "api-0",
+                },
+            ),
+            (
+                WARNING,
+                "pod data/worker has subdomain 'workers', but no Service workers exists in namespace data: its "
+                "worker.workers record never exists",
+                {
+                    "pod": "data/worker",
+                    "subdomain": "workers",
+                    "reason": "no Service workers exists in namespace data",
+                    "hostname": "worker",
+                },
+            ),
+        ],
+        id="pod-subdomain-without-headless-service--missing-and-not-headless",
+    ),
+    pytest.param(
+        "statefulset-service-missing",
+        (NAMING,),
+        None,
+        [
+            (
+                ERROR,
+                "StatefulSet data/cache has serviceName 'cache', which names no Service in namespace data: its "
+                "pods get no stable DNS names",
+                {"statefulset": "data/cache", "service": "cache", "namespace": "data"},
+            )
+        ],
+        id="statefulset-service-missing--no-such-service",
+    ),
+    pytest.param(
+        "statefulset-service-not-headless",
+        (NAMING,),
+        None,
+        [
+            (
+                WARNING,
+                "StatefulSet data/api has serviceName 'api', but that Service has a cluster IP: its pods get no "
+                "stable per-pod DNS names (only a headless Service gives them)",
+                {"statefulset": "data/api", "service": "api"},
+            )
+        ],
+        id="statefulset-service-not-headless--cluster-ip-service",
+    ),
+    pytest.param(
+        "externalname-is-ip",
+        (NAMING,),
+        "data/legacy-db",
+        [
+            (
+                WARNING,
+                "externalName 192.0.2.10 is an IP address, not a DNS name: the cluster DNS has no CNAME to give "
+                "(CoreDNS answers NXDOMAIN for the Service's name), so clients fail to resolve it; use a "
+                "selectorless Service with an EndpointSlice for that IP instead",
+                {"externalName": "192.0.2.10"},
+            )
+        ],
+        id="externalname-is-ip--ipv4-literal",
+    ),
 ]
 
 
@@ -574,6 +728,14 @@ NEGATIVE = [
         None,
         id="orphan-endpointslice-unlabelled-slice",
     ),
+    pytest.param(
+        "pod-subdomain-without-headless-service", (NAMING_HEALTHY,), None, id="subdomain-is-headless"
+    ),
+    pytest.param("statefulset-service-missing", (NAMING_HEALTHY,), None, id="statefulset-service-exists"),
+    pytest.param(
+        "statefulset-service-not-headless", (NAMING_HEALTHY,), None, id="statefulset-service-headless"
+    ),
+    pytest.param("externalname-is-ip", (NAMING_HEALTHY,), "data/legacy-db", id="externalname-is-a-name"),
 ]
 
 

@@ -46,7 +46,16 @@ def words(*args: str) -> tuple[list[str], int]:
 def test_an_empty_line_offers_the_visible_commands_with_descriptions() -> None:
     candidates, directive = complete([""], Cluster)
 
-    assert [w for w, _ in candidates] == ["services", "endpoints", "diff", "resolve", "dns", "pods", "wait", "why"]
+    assert [w for w, _ in candidates] == [
+        "services",
+        "endpoints",
+        "diff",
+        "resolve",
+        "dns",
+        "pods",
+        "wait",
+        "why",
+    ]
     assert (
         dict(candidates)["diff"]
         == "Expected vs actual endpoints for every Service in scope, and all findings"

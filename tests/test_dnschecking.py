@@ -9,7 +9,7 @@ import pytest
 
 from inspector.dns.answers import Answer, Failure
 from inspector.dns.oracle import check_record, check_records, judge, nothing_answered
-from inspector.dns.records import Kind, Record, RecordBook
+from inspector.dns.records import Kind, Record, RecordBook, version_record
 from inspector.dns.resolvconf import candidates, resolv_conf, walk
 from inspector.live.asking import records_for_report, with_dns_findings
 from inspector.model.findings import Severity
@@ -126,8 +126,12 @@ def test_dns_findings_join_their_services_findings_in_the_report() -> None:
         records, {(r.qname, r.qtype): Answer(r.qname, r.qtype, "NXDOMAIN") for r in records}, SERVER
     )
     merged = with_dns_findings(report, checks)
-    assert [f.code for f in merged.services[0].findings][-2:] == ["dns-nxdomain", "dns-missing-srv"]
-    assert merged.count(Severity.ERROR) == report.count(Severity.ERROR) + 2
+    assert [f.code for f in merged.services[0].findings][-3:] == [
+        "dns-nxdomain",
+        "dns-missing-srv",
+        "dns-missing-ptr",
+    ]
+    assert merged.count(Severity.ERROR) == report.count(Severity.ERROR) + 3
     assert not merged.ok
 
 
@@ -189,3 +193,63 @@ def test_resolution_names_the_expected_candidate() -> None:
     assert res.expected == Answer(FQDN, "A", "NOERROR", ("10.96.0.7",))
     assert res.answer is None
     assert res.match is False
+
+
+# --------------------------------------------------------------------------- PTR, pod records, dns-version
+
+PTR = Record("my-ns/redis-master", "7.0.96.10.in-addr.arpa.", "PTR", (FQDN,), Kind.PTR, detail="10.96.0.7")
+
+
+def test_ptr_pointing_elsewhere_is_dns_missing_ptr_with_its_ip() -> None:
+    got = Answer(PTR.qname, "PTR", "NOERROR", ("other.my-ns.svc.cluster.local.",))
+    (f,) = check_record(PTR, got, SERVER).findings
+    assert (f.code, f.message) == (
+        "dns-missing-ptr",
+        "7.0.96.10.in-addr.arpa. (PTR) answers other.my-ns.svc.cluster.local., but the API says it should "
+        "point at redis-master.my-ns.svc.cluster.local.: reverse lookups of 10.96.0.7 (dig -x, logging, TLS "
+        "and SSH name checks) do not find the Service's name",
+    )
+
+
+def test_ptr_among_other_ptrs_of_the_same_ip_is_ok() -> None:
+    got = Answer(PTR.qname, "PTR", "NOERROR", ("other.my-ns.svc.cluster.local.", FQDN))
+    assert check_record(PTR, got, SERVER).ok
+
+
+def test_unserved_ptr_servfail_is_dns_missing_ptr() -> None:
+    (f,) = check_record(PTR, Answer(PTR.qname, "PTR", "SERVFAIL"), SERVER).findings
+    assert f.code == "dns-missing-ptr"
+    assert "answers SERVFAIL with no records" in f.message
+
+
+def pod_record(mode: str) -> Record:
+    answers = ("10.244.0.5",) if mode != "disabled" else ()
+    return Record("my-ns/web", "10-244-0-5.my-ns.pod.cluster.local.", "A", answers, Kind.POD, detail=mode)
+
+
+def test_missing_pod_record_when_the_corefile_serves_pods() -> None:
+    record = pod_record("insecure")
+    (f,) = check_record(record, Answer(record.qname, "A", "NXDOMAIN"), SERVER).findings
+    assert (f.code, f.message) == (
+        "dns-missing-pod-record",
+        "pod record 10-244-0-5.my-ns.pod.cluster.local. (A) answers NXDOMAIN with no records, but the "
+        "Corefile serves pod records (pods insecure) and the API says 10.244.0.5: clients using the pod's "
+        "dashed-IP name fail to resolve it",
+    )
+    assert check_record(record, Answer(record.qname, "A", "NOERROR", ("10.244.0.5",)), SERVER).ok
+
+
+def test_pod_record_answered_with_pods_disabled_is_a_mismatch() -> None:
+    record = pod_record("disabled")
+    (f,) = check_record(record, Answer(record.qname, "A", "NOERROR", ("10.244.0.5",)), SERVER).findings
+    assert f.code == "dns-mismatch"
+    assert "the API says NXDOMAIN (the Corefile says pods disabled)" in f.message
+    assert check_record(record, Answer(record.qname, "A", "NXDOMAIN"), SERVER).ok
+
+
+def test_dns_version_txt_must_answer_the_specification_version() -> None:
+    record = version_record("cluster.local")
+    assert (record.qname, record.qtype, record.answers) == ("dns-version.cluster.local.", "TXT", ('"1.1.0"',))
+    assert check_record(record, Answer(record.qname, "TXT", "NOERROR", ('"1.1.0"',)), SERVER).ok
+    (f,) = check_record(record, Answer(record.qname, "TXT", "NXDOMAIN"), SERVER).findings
+    assert f.code == "dns-nxdomain"

@@ -91,6 +91,14 @@ def test_cluster_ip_service_answers_its_cluster_ip_and_one_srv_per_named_port() 
             Kind.SRV,
             "gossip",
         ),
+        Record(
+            "my-ns/redis-master",
+            "7.0.96.10.in-addr.arpa.",
+            "PTR",
+            ("redis-master.my-ns.svc.cluster.local.",),
+            Kind.PTR,
+            detail="10.96.0.7",
+        ),
     ]
 
 
@@ -99,6 +107,12 @@ def test_dual_stack_service_answers_a_and_aaaa() -> None:
     assert [(r.qtype, r.answers) for r in expected_records(svc, (), "cluster.local")] == [
         ("A", ("10.96.0.8",)),
         ("AAAA", ("fd00::8",)),
+        ("PTR", ("dual.ns.svc.cluster.local.",)),
+        ("PTR", ("dual.ns.svc.cluster.local.",)),
+    ]
+    assert [r.qname for r in expected_records(svc, (), "cluster.local") if r.qtype == "PTR"] == [
+        "8.0.96.10.in-addr.arpa.",
+        "8.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.d.f.ip6.arpa.",
     ]
 
 
@@ -109,7 +123,11 @@ def test_records_follow_the_cluster_domain() -> None:
 def test_headless_service_answers_one_a_per_ready_endpoint_hostnames_and_srv_targets() -> None:
     assert [(r.qname, r.qtype, r.answers, r.kind) for r in records(HEADLESS)] == [
         ("web.my-ns.svc.cluster.local.", "A", ("10.244.0.5", "10.244.1.6"), Kind.SERVICE),
+        # an endpoint without hostname is named by its dashed IP, as CoreDNS does (§2.4.1)
+        ("10-244-1-6.web.my-ns.svc.cluster.local.", "A", ("10.244.1.6",), Kind.HOSTNAME),
         ("web-0.web.my-ns.svc.cluster.local.", "A", ("10.244.0.5",), Kind.HOSTNAME),
+        ("5.0.244.10.in-addr.arpa.", "PTR", ("web-0.web.my-ns.svc.cluster.local.",), Kind.PTR),
+        ("6.1.244.10.in-addr.arpa.", "PTR", ("10-244-1-6.web.my-ns.svc.cluster.local.",), Kind.PTR),
         (
             "_http._tcp.web.my-ns.svc.cluster.local.",
             "SRV",
@@ -157,7 +175,15 @@ endpoints: [{addresses: ["fd00::5"], conditions: {ready: true}}]
     )
     svc = Service("ns", "v6", cluster_ip="None", ports=(snapshot_of(REDIS).services[0].ports[0],))
     out = expected_records(svc, snap.slices, "cluster.local")
-    assert [(r.qtype, r.answers) for r in out] == [("AAAA", ("fd00::5",))]
+    assert [(r.qname, r.qtype, r.answers) for r in out] == [
+        ("v6.ns.svc.cluster.local.", "AAAA", ("fd00::5",)),
+        ("fd00--5.v6.ns.svc.cluster.local.", "AAAA", ("fd00::5",)),
+        (
+            "5.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.d.f.ip6.arpa.",
+            "PTR",
+            ("fd00--5.v6.ns.svc.cluster.local.",),
+        ),
+    ]
     assert dashed("fd00::5") == "fd00--5"
 
 
@@ -189,8 +215,12 @@ def test_records_for_a_report_take_each_service_with_its_own_slices() -> None:
         ("my-ns/redis-master", "A"),
         ("my-ns/redis-master", "SRV"),
         ("my-ns/redis-master", "SRV"),
+        ("my-ns/redis-master", "PTR"),
         ("my-ns/web", "A"),
         ("my-ns/web", "A"),
+        ("my-ns/web", "A"),
+        ("my-ns/web", "PTR"),
+        ("my-ns/web", "PTR"),
         ("my-ns/web", "SRV"),
     ]
 

@@ -236,6 +236,15 @@ ALL_CODES = [
     ("nodeport-unreachable", "error"),
     ("hairpin-failed", "error"),
     ("dns-from-pod-differs", "error"),
+    ("dns-missing-ptr", "error"),
+    ("dns-missing-pod-record", "error"),
+    ("dns-replicas-disagree", "error"),
+    ("dns-replica-unreachable", "error"),
+    ("dns-corefile-zone-not-served", "warning"),
+    ("pod-subdomain-without-headless-service", "warning"),
+    ("statefulset-service-missing", "error"),
+    ("statefulset-service-not-headless", "warning"),
+    ("externalname-is-ip", "warning"),
 ]
 
 
@@ -255,3 +264,37 @@ def test_diff_text_ends_with_the_summary_and_shows_missing_and_unexpected() -> N
     assert text.splitlines()[-1] == "4 service(s): 1 error(s), 3 warning(s), 0 info(s)"
     assert "  - missing    10.244.2.7:8080 (web-7d9f8-b2)" in text.splitlines()
     assert "  + unexpected 10.244.3.99:8080 (slice web-stale-fghij)" in text.splitlines()
+
+
+def test_dns_header_lists_every_replica_asked_with_its_pod_state_and_json_carries_them() -> None:
+    from inspector.dns.answers import Answer
+    from inspector.dns.names import Nameserver
+    from inspector.dns.oracle import check_record
+    from inspector.dns.records import version_record
+    from inspector.dns.replicas import Replica
+    from inspector.output.dnsviews import dns_json, dns_text
+
+    report = inspect_snapshot(Snapshot())
+    record = version_record("cluster.local")
+    checks = [check_record(record, Answer(record.qname, "TXT", "NOERROR", ('"1.1.0"',)), "a")]
+    replicas = [
+        Replica(
+            "kube-system/coredns-a", "10.88.0.5", True, 0, "10.88.0.5:53", "direct, UDP (TCP on truncation)"
+        ),
+        Replica("kube-system/coredns-b", "10.88.0.6", False, 4, "kube-system/coredns-b:53", "port-forward"),
+    ]
+    server = Nameserver("10.88.0.5", 53, "kube-system/coredns-a, direct")
+    lines = dns_text(report, checks, server, replicas).splitlines()
+    assert lines[:4] == [
+        "DNS replicas asked: 2 (records judged against 10.88.0.5:53)",
+        "REPLICA                IP         READY  RESTARTS  ASKED AT                  VIA",
+        "kube-system/coredns-a  10.88.0.5  yes    0         10.88.0.5:53              direct, UDP (TCP on truncation)",
+        "kube-system/coredns-b  10.88.0.6  no     4         kube-system/coredns-b:53  port-forward",
+    ]
+    assert '(cluster)  dns-version.cluster.local.  TXT   "1.1.0"   "1.1.0"   ok' in lines
+    data = dns_json(report, checks, server, replicas)
+    assert [(r["pod"], r["ready"], r["restarts"]) for r in data["replicas"]] == [
+        ("kube-system/coredns-a", True, 0),
+        ("kube-system/coredns-b", False, 4),
+    ]
+    assert [r["qname"] for r in data["cluster"]["records"]] == ["dns-version.cluster.local."]

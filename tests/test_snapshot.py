@@ -131,6 +131,7 @@ def test_list_items_are_read_and_unknown_kinds_ignored() -> None:
             replicas=1,
             template_labels={"app": "db"},
             updated_replicas=0,  # no status yet: nothing rolled out
+            service_name="dns-only",
         ),
     )
 
@@ -186,3 +187,19 @@ def test_pod_not_ready_says_why_from_its_status_and_its_latest_unhealthy_event()
         ("api-wrong-probe", 2, "Readiness probe failed: HTTP probe failed with statuscode: 500"),
         ("api-wrong-probe", 7, "Readiness probe failed: HTTP probe failed with statuscode: 404"),
     ]  # the Normal "Started" event is no probe failure
+
+
+def test_pod_hostname_subdomain_and_restarts_are_read() -> None:
+    snapshot = snapshot_of(
+        """
+apiVersion: v1
+kind: Pod
+metadata: {name: db-0, namespace: data}
+spec: {hostname: db-0, subdomain: db, containers: [{name: a, image: a}, {name: b, image: b}]}
+status:
+  containerStatuses: [{name: a, restartCount: 2}, {name: b, restartCount: 3}]
+"""
+    )
+
+    (pod,) = snapshot.pods
+    assert (pod.hostname, pod.subdomain, pod.restarts) == ("db-0", "db", 5)

@@ -9,6 +9,7 @@ Kubernetes or DNS client at import time: each command imports the tiers it uses 
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import gc
 import inspect
@@ -55,6 +56,8 @@ class QType(StrEnum):  # resolve -t
     AAAA = "AAAA"
     SRV = "SRV"
     CNAME = "CNAME"
+    PTR = "PTR"
+    TXT = "TXT"
 
 
 class WaitFor(StrEnum):  # wait --for
@@ -505,24 +508,30 @@ def dns(
     cluster_domain: ClusterDomain = None,
     timeout: DNSTimeout = "2s",
     retries: DNSRetries = 1,
+    tcp: Annotated[
+        bool, typer.Option("--dns-tcp", help="Ask over TCP only (default: UDP, TCP on truncation).")
+    ] = False,
 ) -> int:
     """The DNS oracle: every Service's records (A/AAAA, SRV per named port, headless per-pod records,
-    CNAME) as the API says they should be, against what the cluster DNS answers."""
+    PTR, pod records, CNAME, the dns-version TXT) as the API says they should be, against what every
+    ready CoreDNS replica answers (or the one --dns-server)."""
     from inspector.live.asking import inspect_dns
     from inspector.model.findings import Severity
     from inspector.output import dnsviews
 
     opts.allow(DOCUMENTS, "dns")
-    options = _dns_options(dns_server, cluster_domain, timeout, retries)
+    options = dataclasses.replace(_dns_options(dns_server, cluster_domain, timeout, retries), tcp=tcp)
     client, report = opts.report(service)
     with client:
-        checks, server = inspect_dns(client, report, options)
+        found = inspect_dns(client, report, options)
+    checks, server, replicas, others = found.checks, found.server, found.replicas, found.findings
     if opts.as_document:
-        _document(dnsviews.dns_json(report, checks, server), opts.output)
+        _document(dnsviews.dns_json(report, checks, server, replicas, others), opts.output)
     else:
-        _emit(dnsviews.dns_text(report, checks, server))
+        _emit(dnsviews.dns_text(report, checks, server, replicas, others))
     _notes(report)
-    return opts.status(any(f.severity is Severity.ERROR for c in checks for f in c.findings))
+    errors = [*(f for c in checks for f in c.findings), *others]
+    return opts.status(any(f.severity is Severity.ERROR for f in errors))
 
 
 @app.command("pods")

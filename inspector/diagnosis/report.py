@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import Any
 
 from inspector.diagnosis.checks import ServiceFacts, run_checks
+from inspector.diagnosis.checks.naming import naming_findings
 from inspector.diagnosis.endpoints import Endpoint, SliceIndex, actual_endpoints
 from inspector.diagnosis.expectations import Expectation, NodePortEndpoint, expect, expected_node_ports
 from inspector.model.findings import Finding, Severity, finding, worst
@@ -63,7 +64,7 @@ class ServiceReport:
 class Report:
     snapshot: Snapshot
     services: tuple[ServiceReport, ...]
-    cluster_findings: tuple[Finding, ...] = ()  # findings about no one Service (orphan slices)
+    cluster_findings: tuple[Finding, ...] = ()  # about no one Service (orphan slices, naming)
 
     @property
     def findings(self) -> tuple[Finding, ...]:
@@ -93,9 +94,14 @@ class Report:
             (s for s in self.services if s.service.namespace == namespace and s.service.name == name), None
         )
 
-    def with_findings(self, by_service: Mapping[str, Iterable[Finding]], note: str | None = None) -> Report:
+    def with_findings(
+        self,
+        by_service: Mapping[str, Iterable[Finding]],
+        note: str | None = None,
+        cluster: Iterable[Finding] = (),
+    ) -> Report:
         """This report with more findings (e.g. DNS ones) after each Service's own, keyed by
-        "namespace/name", and a note about where they came from."""
+        "namespace/name", more cluster findings, and a note about where they came from."""
         services = tuple(
             dataclasses.replace(sr, findings=sr.findings + tuple(by_service.get(sr.service.key, ())))
             for sr in self.services
@@ -103,7 +109,9 @@ class Report:
         snapshot = self.snapshot
         if note is not None:
             snapshot = dataclasses.replace(snapshot, notes=(*snapshot.notes, note))
-        return dataclasses.replace(self, snapshot=snapshot, services=services)
+        return dataclasses.replace(
+            self, snapshot=snapshot, services=services, cluster_findings=(*self.cluster_findings, *cluster)
+        )
 
 
 def _diff(
@@ -179,4 +187,5 @@ def inspect_snapshot(snapshot: Snapshot, include: Callable[[Service], bool] | No
                         cluster_findings.append(
                             finding("orphan-endpointslice", slice=s.key, service=f"{namespace}/{name}")
                         )
+        cluster_findings += naming_findings(snapshot)
     return Report(snapshot, tuple(reports), tuple(cluster_findings))

@@ -18,6 +18,7 @@ from inspector.dns.resolvconf import Candidate, ResolvConf, Walk, walk
 from inspector.model.findings import Finding, finding
 
 NO_READY_ENDPOINT = "NXDOMAIN (no ready endpoint)"
+PODS_DISABLED = "NXDOMAIN (the Corefile says pods disabled)"
 
 
 def _show(answers: Iterable[str]) -> str:
@@ -64,11 +65,30 @@ def check_record(record: Record, outcome: Outcome, server: str) -> RecordCheck:
                 qname=record.qname,
                 qtype=record.qtype,
                 got=_got(got),
-                expected=NO_READY_ENDPOINT,
+                expected=PODS_DISABLED if record.kind is Kind.POD else NO_READY_ENDPOINT,
                 extra=extra,
             )
     elif got.rcode == "NOERROR" and got.answers and same_answers(record.qtype, record.answers, got.answers):
         pass
+    elif record.kind is Kind.PTR:
+        found = finding(
+            "dns-missing-ptr",
+            qname=record.qname,
+            got=_got(got),
+            expected=_show(record.answers),
+            ip=record.detail,
+            extra=extra,
+        )
+    elif record.kind is Kind.POD:
+        found = finding(
+            "dns-missing-pod-record",
+            qname=record.qname,
+            qtype=record.qtype,
+            got=_got(got),
+            mode=f"pods {record.detail}",
+            expected=_show(record.answers),
+            extra=extra,
+        )
     elif record.kind is Kind.SRV and not (got.rcode == "NOERROR" and got.answers):
         found = finding(
             "dns-missing-srv",

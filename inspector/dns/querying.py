@@ -36,7 +36,7 @@ from inspector.errors import BadInput, DNSUnreachable
 log = logging.getLogger("inspector.dns.querying")
 
 CONCURRENCY = 32
-QTYPES = ("A", "AAAA", "SRV", "CNAME")
+QTYPES = ("A", "AAAA", "SRV", "CNAME", "PTR", "TXT")
 
 Question = tuple[str, str]  # (qname, qtype)
 
@@ -48,6 +48,7 @@ class Server:
     nameserver: Nameserver
     stream: socket.socket | None = None
     stream_error: Callable[[], str | None] | None = field(default=None, repr=False)
+    tcp: bool = False  # TCP only (default: UDP, TCP when the answer is truncated)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
@@ -101,6 +102,10 @@ async def _ask(server: Server, qname: str, qtype: str, timeout: float, retries: 
         try:
             if server.stream is not None:
                 response = await asyncio.to_thread(_stream_ask, server, q, timeout)
+            elif server.tcp:
+                response = await dns.asyncquery.tcp(
+                    q, server.nameserver.host, timeout=timeout, port=server.nameserver.port
+                )
             else:
                 response, _ = await dns.asyncquery.udp_with_fallback(
                     q, server.nameserver.host, timeout=timeout, port=server.nameserver.port

@@ -9,13 +9,21 @@ Discovery specification (and CoreDNS, which implements it) derives from the API 
   publishNotReadyAddresses; none ready: NXDOMAIN), `<hostname>.<svc>...` for endpoints with a
   hostname (pods with `hostname` and `subdomain: <svc>`), and SRV per named port -> every ready
   endpoint, its target `<hostname>.<svc>...`, or the dashed IP when it has no hostname, as CoreDNS does;
-- an ExternalName Service: a CNAME to `externalName`.
+- an ExternalName Service: a CNAME to `externalName`;
+- PTR records (§2.3.3, §2.4.3): every cluster IP's reverse name -> `<svc>...`, and every ready
+  endpoint of a headless Service -> its `<hostname or dashed IP>.<svc>...` (CoreDNS may add more PTRs
+  for one IP, so an expected PTR must be among the answers); §2.4.1: every ready headless endpoint's
+  name answers its address, the dashed IP standing in for a missing hostname;
+- pod records `a-b-c-d.<ns>.pod.<domain>` of the Service's pod endpoints, when the Corefile says
+  `pods insecure|verified`; with `pods disabled` they must not exist;
+- the cluster's `dns-version.<domain>` TXT record (§2.2), owned by no Service.
 
 Pure: Services and EndpointSlices in, records out; answers are compared in the form of `answers`.
 """
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -29,6 +37,13 @@ class Kind(StrEnum):
     HOSTNAME = "hostname"  # <hostname>.<svc>...: one endpoint of a headless Service
     SRV = "srv"  # _<port>._<proto>.<svc>...
     EXTERNAL_NAME = "externalName"  # the CNAME of an ExternalName Service
+    PTR = "ptr"  # <reversed ip>.in-addr.arpa / ip6.arpa nibbles
+    POD = "pod"  # a-b-c-d.<ns>.pod.<domain>
+    VERSION = "dnsVersion"  # dns-version.<domain> TXT
+
+
+SCHEMA_VERSION = "1.1.0"  # the specification's version, as dns-version TXT answers it
+CLUSTER = ""  # the `service` of records owned by no Service
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +56,7 @@ class Record:
     answers: tuple[str, ...]
     kind: Kind
     port: str | None = None  # the named port of an SRV record
+    detail: str | None = None  # the IP of a PTR record; the Corefile's pods mode of a pod record
 
     @property
     def rcode(self) -> str:
@@ -71,13 +87,64 @@ def _by_family(ips: Iterable[str]) -> dict[str, tuple[str, ...]]:
     return {t: tuple(sorted(set(v))) for t, v in sorted(out.items())}
 
 
-def expected_records(service: Service, slices: Iterable[EndpointSlice], domain: str) -> list[Record]:
-    """The records the API says `service` has (see the module docstring)."""
+def reverse_name(ip: str) -> str:
+    """The PTR name of an address: 10.96.0.10 -> 10.0.96.10.in-addr.arpa., IPv6 as ip6.arpa nibbles."""
+    return ipaddress.ip_address(ip).reverse_pointer.lower() + "."
+
+
+def is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def version_record(domain: str) -> Record:
+    return Record(CLUSTER, f"dns-version.{_zone(domain)}.", "TXT", (f'"{SCHEMA_VERSION}"',), Kind.VERSION)
+
+
+def _ptr(key: str, ip: str, target: str) -> Record:
+    return Record(key, reverse_name(ip), "PTR", (target,), Kind.PTR, detail=ip)
+
+
+def _pod_records(service: Service, slices: Iterable[EndpointSlice], domain: str, pods: str) -> list[Record]:
+    """The pod records of the Service's pod endpoints (every address, ready or not)."""
+    ips = sorted(
+        {a for s in slices for e in s.endpoints if e.target and e.target.kind == "Pod" for a in e.addresses}
+    )
+    served = pods in ("insecure", "verified")
+    return [
+        Record(
+            service.key,
+            f"{dashed(ip)}.{service.namespace}.pod.{_zone(domain)}.".lower(),
+            _rrtype(ip),
+            (ip,) if served else (),
+            Kind.POD,
+            detail=pods,
+        )
+        for ip in ips
+    ]
+
+
+def expected_records(
+    service: Service, slices: Iterable[EndpointSlice], domain: str, pods: str | None = None
+) -> list[Record]:
+    """The records the API says `service` has (see the module docstring); `pods`, the Corefile's
+    pods mode, adds its pod records (None: unknown, none expected)."""
+    slices = tuple(slices)
+    out = _service_records(service, slices, domain)
+    if pods is not None and service.type is not ServiceType.EXTERNAL_NAME:
+        out += _pod_records(service, slices, domain, pods)
+    return out
+
+
+def _service_records(service: Service, slices: tuple[EndpointSlice, ...], domain: str) -> list[Record]:
     fqdn = service_fqdn(service, domain)
     key = service.key
     if service.type is ServiceType.EXTERNAL_NAME:
-        if not service.external_name:
-            return []
+        if not service.external_name or is_ip(service.external_name.strip(".")):
+            return []  # an IP is no CNAME target: externalname-is-ip says so, the oracle vouches for nothing
         target = service.external_name.strip(".").lower() + "."
         return [Record(key, fqdn, "CNAME", (target,), Kind.EXTERNAL_NAME)]
     named = [p for p in service.ports if p.name]
@@ -91,6 +158,7 @@ def expected_records(service: Service, slices: Iterable[EndpointSlice], domain: 
             for p in named
             if p.name
         ]
+        out += [_ptr(key, ip, fqdn) for ip in sorted(set(ips))]
         return out
 
     # headless: what the EndpointSlices hold, one entry per address
@@ -110,14 +178,17 @@ def expected_records(service: Service, slices: Iterable[EndpointSlice], domain: 
     if not ready:
         return [Record(key, fqdn, "A", (), Kind.SERVICE)]
     out = [Record(key, fqdn, t, v, Kind.SERVICE) for t, v in _by_family(ready).items()]
-    hostnames: dict[str, list[str]] = {}
+    hostnames: dict[str, list[str]] = {}  # the endpoint's name: its hostname, else its dashed IP
     for address, hostname in ready.items():
-        if hostname:
-            hostnames.setdefault(hostname.lower(), []).append(address)
+        hostnames.setdefault((hostname or dashed(address)).lower(), []).append(address)
     for hostname, addresses in sorted(hostnames.items()):
         out += [
             Record(key, f"{hostname}.{fqdn}", t, v, Kind.HOSTNAME) for t, v in _by_family(addresses).items()
         ]
+    out += [
+        _ptr(key, address, f"{(hostname or dashed(address)).lower()}.{fqdn}")
+        for address, hostname in sorted(ready.items())
+    ]
     for p in named:
         assert p.name is not None
         answers = srv.get((p.name, p.protocol))
@@ -150,6 +221,8 @@ def same_answers(qtype: str, expected: Iterable[str], got: Iterable[str]) -> boo
         return want == {a for a in have if a.startswith(CNAME_PREFIX)}
     if qtype == "SRV":
         return {_srv_key(a) for a in want} == {_srv_key(a) for a in have}
+    if qtype == "PTR":  # CoreDNS may name an IP after every Service it is an endpoint of
+        return bool(want) and want <= have
     return want == have
 
 

@@ -40,6 +40,15 @@ FindingCode = Literal[
     "nodeport-unreachable",
     "hairpin-failed",
     "dns-from-pod-differs",
+    "dns-missing-ptr",
+    "dns-missing-pod-record",
+    "dns-replicas-disagree",
+    "dns-replica-unreachable",
+    "dns-corefile-zone-not-served",
+    "pod-subdomain-without-headless-service",
+    "statefulset-service-missing",
+    "statefulset-service-not-headless",
+    "externalname-is-ip",
 ]
 FINDING_CODES: tuple[FindingCode, ...] = get_args(FindingCode)
 
@@ -255,6 +264,72 @@ CATALOGUE: dict[FindingCode, Code] = {
             "{name} from {client} answers {got}, but the API says {expected}{hint}",
             "`why`: the name, resolved by the client pod's own resolver, does not answer what the API says",
             active=True,
+        ),
+        Code(
+            "dns-missing-ptr",
+            Severity.ERROR,
+            "{qname} (PTR) answers {got}, but the API says it should point at {expected}: reverse lookups "
+            "of {ip} (dig -x, logging, TLS and SSH name checks) do not find the Service's name",
+            "a ClusterIP, or a ready endpoint of a headless Service, has no PTR record pointing at its name",
+        ),
+        Code(
+            "dns-missing-pod-record",
+            Severity.ERROR,
+            "pod record {qname} ({qtype}) answers {got}, but the Corefile serves pod records ({mode}) and the "
+            "API says {expected}: clients using the pod's dashed-IP name fail to resolve it",
+            "the Corefile says `pods insecure` or `pods verified` but a pod's `a-b-c-d.<ns>.pod.<zone>` record "
+            "does not answer its IP",
+        ),
+        Code(
+            "dns-replicas-disagree",
+            Severity.ERROR,
+            "the DNS replicas disagree on {qname} ({qtype}): {answers}: clients get a different answer "
+            "depending on which replica the Service sends them to",
+            "the ready endpoints of kube-system/kube-dns answer one name differently; details say which "
+            "replica said what",
+        ),
+        Code(
+            "dns-replica-unreachable",
+            Severity.ERROR,
+            "DNS replica {replica} did not answer ({reason}): the share of queries the Service sends it "
+            "times out or fails",
+            "a ready endpoint of kube-system/kube-dns answers nothing",
+        ),
+        Code(
+            "dns-corefile-zone-not-served",
+            Severity.WARNING,
+            "the Corefile's kubernetes plugin does not serve {zone} ({reason}): {effect}",
+            "the Corefile (kube-system/coredns) has no kubernetes plugin for the cluster domain or for a "
+            "reverse zone (in-addr.arpa, ip6.arpa)",
+        ),
+        Code(
+            "pod-subdomain-without-headless-service",
+            Severity.WARNING,
+            "pod {pod} has subdomain {subdomain!r}, but {reason}: its {hostname}.{subdomain} record never "
+            "exists",
+            "a pod's `subdomain` names no headless Service in its namespace",
+        ),
+        Code(
+            "statefulset-service-missing",
+            Severity.ERROR,
+            "StatefulSet {statefulset} has serviceName {service!r}, which names no Service in namespace "
+            "{namespace}: its pods get no stable DNS names",
+            "a StatefulSet's `serviceName` names no Service",
+        ),
+        Code(
+            "statefulset-service-not-headless",
+            Severity.WARNING,
+            "StatefulSet {statefulset} has serviceName {service!r}, but that Service has a cluster IP: its "
+            "pods get no stable per-pod DNS names (only a headless Service gives them)",
+            "a StatefulSet's `serviceName` names a Service that is not headless",
+        ),
+        Code(
+            "externalname-is-ip",
+            Severity.WARNING,
+            "externalName {external_name} is an IP address, not a DNS name: the cluster DNS has no CNAME to give "
+            "(CoreDNS answers NXDOMAIN for the Service's name), so clients fail to resolve it; use a selectorless "
+            "Service with an EndpointSlice for that IP instead",
+            "an ExternalName Service whose `externalName` is an IP address",
         ),
     )
 }

@@ -106,7 +106,9 @@ class Pod:
     dns_config: DNSConfig | None = None
     # why it is not ready, as the API says: containers' waiting/terminated states, gates, conditions
     troubles: tuple[str, ...] = ()
-    restarts: int = 0
+    hostname: str | None = None  # spec.hostname: with subdomain, its <hostname>.<subdomain> record
+    subdomain: str | None = None  # spec.subdomain: should name a headless Service
+    restarts: int = 0  # the sum of its containers' restartCount
 
     @property
     def key(self) -> str:
@@ -241,6 +243,7 @@ class Workload:
     ready_replicas: int = 0
     updated_replicas: int | None = None  # None: the kind does not report it (ReplicaSet)
     rollout_observed: bool = True  # the controller has seen the latest spec (observedGeneration)
+    service_name: str | None = None  # a StatefulSet's spec.serviceName: the headless Service naming its pods
 
     @property
     def rolled_out(self) -> bool:
@@ -350,6 +353,8 @@ def pod_from_api(obj: JSON) -> Pod:
         dns_config=dns_config,
         troubles=troubles,
         restarts=restarts,
+        hostname=_text(spec.get("hostname")),
+        subdomain=_text(spec.get("subdomain")),
     )
 
 
@@ -569,6 +574,7 @@ def workload_from_api(obj: JSON, kind: str | None = None) -> Workload:
         ready_replicas=_int(status.get("readyReplicas")) or 0,
         updated_replicas=(_int(status.get("updatedReplicas")) or 0) if kind != "ReplicaSet" else None,
         rollout_observed=generation is None or (observed is not None and observed >= generation),
+        service_name=_text(spec.get("serviceName")) if kind == "StatefulSet" else None,
     )
 
 

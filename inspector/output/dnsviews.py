@@ -13,8 +13,9 @@ from typing import Any
 from inspector.diagnosis.report import Report
 from inspector.dns.names import Nameserver
 from inspector.dns.oracle import RecordCheck, Resolution
+from inspector.dns.replicas import Replica
 from inspector.dns.resolvconf import ndots_explanation
-from inspector.model.findings import Severity
+from inspector.model.findings import Finding, Severity
 from inspector.output.tables import table
 from inspector.output.text import clip, findings_text
 
@@ -98,8 +99,8 @@ def _got(check: RecordCheck) -> str:
     return _answers(check.answer.answers) if check.answer.answers else check.answer.rcode
 
 
-def _summary(report: Report, checks: Sequence[RecordCheck]) -> dict[str, int]:
-    findings = [f for c in checks for f in c.findings]
+def _summary(report: Report, checks: Sequence[RecordCheck], others: Sequence[Finding]) -> dict[str, int]:
+    findings = [f for c in checks for f in c.findings] + list(others)
     return {
         "services": len(report.services),
         "records": len(checks),
@@ -108,7 +109,38 @@ def _summary(report: Report, checks: Sequence[RecordCheck]) -> dict[str, int]:
     }
 
 
-def dns_json(report: Report, checks: Sequence[RecordCheck], server: Nameserver) -> dict[str, Any]:
+def _record_json(c: RecordCheck) -> dict[str, Any]:
+    return {
+        "qname": c.record.qname,
+        "qtype": c.record.qtype,
+        "kind": c.record.kind.value,
+        "expected": {"rcode": c.record.rcode, "answers": list(c.record.answers)},
+        "got": c.answer.as_json() if c.answer else None,
+        "failure": c.failure,
+        "ok": c.ok,
+    }
+
+
+def _replica_json(r: Replica) -> dict[str, Any]:
+    return {
+        "pod": r.pod,
+        "ip": r.ip,
+        "ready": r.ready,
+        "restarts": r.restarts,
+        "address": r.address,
+        "via": r.via,
+    }
+
+
+def dns_json(
+    report: Report,
+    checks: Sequence[RecordCheck],
+    server: Nameserver,
+    replicas: Sequence[Replica] = (),
+    others: Sequence[Finding] = (),
+) -> dict[str, Any]:
+    """`others`: findings about no one record (the Corefile's, the replicas'); those naming a Service
+    in their details are listed with it."""
     by_service: dict[str, list[RecordCheck]] = {}
     for c in checks:
         by_service.setdefault(c.record.service, []).append(c)
@@ -121,28 +153,40 @@ def dns_json(report: Report, checks: Sequence[RecordCheck], server: Nameserver) 
                 "name": sr.service.name,
                 "type": sr.service.type.value,
                 "headless": sr.service.headless,
-                "records": [
-                    {
-                        "qname": c.record.qname,
-                        "qtype": c.record.qtype,
-                        "kind": c.record.kind.value,
-                        "expected": {"rcode": c.record.rcode, "answers": list(c.record.answers)},
-                        "got": c.answer.as_json() if c.answer else None,
-                        "failure": c.failure,
-                        "ok": c.ok,
-                    }
-                    for c in mine
-                ],
-                "findings": [f.as_json() for c in mine for f in c.findings],
+                "records": [_record_json(c) for c in mine],
+                "findings": [f.as_json() for c in mine for f in c.findings]
+                + [f.as_json() for f in others if f.details.get("service") == sr.service.key],
             }
         )
-    return {"server": _server_json(server), "services": services, "summary": _summary(report, checks)}
+    cluster = by_service.get("", [])
+    return {
+        "server": _server_json(server),
+        "replicas": [_replica_json(r) for r in replicas],
+        "services": services,
+        "cluster": {
+            "records": [_record_json(c) for c in cluster],
+            "findings": [f.as_json() for c in cluster for f in c.findings]
+            + [f.as_json() for f in others if not f.details.get("service")],
+        },
+        "summary": _summary(report, checks, others),
+    }
 
 
-def dns_text(report: Report, checks: Sequence[RecordCheck], server: Nameserver) -> str:
+def replicas_text(replicas: Sequence[Replica]) -> str:
+    rows = [[r.pod, r.ip, "yes" if r.ready else "no", str(r.restarts), r.address, r.via] for r in replicas]
+    return table(rows, ["REPLICA", "IP", "READY", "RESTARTS", "ASKED AT", "VIA"])
+
+
+def dns_text(
+    report: Report,
+    checks: Sequence[RecordCheck],
+    server: Nameserver,
+    replicas: Sequence[Replica] = (),
+    others: Sequence[Finding] = (),
+) -> str:
     rows = [
         [
-            c.record.service,
+            c.record.service or "(cluster)",
             c.record.qname,
             c.record.qtype,
             clip(_expected(c), ANSWERS_WIDTH),
@@ -151,11 +195,17 @@ def dns_text(report: Report, checks: Sequence[RecordCheck], server: Nameserver) 
         ]
         for c in checks
     ]
-    blocks = [f"DNS server: {server.label}"]
+    if replicas:
+        blocks = [
+            f"DNS replicas asked: {len(replicas)} (records judged against {server.address})\n"
+            + replicas_text(replicas)
+        ]
+    else:
+        blocks = [f"DNS server: {server.label}"]
     blocks.append(table(rows, ["SERVICE", "NAME", "TYPE", "EXPECTED", "ANSWERED", "STATUS"]) or "No records.")
-    findings = findings_text(f for c in checks for f in c.findings)
+    findings = findings_text([*(f for c in checks for f in c.findings), *others])
     if findings:
         blocks.append(findings)
-    s = _summary(report, checks)
+    s = _summary(report, checks, others)
     blocks.append(f"{s['services']} service(s), {s['records']} record(s): {s['errors']} error(s)")
     return "\n\n".join(blocks)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterator
 
 from inspector.diagnosis.checks.facts import ServiceFacts
@@ -28,4 +29,13 @@ def check_ports_not_remapped(facts: ServiceFacts) -> Iterator[Finding]:
             )
 
 
-CHECKS = (check_no_selector, check_ports_not_remapped)
+def check_not_an_ip(facts: ServiceFacts) -> Iterator[Finding]:
+    name = facts.service.external_name
+    try:
+        ipaddress.ip_address((name or "").strip("."))
+    except ValueError:
+        return
+    yield finding("externalname-is-ip", external_name=name)
+
+
+CHECKS = (check_no_selector, check_ports_not_remapped, check_not_an_ip)
