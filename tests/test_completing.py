@@ -111,7 +111,7 @@ def test_output_values_are_the_ones_the_command_has(command: str, outputs: list[
 
 
 def test_enum_flags_offer_their_values() -> None:
-    assert words("resolve", "web", "-t", "") == (["A", "AAAA", "SRV", "CNAME"], NO_FILE)
+    assert words("resolve", "web", "-t", "") == (["A", "AAAA", "SRV", "CNAME", "PTR", "TXT"], NO_FILE)
     assert words("wait", "web", "--for", "") == (["endpoints", "dns", "all"], NO_FILE)
 
 

@@ -287,11 +287,12 @@ def test_dns_header_lists_every_replica_asked_with_its_pod_state_and_json_carrie
     lines = dns_text(report, checks, server, replicas).splitlines()
     assert lines[:4] == [
         "DNS replicas asked: 2 (records judged against 10.88.0.5:53)",
-        "REPLICA                IP         READY  RESTARTS  ASKED AT                  VIA",
-        "kube-system/coredns-a  10.88.0.5  yes    0         10.88.0.5:53              direct, UDP (TCP on truncation)",
-        "kube-system/coredns-b  10.88.0.6  no     4         kube-system/coredns-b:53  port-forward",
+        "REPLICA                 IP          READY   RESTARTS   ASKED AT                   VIA",
+        "kube-system/coredns-a   10.88.0.5   yes     0          10.88.0.5:53               "
+        "direct, UDP (TCP on truncation)",
+        "kube-system/coredns-b   10.88.0.6   no      4          kube-system/coredns-b:53   port-forward",
     ]
-    assert '(cluster)  dns-version.cluster.local.  TXT   "1.1.0"   "1.1.0"   ok' in lines
+    assert '(cluster)   dns-version.cluster.local.   TXT    "1.1.0"    "1.1.0"    ok' in lines
     data = dns_json(report, checks, server, replicas)
     assert [(r["pod"], r["ready"], r["restarts"]) for r in data["replicas"]] == [
         ("kube-system/coredns-a", True, 0),
