@@ -219,8 +219,12 @@ def _emit(text: str) -> None:
 
 
 def _document(data: Any, output: Output) -> None:
-    from inspector.output.documents import dump
+    from inspector.output.documents import dump, write_json
 
+    if output is Output.json and isinstance(data, dict):  # written as it is made (a lazy document)
+        write_json(data, sys.stdout.write)
+        sys.stdout.write("\n")
+        return
     _emit(dump(data, output.value))
 
 
@@ -283,7 +287,7 @@ def services(
             return "\n\n---\n\n".join(tables.service_detail(sr) for sr in report.services)
         return tables.services_table(report, wide=opts.output is Output.wide) or _none_found(report)
 
-    return _shown(opts, report, lambda: documents.report_json(report), text)
+    return _shown(opts, report, lambda: documents.report_json(report, lazy=True), text)
 
 
 app.command("svc", help="Alias of services.", hidden=True)(services)
@@ -334,7 +338,9 @@ def diff(
             from inspector.live.asking import with_dns
 
             report = with_dns(client, report, dns_options)
-    return _shown(opts, report, lambda: documents.report_json(report), lambda: text.explain(report))
+    return _shown(
+        opts, report, lambda: documents.report_json(report, lazy=True), lambda: text.explain(report)
+    )
 
 
 @app.command("resolve")

@@ -7,6 +7,7 @@ values are written as their plain strings, which both JSON and YAML can carry.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from inspector.diagnosis.readiness import WaitResult
@@ -16,11 +17,40 @@ from inspector.output.tables import endpoint_rows
 
 
 def dump(data: Any, output: str) -> str:
+    if isinstance(data, Mapping):  # a lazy document (see `write_json`) made whole
+        data = {k: list(v) if isinstance(v, Iterator) else v for k, v in data.items()}
     if output == "yaml":
         import yaml  # only a YAML document needs it
 
         return yaml.safe_dump(data, sort_keys=False, allow_unicode=True).rstrip("\n")
     return json.dumps(data, indent=2, ensure_ascii=False)
+
+
+def write_json(data: Mapping[str, Any], write: Callable[[str], object]) -> None:
+    """The text `dump(data, "json")` makes, written piece by piece: a value that is an iterator (the
+    services of `report_json(report, lazy=True)`) becomes JSON one element at a time, so neither the
+    whole text nor every element's dict is ever held (at 2,000 Services and 20,000 pods, `diff -A -o
+    json` peaked at 276 MB holding them, against 114 MB for the snapshot and the report)."""
+    write("{")
+    for i, (key, value) in enumerate(data.items()):
+        write(("\n" if i == 0 else ",\n") + f"  {json.dumps(key, ensure_ascii=False)}: ")
+        if isinstance(value, Iterator):
+            empty = True
+            for item in value:
+                write(
+                    ("[\n" if empty else ",\n")
+                    + _indented(json.dumps(item, indent=2, ensure_ascii=False), "    ")
+                )
+                empty = False
+            write("[]" if empty else "\n  ]")
+        else:
+            first, *rest = json.dumps(value, indent=2, ensure_ascii=False).split("\n")
+            write("\n".join([first, *("  " + line for line in rest)]))
+    write("\n}" if data else "}")
+
+
+def _indented(text: str, prefix: str) -> str:
+    return "\n".join(prefix + line for line in text.split("\n"))
 
 
 def service_json(sr: ServiceReport) -> dict[str, Any]:
@@ -53,9 +83,11 @@ def service_json(sr: ServiceReport) -> dict[str, Any]:
     }
 
 
-def report_json(report: Report) -> dict[str, Any]:
+def report_json(report: Report, lazy: bool = False) -> dict[str, Any]:
+    """The report's document; with `lazy`, its services as an iterator, for `write_json`."""
+    services = (service_json(s) for s in report.services)
     out: dict[str, Any] = {
-        "services": [service_json(s) for s in report.services],
+        "services": services if lazy else list(services),
         "summary": report.summary(),
     }
     if report.cluster_findings:
