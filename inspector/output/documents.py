@@ -10,6 +10,8 @@ import json
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
+import msgspec
+
 from inspector.diagnosis.readiness import WaitResult
 from inspector.diagnosis.report import Report, ServiceReport
 from inspector.model.snapshot import Pod
@@ -30,27 +32,30 @@ def write_json(data: Mapping[str, Any], write: Callable[[str], object]) -> None:
     """The text `dump(data, "json")` makes, written piece by piece: a value that is an iterator (the
     services of `report_json(report, lazy=True)`) becomes JSON one element at a time, so neither the
     whole text nor every element's dict is ever held (at 2,000 Services and 20,000 pods, `diff -A -o
-    json` peaked at 276 MB holding them, against 114 MB for the snapshot and the report)."""
+    json` peaked at 276 MB holding them, against 114 MB for the snapshot and the report).
+
+    Each piece is encoded by msgspec and indented by it as `json.dumps(indent=2)` indents (the stdlib
+    encoder is pure Python once indenting: 0.73 s for the 21 MB of that report, msgspec 0.04 s). The
+    texts differ only in a float's exponent (1e+100 against 1e100): a report holds no float."""
     write("{")
     for i, (key, value) in enumerate(data.items()):
         write(("\n" if i == 0 else ",\n") + f"  {json.dumps(key, ensure_ascii=False)}: ")
         if isinstance(value, Iterator):
             empty = True
             for item in value:
-                write(
-                    ("[\n" if empty else ",\n")
-                    + _indented(json.dumps(item, indent=2, ensure_ascii=False), "    ")
-                )
+                write(("[\n    " if empty else ",\n    ") + _indented(item, "\n    "))
                 empty = False
             write("[]" if empty else "\n  ]")
         else:
-            first, *rest = json.dumps(value, indent=2, ensure_ascii=False).split("\n")
-            write("\n".join([first, *("  " + line for line in rest)]))
+            write(_indented(value, "\n  "))
     write("\n}" if data else "}")
 
 
-def _indented(text: str, prefix: str) -> str:
-    return "\n".join(prefix + line for line in text.split("\n"))
+def _indented(value: Any, newline: str) -> str:
+    """`json.dumps(value, indent=2)`, every line after the first starting further in (a JSON text
+    holds no raw newline but between its lines)."""
+    text = msgspec.json.format(msgspec.json.encode(value), indent=2).decode()
+    return text.replace("\n", newline)
 
 
 def service_json(sr: ServiceReport) -> dict[str, Any]:
