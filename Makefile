@@ -62,7 +62,7 @@ e2e-kind: venv
 	bash e2e/kind.sh
 
 bench: venv cluster-binaries
-	$(PY) bench/bench_diff.py
+	$(PY) bench/bench_diff.py $(BENCH_ARGS)
 
 clean: cluster-down
 	rm -rf .cluster $(VENV) .mypy_cache .ruff_cache .pytest_cache
