@@ -739,7 +739,7 @@ def fmt_runs(runs: list[float], unit: str, digits: int = 2) -> str:
     return f"{min(runs):8.{digits}f} {unit} {statistics.median(runs):8.{digits}f} {unit}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # each command its own row, keyed by identity
 class Contender:
     label: str
     cmd: list[str]
