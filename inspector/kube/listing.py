@@ -82,21 +82,6 @@ def decoded_pages(client: Client, resource: Resource, namespace: str | None = No
         yield decode_page(resource.kind, data, client.server, path)
 
 
-def pages(client: Client, resource: Resource, namespace: str | None = None) -> Iterator[JSON]:
-    """The pages of one paginated LIST of a kind as full JSON (for the kinds `decoding` has no
-    schema for)."""
-    token = None
-    while True:
-        query: list[tuple[str, Any]] = [("limit", PAGE_SIZE)]
-        if token:
-            query.append(("continue", token))
-        page = client.get_json(resource.path(namespace), query)
-        yield page
-        token = (page.get("metadata") or {}).get("continue")
-        if not token:
-            return
-
-
 def list_objects(client: Client, resource: Resource, namespace: str | None = None) -> Iterator[JSON]:
     """Every object of a kind (one paginated LIST), page by page. The items of a LIST carry no
     `kind`; each gets its resource's, so that what was read says what it is."""
