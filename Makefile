@@ -70,7 +70,7 @@ e2e-kind: venv
 	bash e2e/kind.sh
 
 bench: venv cluster-binaries
-	$(PY) bench/bench_diff.py
+	$(PY) bench/bench_diff.py $(BENCH_ARGS)
 
 # DIST=DIR writes elsewhere (the krew e2e test does)
 DIST ?= dist

@@ -7,6 +7,7 @@ Timed unit tests cannot check that (machines are noisy), so this script measures
 server and prints the figures and ratios for a human to read. It asserts no timing.
 
     make bench                                        # 2,000 Services, 20,000 pods, 20 namespaces
+    make bench BENCH_ARGS=--keep                      # the same, the cluster left up for a rerun
     .venv/bin/python bench/bench_diff.py --small      # 200 Services, 2,000 pods: a quick run
     .venv/bin/python bench/bench_diff.py --keep       # leave the cluster up; a rerun reuses it
 
@@ -24,20 +25,35 @@ node's range (duplicate IPs) past 255.
 
 What it prints:
   population    how long the API server, kwok and the controllers took to reach the wanted state;
-  end to end    (a) the kubectl command above and (b) `kubectl-svc_inspect diff -A -o json`, wall time
-                and peak RSS, and their ratios;
-  phases        the inspector in a fresh process: fetching (connect and Cluster.snapshot),
-                inspecting (inspect_snapshot), rendering (report_json and json.dumps), and the
+  end to end    every command of the table below, interleaved, medians of --repeat runs: wall time,
+                CPU time and its own peak RSS, each as a ratio to `diff -A`. Each command is started
+                by /usr/bin/time, never forked from this process: a child forked from the bench
+                inherits its high-water mark through exec (a /bin/true child of a 500 MB bench
+                reported 511.6 MB); a /bin/true started that way is shown first, as the proof.
+                The rows: the transfer floor (bench/floors.py: the paginated LISTs of the three
+                kinds, bodies dropped), the decoding floor (the same plus json.loads), `diff -A`,
+                kubectl's list-only `get -o json`, popeye (built once from its Go module; its full
+                scan only with --with-popeye-full: it peaked near 19 GB at 20,000 pods), `dns -A`,
+                `diff` of one namespace, and the fixed cost: `diff` of an empty namespace, and
+                `--version`;
+  phases        the inspector in a fresh process: fetching (connect and read_snapshot),
+                inspecting (inspect_snapshot), rendering (report_json and write_json), and the
                 requests sent per kind against the pages one paginated LIST needs;
-  linearity     inspect_snapshot on 25%, 50% and 100% of the namespaces (time per object should
+  linearity     inspect_snapshot on 10%, 50% and 100% of the namespaces (time per object should
                 stay flat), then on all of them folded into fewer namespaces: the same objects, more
-                pods and Services per namespace, which exposes work that grows as Services x pods.
+                pods and Services per namespace, which exposes work that grows as Services x pods;
+  wait          `wait` on a new Service of a full namespace: from the EndpointSlice update that
+                completes it to `wait` having returned;
+  targets       issue 15's: `diff -A` <= 1.5x the transfer floor and <= 0.25x kubectl, peak RSS
+                <= 150 MB, density <= 1.3x, `wait` within 200 ms; met, or missed by how much;
   DNS oracle    `dns -A`'s work through the Python API (inspect_dns against the bench cluster's
                 CoreDNS, pinned by its INSPECTOR_DNS_SERVER): every expected record (A, SRV, PTR,
                 headless endpoint names, pod records, dns-version) asked and judged, in names per
                 second, beside the floor: a bare dnspython loop asking the same names at the same
                 concurrency (UDP, TCP on truncation) and judging nothing. --dns-only runs just this
                 section (2,000 Services with --services 2000 --pods 2000 give over 6,000 names).
+
+    make bench BENCH_ARGS="--preset large --keep"   # 10,000 Services, 100,000 pods, 500 kwok nodes
 """
 
 from __future__ import annotations
@@ -53,6 +69,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -71,7 +88,7 @@ from inspector.kube.connection import connect
 from inspector.kube.listing import PAGE_SIZE
 from inspector.live.reading import read_snapshot
 from inspector.model.snapshot import Snapshot
-from inspector.output.documents import dump, report_json
+from inspector.output.documents import report_json, write_json
 
 ROOT = Path(__file__).resolve().parent.parent
 STATE = ROOT / ".cluster-bench"
@@ -92,7 +109,13 @@ NOT_READY = {"kwok.inspector.test/ready": "false"}  # cluster/kwok-stages.yaml: 
 PRESETS = {
     "default": {"services": 2000, "pods": 20000, "namespaces": 20},
     "small": {"services": 200, "pods": 2000, "namespaces": 20},
+    # toward the Kubernetes scalability envelope (150,000 pods): 1,000 kwok nodes of 100 pods
+    "large": {"services": 10000, "pods": 100000, "namespaces": 100},
 }
+EMPTY_NAMESPACE = "bench-empty"  # no object of the plan: what any command costs before any object
+POPEYE_VERSION = "v0.22.1"
+POPEYE_MODULE = "github.com/derailed/popeye"
+TOOLS = Path("~/.cache/kubectl-inspect/bin").expanduser()
 
 
 def say(text: str = "") -> None:
@@ -419,22 +442,59 @@ def already_populated(plan: Plan, api: Any) -> bool:
 @dataclass(frozen=True)
 class Run:
     wall_s: float
+    cpu_s: float
     peak_rss_mb: float
 
 
+TIME = "/usr/bin/time"  # GNU time: the command is forked by this small process, not by the bench
+
+
 def measure(cmd: list[str], env: dict[str, str]) -> Run:
-    """One run of `cmd` with stdout to /dev/null: its wall time and its own peak RSS (wait4)."""
-    with tempfile.TemporaryFile() as err:
+    """One run of `cmd` with stdout to /dev/null: its wall time, CPU time and its own peak RSS.
+
+    The command is started by /usr/bin/time, a small C process, never forked from this one: a child
+    forked from the bench inherits the bench's high-water mark through exec (Linux keeps the larger
+    of the two in ru_maxrss), so a /bin/true child of a 500 MB bench reports 500 MB."""
+    with tempfile.NamedTemporaryFile("r") as usage, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, env=env)
-        _, status, usage = os.wait4(proc.pid, 0)
+        proc = subprocess.run(
+            [TIME, "-f", "%U %S %M", "-o", usage.name, *cmd],
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            env=env,
+            check=False,
+        )
         wall = time.perf_counter() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)
         if proc.returncode:
             err.seek(0)
             tail = err.read().decode(errors="replace").strip()[-2000:]
             raise SystemExit(f"bench: {' '.join(cmd)} exited {proc.returncode}:\n{tail}")
-    return Run(wall, usage.ru_maxrss / 1024)  # ru_maxrss is in KiB on Linux
+        user, system, max_kib = usage.read().split()[-3:]
+    return Run(wall, float(user) + float(system), int(max_kib) / 1024)
+
+
+def check_fresh_launcher() -> None:
+    """Shows that a measured command does not inherit the bench's high-water mark: /bin/true, started
+    the way every command is, beside the bench's own peak."""
+    ballast = bytearray(300 * 2**20)  # the bench at its largest holds a snapshot; make sure it is big
+    ballast[::4096] = b"x" * len(ballast[::4096])
+    child = measure(["/bin/true"], dict(os.environ))
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    del ballast
+    say(
+        f"  peak RSS of /bin/true measured as every command is: {child.peak_rss_mb:.1f} MB (the bench: {own:.0f} MB)"
+    )
+    if child.peak_rss_mb > 50:
+        raise SystemExit("bench: the measured command inherited the bench's memory; figures would be wrong")
+
+
+def high_water_mb() -> float:
+    """This process's own peak RSS (VmHWM of its memory map, which exec starts afresh; ru_maxrss would
+    carry the spawning bench's)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
 
 
 def rss_mb() -> float:
@@ -457,7 +517,8 @@ def phases(kubeconfig: str) -> dict[str, Any]:
     report = inspect_snapshot(snapshot)
     t3 = time.perf_counter()
     out["rss_inspected"] = rss_mb()
-    text = dump(report_json(report), "json")
+    written: list[int] = []  # rendered as the CLI writes it, piece by piece; only the size kept
+    write_json(report_json(report, lazy=True), lambda piece: written.append(len(piece.encode())))
     t4 = time.perf_counter()
     out["rss_rendered"] = rss_mb()
     out |= {
@@ -465,8 +526,8 @@ def phases(kubeconfig: str) -> dict[str, Any]:
         "fetch": t2 - t1,
         "inspect": t3 - t2,
         "render": t4 - t3,
-        "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        "json_mb": len(text.encode()) / 2**20,
+        "peak_rss": high_water_mb(),
+        "json_mb": sum(written) / 2**20,
         "requests": dict(requests),
         "objects": {
             "services": len(snapshot.services),
@@ -607,6 +668,144 @@ def in_fresh_process(fn: Callable[..., Any], *args: Any) -> Any:
         return pool.submit(fn, *args).result()
 
 
+def ensure_empty_namespace(api: Any) -> None:
+    create_all(
+        k8s.CoreV1Api(api).create_namespace,
+        [{"kind": "Namespace", "metadata": {"name": EMPTY_NAMESPACE, "labels": {BENCH_LABEL: "true"}}}],
+        1,
+    )
+
+
+def popeye_binary() -> Path | None:
+    """popeye, built once from its Go module and cached: `go install ...@v0.22.1` fails (the module
+    proxy refuses that version's listing), `go mod download` of the exact version then `go build`
+    in its folder works."""
+    binary = TOOLS / f"popeye-{POPEYE_VERSION}" / "popeye"
+    if binary.is_file():
+        return binary
+    say(f"  building popeye {POPEYE_VERSION} from its Go module (once; cached in {binary.parent})")
+    try:
+        info = subprocess.run(
+            ["go", "mod", "download", "-json", f"{POPEYE_MODULE}@{POPEYE_VERSION}"],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=tempfile.gettempdir(),
+        )
+        folder = json.loads(info.stdout)["Dir"]
+        binary.parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            ["go", "build", "-o", str(binary), "."],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=folder,
+            env={**os.environ, "GOFLAGS": "-mod=mod"},
+        )
+    except (OSError, subprocess.CalledProcessError, KeyError, ValueError) as exc:
+        say(f"  popeye could not be built: {str(getattr(exc, 'stderr', '') or exc).strip()[-300:]}")
+        return None
+    return binary
+
+
+def wait_reaction(
+    api: Any, env: dict[str, str], exe: str, kubeconfig: str, namespace: str, repeat: int
+) -> list[float]:
+    """`wait` on a new Service of a full namespace: from the EndpointSlice update that completes it
+    (as a watch of this process sees it) to `wait` having returned. `wait -vv` logs its requests, so
+    the pod is created only once its watches are open."""
+    from kubernetes import watch as k8s_watch
+
+    core, discovery = k8s.CoreV1Api(api), k8s.DiscoveryV1Api(api)
+    reactions = []
+    for run in range(repeat):
+        name = f"wait-probe-{run}-{os.getpid()}"
+        labels = {BENCH_LABEL: "true", "app": name}
+        core.create_namespaced_service(
+            namespace,
+            {
+                "metadata": {"name": name, "labels": {BENCH_LABEL: "true"}},
+                "spec": {"selector": {"app": name}, "ports": [{"port": 80, "targetPort": 8080}]},
+            },
+        )
+        completed: list[float] = []
+        stopper = k8s_watch.Watch()
+
+        def follow_slices(
+            stopper: Any = stopper, name: str = name, completed: list[float] = completed
+        ) -> None:
+            for event in stopper.stream(
+                discovery.list_namespaced_endpoint_slice,
+                namespace,
+                label_selector=f"kubernetes.io/service-name={name}",
+                timeout_seconds=120,
+            ):
+                endpoints = event["object"].endpoints or []
+                if any(e.conditions and e.conditions.ready for e in endpoints):
+                    completed.append(time.perf_counter())
+                    return
+
+        watcher = threading.Thread(target=follow_slices, daemon=True)
+        watcher.start()
+        proc = subprocess.Popen(
+            [exe, "wait", name, "-n", namespace, "--timeout", "120s", "-vv", f"--kubeconfig={kubeconfig}"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        assert proc.stderr is not None
+        watches = 0
+        for line in proc.stderr:
+            watches += "watch=true" in line
+            if watches >= 3:  # services, endpointslices and pods are followed
+                break
+        threading.Thread(target=proc.stderr.read, daemon=True).start()  # keep the pipe drained
+        core.create_namespaced_pod(
+            namespace,
+            {
+                "metadata": {"name": name, "labels": labels},
+                "spec": {
+                    "nodeName": "bench-node-000",
+                    "containers": [
+                        {"name": "app", "image": "registry.invalid/app:1", "ports": [{"containerPort": 8080}]}
+                    ],
+                },
+            },
+        )
+        proc.wait(timeout=150)
+        returned = time.perf_counter()
+        watcher.join(timeout=30)
+        stopper.stop()
+        if proc.returncode == 0 and completed:
+            reactions.append(returned - completed[0])
+        core.delete_namespaced_pod(name, namespace, grace_period_seconds=0)
+        core.delete_namespaced_service(name, namespace)
+    return reactions
+
+
+def print_wait(reactions: list[float], plan: Plan) -> None:
+    here = plan.pods // plan.namespaces
+    say(
+        f"\n`wait` on a new Service in {plan.namespace(0)} ({here:,} pods there, {plan.pods:,} in the cluster)"
+    )
+    if not reactions:
+        say("  no run completed")
+        return
+    say(
+        "  from the EndpointSlice update that completes it to `wait` returning: "
+        + ", ".join(f"{r * 1000:.0f} ms" for r in reactions)
+        + f" (median {statistics.median(reactions) * 1000:.0f} ms)"
+    )
+
+
+def density_ratio(by_density: list[dict[str, Any]]) -> float:
+    def us(r: dict[str, Any]) -> float:
+        return float(r["min"]) / (r["services"] + r["slices"] + r["pods"])
+
+    return us(by_density[-1]) / us(by_density[0])
+
+
 # ------------------------------------------------------------------------------------ reporting
 
 
@@ -614,28 +813,55 @@ def fmt_runs(runs: list[float], unit: str, digits: int = 2) -> str:
     return f"{min(runs):8.{digits}f} {unit} {statistics.median(runs):8.{digits}f} {unit}"
 
 
-def print_end_to_end(kubectl_runs: list[Run], inspector_runs: list[Run], repeat: int) -> None:
-    say(f"\nEnd to end: {repeat} runs each, interleaved, after one warm-up run each; stdout to /dev/null")
-    say(f"  {'':<58} {'wall min':>10} {'wall median':>12} {'peak RSS median':>16}")
-    for name, runs in (
-        ("(a) kubectl get services,endpointslices,pods -A -o json", kubectl_runs),
-        ("(b) kubectl-svc_inspect diff -A -o json", inspector_runs),
-    ):
-        walls = [r.wall_s for r in runs]
-        rss = statistics.median(r.peak_rss_mb for r in runs)
-        say(f"  {name:<58} {min(walls):8.2f} s {statistics.median(walls):10.2f} s {rss:13.0f} MB")
-    wall_ratio = statistics.median(r.wall_s for r in inspector_runs) / statistics.median(
-        r.wall_s for r in kubectl_runs
-    )
-    min_ratio = min(r.wall_s for r in inspector_runs) / min(r.wall_s for r in kubectl_runs)
-    mem_ratio = statistics.median(r.peak_rss_mb for r in inspector_runs) / statistics.median(
-        r.peak_rss_mb for r in kubectl_runs
-    )
+@dataclass(frozen=True, eq=False)  # each command its own row, keyed by identity
+class Contender:
+    label: str
+    cmd: list[str]
+    role: str = ""  # "reference": diff -A, the row every ratio divides by
+
+
+def print_end_to_end(runs: dict[Contender, list[Run]], repeat: int) -> dict[str, float]:
+    """The table of the issue: every command's medians and its ratio to `diff -A`. Returns the
+    medians of wall time by role, for the targets."""
     say(
-        f"  ratio inspector/kubectl: wall {wall_ratio:.2f}x (median), {min_ratio:.2f}x (min); memory {mem_ratio:.2f}x"
+        f"\nEnd to end: {repeat} runs each, interleaved, after one warm-up run each; stdout to /dev/null; "
+        "each command started by /usr/bin/time (its own peak RSS, nothing inherited)"
     )
-    verdict = "within" if wall_ratio <= 1 else "OVER"
-    say(f"  budget `diff -A` no slower than kubectl: {verdict} ({wall_ratio:.2f}x by median wall time)")
+    say(f"  {'command':<66} {'wall':>8} {'CPU':>8} {'peak RSS':>9} {'vs diff -A':>11}")
+    reference = next(c for c in runs if c.role == "reference")
+    base = statistics.median(r.wall_s for r in runs[reference])
+    out = {}
+    for contender, got in runs.items():
+        wall = statistics.median(r.wall_s for r in got)
+        cpu = statistics.median(r.cpu_s for r in got)
+        rss = statistics.median(r.peak_rss_mb for r in got)
+        out[contender.role or contender.label] = wall
+        out[f"{contender.role}-rss"] = rss
+        say(f"  {contender.label:<66} {wall:6.2f} s {cpu:6.2f} s {rss:6.0f} MB {wall / base:10.2f}x")
+    return out
+
+
+def print_targets(walls: dict[str, float], density: float, reaction: list[float]) -> None:
+    diff, rss = walls["reference"], walls["reference-rss"]
+    rows = [
+        ("`diff -A` <= 1.5x the transfer floor", diff / walls["transfer"], 1.5, "x"),
+        ("`diff -A` <= 0.25x kubectl list-only", diff / walls["kubectl"], 0.25, "x"),
+        ("peak RSS of `diff -A` <= 150 MB", rss, 150, " MB"),
+        ("density: µs/object, 1 namespace against 20 <= 1.3x", density, 1.3, "x"),
+    ]
+    if reaction:
+        rows.append(
+            (
+                "`wait` reacts within 200 ms of the completing update",
+                statistics.median(reaction) * 1000,
+                200,
+                " ms",
+            )
+        )
+    say("\nTargets (issue 15)")
+    for label, value, bound, unit in rows:
+        verdict = "met" if value <= bound else f"MISSED by {value / bound:.2f}x"
+        say(f"  {label:<58} {value:8.2f}{unit:<3} {verdict}")
 
 
 def print_phases(results: list[dict[str, Any]], cli_median: float, broken: int) -> None:
@@ -645,7 +871,7 @@ def print_phases(results: list[dict[str, Any]], cli_median: float, broken: int) 
         ("connect (kubeconfig, client)", "connect", None),
         ("fetching (read_snapshot(client, None))", "fetch", "rss_fetched"),
         ("inspecting (inspect_snapshot)", "inspect", "rss_inspected"),
-        ("rendering (report_json + json.dumps)", "render", "rss_rendered"),
+        ("rendering (report_json + write_json)", "render", "rss_rendered"),
     )
     for label, key, rss_key in rows:
         times = [r[key] for r in results]
@@ -718,6 +944,17 @@ def print_linearity(by_share: list[dict[str, Any]], by_density: list[dict[str, A
 def parse_args(argv: list[str]) -> tuple[Plan, argparse.Namespace]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--small", action="store_true", help="a quick run: 200 Services, 2,000 pods")
+    parser.add_argument(
+        "--preset",
+        choices=sorted(PRESETS),
+        default="default",
+        help="large: 10,000 Services, 100,000 pods (500 kwok nodes)",
+    )
+    parser.add_argument(
+        "--with-popeye-full",
+        action="store_true",
+        help="also popeye's full scan (it peaked near 19 GB at 20,000 pods)",
+    )
     parser.add_argument("--services", type=int, help="Services (default 2,000; --small 200)")
     parser.add_argument("--pods", type=int, help="pods, shared out among the Services (default 20,000)")
     parser.add_argument("--namespaces", type=int, help="namespaces (default 20)")
@@ -726,14 +963,14 @@ def parse_args(argv: list[str]) -> tuple[Plan, argparse.Namespace]:
     parser.add_argument("--keep", action="store_true", help="leave the bench cluster up at the end")
     parser.add_argument("--dns-only", action="store_true", help="measure only the DNS oracle")
     args = parser.parse_args(argv)
-    preset = PRESETS["small" if args.small else "default"]
+    preset = PRESETS["small" if args.small else args.preset]
     plan = Plan(
         services=args.services or preset["services"],
         pods=args.pods or preset["pods"],
         namespaces=args.namespaces or preset["namespaces"],
     )
-    if plan.pods < plan.services or plan.nodes > 250:
-        parser.error("need at least one pod per Service, and at most 50,000 pods (250 kwok nodes)")
+    if plan.pods < plan.services or plan.nodes > 1000:
+        parser.error("need at least one pod per Service, and at most 200,000 pods (1,000 kwok nodes)")
     return plan, args
 
 
@@ -760,33 +997,83 @@ def main(argv: list[str]) -> int:
         if args.dns_only:
             print_dns(in_fresh_process(dns_oracle, kubeconfig, env["INSPECTOR_DNS_SERVER"], args.repeat))
             return 0
+        check_fresh_launcher()
+        exe = str(Path(sys.executable).parent / "kubectl-svc_inspect")
         kubectl = [env["LOCALCLUSTER_KUBECTL"], f"--kubeconfig={kubeconfig}"]
-        kubectl_cmd = [*kubectl, "get", "services,endpointslices,pods", "-A", "-o", "json"]
-        inspector_cmd = [
-            str(Path(sys.executable).parent / "kubectl-svc_inspect"),
-            "diff",
-            "-A",
-            "-o",
-            "json",
-            "--exit-zero",
-            f"--kubeconfig={kubeconfig}",
+        floors = [sys.executable, str(ROOT / "bench" / "floors.py")]
+        inspector = [exe, "-o", "json", "--exit-zero", f"--kubeconfig={kubeconfig}"]
+        ensure_empty_namespace(api)
+        contenders = [
+            Contender(
+                "raw paginated LIST of the 3 kinds, bodies dropped (transfer floor)",
+                [*floors, "transfer", kubeconfig],
+                "transfer",
+            ),
+            Contender(
+                "the same plus json.loads of every page (decoding floor)",
+                [*floors, "json", kubeconfig],
+                "json",
+            ),
+            Contender(
+                "kubectl svc-inspect diff -A -o json", [exe, "diff", *inspector[1:], "-A"], "reference"
+            ),
+            Contender(
+                "kubectl get services,endpointslices,pods -A -o json",
+                [*kubectl, "get", "services,endpointslices,pods", "-A", "-o", "json"],
+                "kubectl",
+            ),
         ]
-        measure(kubectl_cmd, env)  # warm-up: the API server's caches, the page cache
-        measure(inspector_cmd, env)
-        kubectl_runs, inspector_runs, phase_runs = [], [], []
+        popeye = popeye_binary()
+        if popeye:
+            popeye_cmd = [str(popeye), f"--kubeconfig={kubeconfig}", "-A", "-o", "json", "--force-exit-zero"]
+            contenders.append(
+                Contender(
+                    f"popeye -A -s svc -o json ({POPEYE_VERSION})", [*popeye_cmd, "-s", "svc"], "popeye"
+                )
+            )
+            if args.with_popeye_full:
+                contenders.append(Contender("popeye -A -o json (full scan)", popeye_cmd, "popeye-full"))
+        else:
+            say("  popeye left out: it could not be built (see above)")
+        contenders += [
+            Contender("kubectl svc-inspect dns -A -o json", [exe, "dns", *inspector[1:], "-A"], "dns"),
+            Contender(
+                f"kubectl svc-inspect diff -n {plan.namespace(0)} -o json (1/{plan.namespaces} of the objects)",
+                [exe, "diff", *inspector[1:], "-n", plan.namespace(0)],
+                "one-namespace",
+            ),
+            Contender(
+                f"kubectl svc-inspect diff -n {EMPTY_NAMESPACE} -o json (fixed cost: an empty namespace)",
+                [exe, "diff", *inspector[1:], "-n", EMPTY_NAMESPACE],
+                "fixed",
+            ),
+            Contender(
+                "kubectl svc-inspect --version (interpreter and CLI start-up)", [exe, "--version"], "startup"
+            ),
+        ]
+        for c in contenders:  # warm-up: the API server's caches, the page cache
+            measure(c.cmd, env)
+        runs: dict[Contender, list[Run]] = {c: [] for c in contenders}
+        phase_runs = []
         for _ in range(args.repeat):
-            kubectl_runs.append(measure(kubectl_cmd, env))
-            inspector_runs.append(measure(inspector_cmd, env))
+            for c in contenders:
+                runs[c].append(measure(c.cmd, env))
             phase_runs.append(in_fresh_process(phases, kubeconfig))
-        print_end_to_end(kubectl_runs, inspector_runs, args.repeat)
+        walls = print_end_to_end(runs, args.repeat)
         print_phases(
             phase_runs,
-            statistics.median(r.wall_s for r in inspector_runs),
+            walls["reference"],
             broken=sum(plan.broken(i) for i in range(plan.services)),
         )
         folds = tuple(dict.fromkeys((plan.namespaces, max(1, plan.namespaces // 4), 1)))
-        print_linearity(*in_fresh_process(linearity, kubeconfig, (0.25, 0.5, 1.0), folds, LINEARITY_REPEAT))
+        by_share, by_density = in_fresh_process(
+            linearity, kubeconfig, (0.1, 0.5, 1.0), folds, LINEARITY_REPEAT
+        )
+        print_linearity(by_share, by_density)
         print_dns(in_fresh_process(dns_oracle, kubeconfig, env["INSPECTOR_DNS_SERVER"], args.repeat))
+        reaction = wait_reaction(api, env, exe, kubeconfig, plan.namespace(0), args.repeat)
+        print_wait(reaction, plan)
+        print_targets(walls, density_ratio(by_density), reaction)
     finally:
         if args.keep:
             say(f"\nbench cluster left up (--keep): source {STATE / 'env'}")

@@ -271,8 +271,11 @@ def test_version_help_and_usage_errors_load_neither_the_kubernetes_nor_the_dns_c
     argv: list[str],
 ) -> None:
     probe = (
-        "import sys\n"
+        "import os, sys\n"
         f"sys.argv = ['kubectl-svc_inspect', *{argv!r}]\n"
+        "def leave(status):\n"  # main ends the process with os._exit: here, return to look
+        "    raise SystemExit(status)\n"
+        "os._exit = leave\n"
         "from inspector.cli import main\n"
         "try:\n"
         "    main()\n"

@@ -76,7 +76,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.server.seen.append((time.monotonic(), url.path, parse_qs(url.query)))
         reply = self.server.reply(url.path)
         if reply.events is None:
-            data = json.dumps(reply.body).encode()
+            data = reply.body if isinstance(reply.body, bytes) else json.dumps(reply.body).encode()
             self.send_response(reply.status)
             for k, v in {"Content-Type": "application/json", **reply.headers}.items():
                 self.send_header(k, v)
@@ -217,6 +217,73 @@ def test_a_list_follows_its_continue_tokens_page_by_page(api: FakeAPI, client: C
     assert got == ["a", "b", "c", "d"]
     assert [q.get("continue") for _, _, q in api.seen] == [None, ["page-2"], ["page-3"]]
     assert all(q["limit"] == ["500"] for _, _, q in api.seen)
+
+
+def test_a_page_that_is_not_json_is_one_clear_line(api: FakeAPI, client: Client) -> None:
+    api.script[NS] = [Reply(body=b'{"kind": "ServiceList", "items": [{"metadata": ')]
+
+    with pytest.raises(ClusterUnreachable) as caught:
+        list(list_objects(client, SERVICES, "shop"))
+
+    assert str(caught.value) == f"the API server {client.server} answered {NS} with invalid JSON"
+
+
+def test_a_page_whose_fields_have_other_types_than_the_apis_is_one_clear_line(
+    api: FakeAPI, client: Client
+) -> None:
+    api.script[NS] = [
+        Reply(body={"kind": "ServiceList", "items": [{"metadata": {"name": "web", "labels": 7}}]})
+    ]
+
+    with pytest.raises(ClusterUnreachable) as caught:
+        list(list_objects(client, SERVICES, "shop"))
+
+    assert str(caught.value) == (
+        f"the API server {client.server} answered {NS} with unexpected JSON: "
+        "Expected `object | null`, got `int` - at `$.items[0].metadata.labels`"
+    )
+
+
+def test_a_list_that_is_not_an_object_is_one_clear_line(api: FakeAPI, client: Client) -> None:
+    api.script[NS] = [Reply(body=[1, 2])]
+
+    with pytest.raises(ClusterUnreachable) as caught:
+        list(list_objects(client, SERVICES, "shop"))
+
+    assert str(caught.value) == (
+        f"the API server {client.server} answered {NS} with unexpected JSON: Expected `object`, got `array`"
+    )
+
+
+def test_a_failing_next_page_fails_the_list_after_the_pages_before_it(api: FakeAPI, client: Client) -> None:
+    api.script[NS] = [
+        Reply(body=items("a", token="page-2")),
+        Reply(400, {"kind": "Status", "code": 400, "message": "bad continue token"}),
+    ]
+    got = []
+
+    with pytest.raises(ClusterUnreachable) as caught:
+        for obj in list_objects(client, SERVICES, "shop"):
+            got.append(obj["metadata"]["name"])
+
+    assert got == ["a"]
+    assert "answered 400 (bad continue token)" in str(caught.value)
+
+
+def test_the_fields_the_snapshot_does_not_read_are_not_decoded(api: FakeAPI, client: Client) -> None:
+    pod = {
+        "metadata": {"name": "web-1", "namespace": "shop", "managedFields": [{"manager": "kubectl"}]},
+        "spec": {"containers": [{"name": "app", "image": "nginx", "ports": [{"containerPort": 80}]}]},
+    }
+    api.script["/api/v1/namespaces/shop/pods"] = [Reply(body={"kind": "PodList", "items": [pod]})]
+
+    (got,) = list_objects(client, PODS, "shop")
+
+    assert got == {
+        "kind": "Pod",
+        "metadata": {"name": "web-1", "namespace": "shop"},
+        "spec": {"containers": [{"name": "app", "ports": [{"containerPort": 80}]}]},
+    }
 
 
 def test_without_cluster_wide_reads_a_snapshot_is_read_namespace_by_namespace_with_notes(

@@ -1107,3 +1107,20 @@ def test_slices_written_from_the_expected_endpoints_leave_nothing_missing_unexpe
         codes = {f.code for f in sr.findings}
         assert codes.isdisjoint({"endpoints-missing", "endpoints-unexpected", "endpoint-conditions-differ"})
     assert [f for f in report.cluster_findings if f.code == "orphan-endpointslice"] == []
+
+
+@QUICK
+@given(pods_and_selector(), st.integers(0, 10))
+def test_near_misses_through_the_index_rank_as_a_scan_of_every_pod_would(
+    case: tuple[list[Pod], str, dict[str, str]], limit: int
+) -> None:
+    pods, namespace, selector = case
+    here = [p for p in pods if p.namespace == namespace]
+    sharing = [p for p in here if any(p.labels.get(k) == v for k, v in selector.items())]
+    candidates = sharing or [p for p in here if any(k in p.labels for k in selector)]
+
+    def rank(p: Pod) -> tuple[int, str]:
+        return (-sum(p.labels.get(k) == v for k, v in selector.items()), p.name)
+
+    want = [p.key for p in sorted(candidates, key=rank)[:limit]]
+    assert [m.pod.key for m in near_misses(LabelIndex(pods), namespace, selector, limit)] == want

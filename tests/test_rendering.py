@@ -137,6 +137,23 @@ def test_dump_round_trips_the_report(output: str) -> None:
     assert (json.loads(text) if output == "json" else yaml.safe_load(text)) == data
 
 
+@pytest.mark.parametrize(
+    "manifests", [("shop.yaml", "selection.yaml"), ("drift.yaml",), ()], ids=["shop", "drift", "empty"]
+)
+def test_a_lazy_report_written_piece_by_piece_is_the_same_text_as_dumped_whole(
+    manifests: tuple[str, ...],
+) -> None:
+    report = inspect_manifests(*manifests)
+    pieces: list[str] = []
+
+    documents.write_json(documents.report_json(report, lazy=True), pieces.append)
+
+    assert "".join(pieces) == documents.dump(documents.report_json(report), "json")
+    assert documents.dump(documents.report_json(report, lazy=True), "yaml") == documents.dump(
+        documents.report_json(report), "yaml"
+    )
+
+
 # ----------------------------------------------------------------------------- tables
 
 

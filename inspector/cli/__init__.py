@@ -7,10 +7,16 @@ says so: with INSPECTOR_READY_FD=N in the environment it writes "ready" to file 
 closes it (s6-style readiness notification). `--version` is answered without importing anything
 else; `--help` and usage errors without the Kubernetes or DNS client; each command imports only
 what it uses.
+
+Once the command has run, the process ends at once (`os._exit`, after flushing stdout and stderr)
+instead of tearing the interpreter down: freeing every module and object (the Kubernetes client's
+thousand model classes among them) took about 0.3 s of CPU after the output was written, 3 s of
+wall time on a busy machine, and delayed `wait`'s return by as much. Nothing of ours runs at exit.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -49,7 +55,11 @@ def main() -> None:
         return
     from inspector.cli.commands import run  # typer and the commands, once Ctrl-C is handled
 
-    sys.exit(run())
+    status = run()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a reader gone (broken pipe): nothing to lose
+            stream.flush()
+    os._exit(status)
 
 
 def run(argv: list[str] | None = None) -> int:

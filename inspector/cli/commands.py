@@ -272,8 +272,12 @@ def _emit(text: str) -> None:
 
 
 def _document(data: Any, output: Output) -> None:
-    from inspector.output.documents import dump
+    from inspector.output.documents import dump, write_json
 
+    if output is Output.json and isinstance(data, dict):  # written as it is made (a lazy document)
+        write_json(data, sys.stdout.write)
+        sys.stdout.write("\n")
+        return
     _emit(dump(data, output.value))
 
 
@@ -384,7 +388,7 @@ def services(
     def text() -> str:
         return shown(report)
 
-    return _shown(opts, report, lambda: documents.report_json(report), text)
+    return _shown(opts, report, lambda: documents.report_json(report, lazy=True), text)
 
 
 app.command("svc", help="Alias of services.", hidden=True)(services)
@@ -457,7 +461,7 @@ def diff(
             return tables.service_names(sr for sr in report.services if sr.status.value != "ok")
         return text.explain(report)
 
-    return _shown(opts, report, lambda: documents.report_json(report), words)
+    return _shown(opts, report, lambda: documents.report_json(report, lazy=True), words)
 
 
 @app.command("resolve")

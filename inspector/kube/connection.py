@@ -131,15 +131,20 @@ class Client:
         """Closes every pooled connection (and the client library's thread pool, if it made one)."""
         self.api.close()
 
-    def get_json(self, path: str, query: list[tuple[str, Any]] | None = None) -> JSON:
-        """One GET answered with a JSON object (retried as `retry_policy` says), or our error."""
+    def get_bytes(self, path: str, query: list[tuple[str, Any]] | None = None) -> bytes:
+        """The body of one GET that answered < 400 (retried as `retry_policy` says), or our error."""
         resp = self.send(path, query or [], self.request_timeout)
         try:
-            data = resp.read()
+            data: bytes = resp.read()
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             raise self.connection_error(exc) from None
         if resp.status >= 400:
             raise self._translate(_HTTPError(resp.status, _status_message(data) or str(resp.reason), path))
+        return data
+
+    def get_json(self, path: str, query: list[tuple[str, Any]] | None = None) -> JSON:
+        """One GET answered with a JSON object (retried as `retry_policy` says), or our error."""
+        data = self.get_bytes(path, query)
         try:
             parsed = json.loads(data)
         except ValueError:

@@ -1,41 +1,91 @@
-"""Paginated LIST: one request per PAGE_SIZE objects of a kind, following the continue tokens.
+"""Paginated LIST: one request per PAGE_SIZE objects of a kind, following the continue tokens, the
+next page on the wire while the current one decodes.
 
 Why it exists: thousands of Services and tens of thousands of pods are read in one LIST per kind,
-never one request per object, in pages the API server can serve without holding them all.
+never one request per object, in pages the API server can serve without holding them all. A page's
+continue token is read first (the items skipped unread, see `decoding.continue_token`), so a
+thread asks for the next page while the caller decodes this one: transfer and decoding overlap.
+At most PREFETCH pages' bytes wait per LIST, and a page's bytes are dropped once decoded, so memory
+stays bounded whatever the size of the cluster.
 """
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Iterator
 from typing import Any
 
 from inspector.kube.connection import Client
+from inspector.kube.decoding import Page, continue_token, decode_page
 from inspector.kube.resources import JSON, Resource
 
 PAGE_SIZE = 500
+PREFETCH = 2  # pages fetched ahead of the one being decoded, per LIST
 
 
-def pages(
+def raw_pages(
     client: Client, resource: Resource, namespace: str | None = None, field_selector: str | None = None
-) -> Iterator[JSON]:
-    """The pages of one paginated LIST of a kind (PAGE_SIZE objects each)."""
-    token = None
+) -> Iterator[bytes]:
+    """The bodies of one paginated LIST of a kind (PAGE_SIZE objects each), one after another."""
+    path = resource.path(namespace)
+    token = ""
     while True:
         query: list[tuple[str, Any]] = [("limit", PAGE_SIZE)]
         if field_selector:
             query.append(("fieldSelector", field_selector))
         if token:
             query.append(("continue", token))
-        page = client.get_json(resource.path(namespace), query)
-        yield page
-        token = (page.get("metadata") or {}).get("continue")
+        data = client.get_bytes(path, query)
+        _, token = continue_token(data, client.server, path)
+        yield data
         if not token:
             return
 
 
-def _items(page: JSON) -> list[dict[str, Any]]:
-    items = page.get("items")
-    return [i for i in items if isinstance(i, dict)] if isinstance(items, list) else []
+def _ahead(source: Iterator[bytes], depth: int) -> Iterator[bytes]:
+    """The items of `source`, produced by a thread that keeps up to `depth` of them ready; an error
+    of the source is raised here, in the consumer. Closing this generator stops the thread."""
+    slots: queue.Queue[tuple[bytes | None, BaseException | None]] = queue.Queue(depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for data in source:
+                while not stop.is_set():
+                    try:
+                        slots.put((data, None), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            slots.put((None, None))
+        except BaseException as exc:  # handed to the consumer, which raises it
+            slots.put((None, exc))
+
+    worker = threading.Thread(target=produce, name="inspector-list", daemon=True)
+    worker.start()
+    try:
+        while True:
+            data, error = slots.get()
+            if error is not None:
+                raise error
+            if data is None:
+                return
+            yield data
+    finally:
+        stop.set()
+
+
+def decoded_pages(
+    client: Client, resource: Resource, namespace: str | None = None, field_selector: str | None = None
+) -> Iterator[Page]:
+    """The pages of one paginated LIST, decoded to the fields the snapshot reads (see `decoding`),
+    the next page fetched while this one decodes."""
+    path = resource.path(namespace)
+    for data in _ahead(raw_pages(client, resource, namespace, field_selector), PREFETCH):
+        yield decode_page(resource.kind, data, client.server, path)
 
 
 def list_objects(
@@ -43,19 +93,15 @@ def list_objects(
 ) -> Iterator[JSON]:
     """Every object of a kind (one paginated LIST), page by page. The items of a LIST carry no
     `kind`; each gets its resource's, so that what was read says what it is."""
-    for page in pages(client, resource, namespace, field_selector):
-        for item in _items(page):
-            item.setdefault("kind", resource.kind)
-            yield item
+    for page in decoded_pages(client, resource, namespace, field_selector):
+        yield from page["items"]
 
 
 def list_with_version(client: Client, resource: Resource, namespace: str | None) -> tuple[list[JSON], str]:
     """Every object of a kind and the list's resourceVersion, to start a watch from."""
     items: list[JSON] = []
     version = ""
-    for page in pages(client, resource, namespace):
-        for item in _items(page):
-            item.setdefault("kind", resource.kind)
-            items.append(item)
-        version = str((page.get("metadata") or {}).get("resourceVersion") or version)
+    for page in decoded_pages(client, resource, namespace):
+        items += page["items"]
+        version = page["resource_version"] or version
     return items, version

@@ -9,7 +9,8 @@ failure (a partial result with a clear note). The objects go to `SnapshotBuilder
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 
 from inspector.errors import Forbidden, InspectorError, NotFound
 from inspector.kube.connection import Client
@@ -58,9 +59,11 @@ def read_snapshot(client: Client, namespace: str | None) -> Snapshot:
     forbidden: list[str] = []
     for scope in scopes:
         try:
-            builder.add(list_objects(client, SERVICES, scope))
-            builder.add(list_objects(client, PODS, scope))
-            builder.add(_slices(client, scope))
+            _concurrently(
+                lambda: builder.add(list_objects(client, SERVICES, scope)),  # noqa: B023 (joined in the loop)
+                lambda: builder.add(list_objects(client, PODS, scope)),  # noqa: B023
+                lambda: builder.add(_slices(client, scope)),  # noqa: B023
+            )
         except Forbidden as exc:
             if namespace is not None:
                 raise Forbidden(f"cannot read namespace {namespace}: {exc}") from None
@@ -102,6 +105,32 @@ def _probe_events(
         except (Forbidden, NotFound):
             notes.append("cannot list events: why a pod is not ready leaves out its failed probes")
             return
+
+
+def _concurrently(*tasks: Callable[[], object]) -> None:
+    """Runs the tasks side by side (the LISTs of three kinds: one's transfer overlaps another's
+    decoding) and, once all have ended, raises the error of the first task (in order) that failed.
+    The builder takes each kind into a list of its own, so the tasks never touch the same list."""
+    errors: list[BaseException | None] = [None] * len(tasks)
+
+    def run(i: int) -> None:
+        try:
+            tasks[i]()
+        except BaseException as exc:  # raised below, in the caller's thread
+            errors[i] = exc
+
+    threads = [
+        threading.Thread(target=run, args=(i,), name="inspector-read", daemon=True)
+        for i in range(1, len(tasks))
+    ]
+    for t in threads:
+        t.start()
+    run(0)
+    for t in threads:
+        t.join()
+    for error in errors:
+        if error is not None:
+            raise error
 
 
 def _readable_scopes(client: Client, notes: list[str]) -> list[str | None]:

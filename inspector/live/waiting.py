@@ -3,9 +3,12 @@
 Why it exists: `wait`, `assert_discoverable` and `discoverable()` block until the verdict
 (`inspector.diagnosis.readiness`) says yes, or a timeout. The objects of each kind and namespace are
 kept as the last list plus the watch events since (a `Reset` replaces them), and after each burst of
-events the same snapshot builder as every command's rebuilds the snapshot for the verdict; never a
-busy poll. At the timeout the verdict is taken on a fresh list. Every watch is stopped, and its
-thread joined, before this returns.
+events the snapshot for the verdict is assembled again; never a busy poll. Each object goes through
+the same snapshot builder as every command's once, when it arrives, and is kept built: a burst of
+events costs the objects it changed, not every pod of the namespace (at 1,000 pods a namespace,
+rebuilding them all took 0.16-0.67 s per burst on a busy machine, most of `wait`'s reaction time).
+At the timeout the verdict is taken on a fresh list. Every watch is stopped, and its thread joined,
+before this returns.
 """
 
 from __future__ import annotations
@@ -51,30 +54,36 @@ def watch_seconds() -> int:
 
 @dataclass
 class _Store:
-    """The objects of one kind in one namespace: the last list plus the watch events since."""
+    """The objects of one kind in one namespace: the last list plus the watch events since, each
+    kept as read and as built (a one-object snapshot holding its dataclass)."""
 
+    kind: str
     objects: dict[str, JSON] = field(default_factory=dict)
+    built: dict[str, Snapshot] = field(default_factory=dict)
     version: str = ""
 
     def reset(self, items: list[JSON], version: str) -> None:
         self.objects = {_name(o): o for o in items}
+        self.built = {name: self._build(o) for name, o in self.objects.items()}
         self.version = version
 
     def apply(self, event: Event) -> None:
         if isinstance(event, Reset):
             self.reset(event.items, event.version)
         elif event.type in ("ADDED", "MODIFIED"):
-            self.objects[_name(event.object)] = event.object
+            name = _name(event.object)
+            self.objects[name] = event.object
+            self.built[name] = self._build(event.object)
         elif event.type == "DELETED":
             self.objects.pop(_name(event.object), None)
+            self.built.pop(_name(event.object), None)
+
+    def _build(self, obj: JSON) -> Snapshot:
+        return SnapshotBuilder().add([obj if "kind" in obj else {**obj, "kind": self.kind}]).build()
 
 
 def _name(obj: JSON) -> str:
     return str((obj.get("metadata") or {}).get("name") or "")
-
-
-def _with_kind(stream: Stream, obj: JSON) -> JSON:
-    return obj if "kind" in obj else {**obj, "kind": stream.resource.kind}
 
 
 def wait_for(
@@ -95,7 +104,7 @@ def wait_for(
     stores: dict[Stream, _Store] = {}
     for resource in WATCHED:
         for ns in namespaces:
-            store = _Store()
+            store = _Store(resource.kind)
             try:
                 store.reset(*list_with_version(client, resource, ns))
             except Forbidden:
@@ -106,11 +115,18 @@ def wait_for(
     # bare ReplicaSets only explain a Service scaled to zero; they are listed once, not followed
     replica_sets = [o for ns in namespaces for o in readable(client, REPLICASETS, ns)]
 
+    bare = SnapshotBuilder().add(replica_sets).build()
+
     def snapshot() -> Snapshot:
-        builder = SnapshotBuilder().add(replica_sets)
-        for stream, store in stores.items():
-            builder.add(_with_kind(stream, o) for o in store.objects.values())
-        return builder.build(tuple(namespaces))
+        parts = [bare, *(one for store in stores.values() for one in store.built.values())]
+        return Snapshot(
+            services=tuple(o for part in parts for o in part.services),
+            slices=tuple(o for part in parts for o in part.slices),
+            pods=tuple(o for part in parts for o in part.pods),
+            nodes=(),
+            workloads=tuple(o for part in parts for o in part.workloads),
+            namespaces=tuple(namespaces),
+        )
 
     def evaluate(count: int) -> WaitResult:
         return verdict(

@@ -128,6 +128,7 @@ class LabelIndex:
             for key, value in pod.labels.items():
                 self._by_label[(pod.namespace, key, value)].append(pod)
                 self._by_key[(pod.namespace, key)].append(pod)
+        self._sorted: dict[tuple[str, str, str | None], list[Pod]] = {}
 
     def select(self, namespace: str, selector: Mapping[str, str]) -> list[Pod]:
         """Pods carrying every key=value of the selector (Boolean AND), in index order.
@@ -139,13 +140,23 @@ class LabelIndex:
         smallest = min((self._by_label.get((namespace, k, v), []) for k, v in selector.items()), key=len)
         return [p for p in smallest if all(p.labels.get(k) == v for k, v in selector.items())]
 
-    def sharing_a_label(self, namespace: str, selector: Mapping[str, str]) -> list[Pod]:
-        """Pods carrying at least one key=value of the selector, each once, in index order."""
-        return _unique(p for k, v in selector.items() for p in self._by_label.get((namespace, k, v), []))
+    def by_name(self, namespace: str, key: str, value: str | None = None) -> list[Pod]:
+        """The pods carrying key=value (or key with any value, for None), sorted by name; sorted once
+        per label and kept, so a near-miss query can stop after the first few names."""
+        label = (namespace, key, value)
+        cached = self._sorted.get(label)
+        if cached is None:
+            pods = (
+                self._by_key.get((namespace, key), [])
+                if value is None
+                else self._by_label.get((namespace, key, value), [])
+            )
+            cached = self._sorted[label] = sorted(pods, key=_name)
+        return cached
 
-    def carrying_a_key(self, namespace: str, selector: Mapping[str, str]) -> list[Pod]:
-        """Pods carrying at least one key of the selector (with any value), each once."""
-        return _unique(p for k in selector for p in self._by_key.get((namespace, k), []))
+
+def _name(pod: Pod) -> str:
+    return pod.name
 
 
 def _unique(pods: Iterable[Pod]) -> list[Pod]:
@@ -175,21 +186,43 @@ def near_misses(
     Pods sharing at least one key=value count; only when none does, pods carrying a selector key with
     another value. Found through the index, so a Service costs only the pods it could be near.
     """
-    candidates = index.sharing_a_label(namespace, selector) or index.carrying_a_key(namespace, selector)
-    out = []
-    for pod in candidates:
-        matched: list[str] = []
-        missing: list[tuple[str, str]] = []
-        different: list[tuple[str, str, str]] = []
-        for key, wanted in sorted(selector.items()):
-            actual = pod.labels.get(key)
-            if actual is None:
-                missing.append((key, wanted))
-            elif actual == wanted:
-                matched.append(key)
-            else:
-                different.append((key, wanted, actual))
-        out.append(NearMiss(pod, tuple(matched), tuple(missing), tuple(different)))
+    keys = sorted(selector.items())
+    lists = sorted((index.by_name(namespace, k, v) for k, v in keys), key=len)
+    if not lists or not lists[-1]:
+        # no pod shares a key=value: the closest are those carrying a key, all equally far (by name)
+        by_key = [index.by_name(namespace, k)[:limit] for k, _ in keys]
+        return [
+            _near_miss(p, keys)
+            for p in heapq.nsmallest(limit, _unique(p for ps in by_key for p in ps), key=_name)
+        ]
+    # Every pod is ranked by (keys matched, name): missing + different = keys - matched. A pod outside
+    # the smaller lists carries only the commonest key=value, so it matches exactly one key, and only
+    # the first few such names can rank: 20,000 pods sharing one label cost a few, not 20,000.
+    scored = [_near_miss(p, keys) for p in _unique(p for ps in lists[:-1] for p in ps)]
+    seen = {id(m.pod) for m in scored}
+    singles: list[NearMiss] = []
+    for pod in lists[-1]:
+        if len(singles) == limit:
+            break
+        if id(pod) not in seen:
+            singles.append(_near_miss(pod, keys))
     return heapq.nsmallest(
-        limit, out, key=lambda m: (-len(m.matched), len(m.missing) + len(m.different), m.pod.name)
+        limit,
+        scored + singles,
+        key=lambda m: (-len(m.matched), len(m.missing) + len(m.different), m.pod.name),
     )
+
+
+def _near_miss(pod: Pod, keys: list[tuple[str, str]]) -> NearMiss:
+    matched: list[str] = []
+    missing: list[tuple[str, str]] = []
+    different: list[tuple[str, str, str]] = []
+    for key, wanted in keys:
+        actual = pod.labels.get(key)
+        if actual is None:
+            missing.append((key, wanted))
+        elif actual == wanted:
+            matched.append(key)
+        else:
+            different.append((key, wanted, actual))
+    return NearMiss(pod, tuple(matched), tuple(missing), tuple(different))
