@@ -58,6 +58,8 @@ class ObjectMeta(TypedDict, total=False):
 class Condition(TypedDict, total=False):
     type: str | None
     status: str | None
+    reason: str | None  # why a pod is not ready
+    message: str | None
 
 
 class ObjectReference(TypedDict, total=False):
@@ -98,6 +100,10 @@ class PodDNSConfig(TypedDict, total=False):
     options: list[DNSOption] | None
 
 
+class ReadinessGate(TypedDict, total=False):
+    conditionType: str | None
+
+
 class PodSpec(TypedDict, total=False):
     containers: list[Container] | None
     initContainers: list[Container] | None
@@ -105,10 +111,34 @@ class PodSpec(TypedDict, total=False):
     hostNetwork: bool | None
     dnsPolicy: str | None
     dnsConfig: PodDNSConfig | None
+    readinessGates: list[ReadinessGate] | None
+    hostname: str | None  # with subdomain: the pod's <hostname>.<subdomain> record
+    subdomain: str | None
 
 
 class PodIP(TypedDict, total=False):
     ip: str | None
+
+
+class ContainerStateDetail(TypedDict, total=False):  # waiting, terminated, running
+    reason: str | None
+    message: str | None
+    exitCode: int | None
+    startedAt: str | None
+
+
+class ContainerState(TypedDict, total=False):
+    waiting: ContainerStateDetail | None
+    running: ContainerStateDetail | None
+    terminated: ContainerStateDetail | None
+
+
+class ContainerStatus(TypedDict, total=False):
+    name: str | None
+    ready: bool | None
+    restartCount: int | None
+    state: ContainerState | None
+    lastState: ContainerState | None
 
 
 class PodStatus(TypedDict, total=False):
@@ -116,6 +146,8 @@ class PodStatus(TypedDict, total=False):
     podIP: str | None
     podIPs: list[PodIP] | None
     conditions: list[Condition] | None
+    containerStatuses: list[ContainerStatus] | None  # why a pod is not ready, its restarts
+    initContainerStatuses: list[ContainerStatus] | None
 
 
 class PodJSON(TypedDict, total=False):
@@ -241,6 +273,7 @@ class PodTemplate(TypedDict, total=False):
 class WorkloadSpec(TypedDict, total=False):
     replicas: int | None
     template: PodTemplate | None
+    serviceName: str | None  # a StatefulSet's: the headless Service naming its pods
 
 
 class WorkloadStatus(TypedDict, total=False):

@@ -21,7 +21,7 @@ from inspector.kube.resources import DEPLOYMENTS, ENDPOINTSLICES, NODES, PODS, S
 from inspector.kube.watching import Stream, Watch
 from inspector.live.inspecting import Scope
 from inspector.live.reading import check_namespace
-from inspector.live.waiting import SETTLE_S, _Store, _with_kind, watch_seconds
+from inspector.live.waiting import SETTLE_S, _Store, watch_seconds
 from inspector.model.snapshot import Service, SnapshotBuilder
 
 FOLLOWED = (SERVICES, ENDPOINTSLICES, PODS, NODES, DEPLOYMENTS, STATEFULSETS)
@@ -37,7 +37,7 @@ def follow(client: Client, scope: Scope) -> Generator[Report, None, None]:
     stores: dict[Stream, _Store] = {}
     for resource in FOLLOWED:
         where = namespace if resource.namespaced else None
-        store = _Store()
+        store = _Store(resource.kind)
         try:
             store.reset(*list_with_version(client, resource, where))
         except (Forbidden, NotFound):
@@ -50,7 +50,8 @@ def follow(client: Client, scope: Scope) -> Generator[Report, None, None]:
     def report() -> Report:
         builder = SnapshotBuilder()
         for stream, store in stores.items():
-            builder.add(_with_kind(stream, o) for o in store.objects.values())
+            kind = stream.resource.kind  # the items of a LIST carry none
+            builder.add(o if "kind" in o else {**o, "kind": kind} for o in store.objects.values())
         return inspect_snapshot(builder.build(None if namespace is None else (namespace,)), include)
 
     first = report()
