@@ -228,6 +228,13 @@ ALL_CODES = [
     ("dns-mismatch", "error"),
     ("dns-missing-srv", "error"),
     ("dns-unreachable", "error"),
+    ("networkpolicy-denies-client", "error"),
+    ("networkpolicy-denies-dns-egress", "error"),
+    ("networkpolicy-selects-no-pods", "info"),
+    ("ingress-backend-service-missing", "error"),
+    ("ingress-backend-port-missing", "error"),
+    ("ingress-backend-no-endpoints", "error"),
+    ("ingress-backend-externalname", "warning"),
 ]
 
 

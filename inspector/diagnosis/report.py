@@ -16,6 +16,7 @@ from typing import Any
 from inspector.diagnosis.checks import ServiceFacts, run_checks
 from inspector.diagnosis.endpoints import Endpoint, SliceIndex, actual_endpoints
 from inspector.diagnosis.expectations import Expectation, NodePortEndpoint, expect, expected_node_ports
+from inspector.diagnosis.routes import BackendState, backend_states
 from inspector.model.findings import Finding, Severity, finding, worst
 from inspector.model.selectors import LabelIndex, near_misses
 from inspector.model.snapshot import Service, ServiceType, Snapshot, Workload
@@ -37,6 +38,7 @@ class ServiceReport:
     facts: ServiceFacts
     findings: tuple[Finding, ...]
     node_ports: tuple[NodePortEndpoint, ...]
+    routes: tuple[BackendState, ...] = ()  # the route backends that name this Service
 
     @property
     def service(self) -> Service:
@@ -64,6 +66,7 @@ class Report:
     snapshot: Snapshot
     services: tuple[ServiceReport, ...]
     cluster_findings: tuple[Finding, ...] = ()  # findings about no one Service (orphan slices)
+    routes: tuple[BackendState, ...] = ()  # every Service backend of every Ingress or route read
 
     @property
     def findings(self) -> tuple[Finding, ...]:
@@ -93,7 +96,12 @@ class Report:
             (s for s in self.services if s.service.namespace == namespace and s.service.name == name), None
         )
 
-    def with_findings(self, by_service: Mapping[str, Iterable[Finding]], note: str | None = None) -> Report:
+    def with_findings(
+        self,
+        by_service: Mapping[str, Iterable[Finding]],
+        note: str | None = None,
+        cluster: Iterable[Finding] = (),
+    ) -> Report:
         """This report with more findings (e.g. DNS ones) after each Service's own, keyed by
         "namespace/name", and a note about where they came from."""
         services = tuple(
@@ -103,7 +111,12 @@ class Report:
         snapshot = self.snapshot
         if note is not None:
             snapshot = dataclasses.replace(snapshot, notes=(*snapshot.notes, note))
-        return dataclasses.replace(self, snapshot=snapshot, services=services)
+        return dataclasses.replace(
+            self,
+            snapshot=snapshot,
+            services=services,
+            cluster_findings=self.cluster_findings + tuple(cluster),
+        )
 
 
 def _diff(
@@ -137,6 +150,11 @@ def inspect_snapshot(snapshot: Snapshot, include: Callable[[Service], bool] | No
     for w in snapshot.workloads:
         workloads_by_ns.setdefault(w.namespace, []).append(w)
 
+    routes = backend_states(snapshot, slice_index)
+    routes_to: dict[str, list[BackendState]] = {}
+    for b in routes:
+        routes_to.setdefault(b.backend.service_key, []).append(b)
+
     reports = []
     for svc in sorted(snapshot.services, key=lambda s: (s.namespace, s.name)):
         if include is not None and not include(svc):
@@ -160,8 +178,15 @@ def inspect_snapshot(snapshot: Snapshot, include: Callable[[Service], bool] | No
             scaled_to_zero=_scaled_to_zero(svc, workloads_by_ns.get(svc.namespace, [])) if no_pods else (),
             nodes=snapshot.nodes,
         )
+        leading = tuple(routes_to.get(svc.key, ()))
+        route_findings = [b.finding for b in leading if b.finding is not None]
         reports.append(
-            ServiceReport(facts, tuple(run_checks(facts)), expected_node_ports(svc, snapshot.nodes))
+            ServiceReport(
+                facts,
+                tuple(run_checks(facts)) + tuple(route_findings),
+                expected_node_ports(svc, snapshot.nodes),
+                leading,
+            )
         )
 
     cluster_findings: list[Finding] = []
@@ -174,4 +199,5 @@ def inspect_snapshot(snapshot: Snapshot, include: Callable[[Service], bool] | No
                         cluster_findings.append(
                             finding("orphan-endpointslice", slice=s.key, service=f"{namespace}/{name}")
                         )
-    return Report(snapshot, tuple(reports), tuple(cluster_findings))
+        cluster_findings += [b.finding for b in routes if b.state == "service-missing" and b.finding]
+    return Report(snapshot, tuple(reports), tuple(cluster_findings), tuple(routes))

@@ -50,7 +50,7 @@ def service_json(sr: ServiceReport) -> dict[str, Any]:
         "missing": [e.as_json() for e in sr.facts.missing],
         "unexpected": [e.as_json(actual=True) for e in sr.facts.unexpected],
         "findings": [f.as_json() for f in sr.findings],
-    }
+    } | ({"routes": [b.as_json() for b in sr.routes]} if sr.routes else {})
 
 
 def report_json(report: Report) -> dict[str, Any]:
@@ -58,6 +58,8 @@ def report_json(report: Report) -> dict[str, Any]:
         "services": [service_json(s) for s in report.services],
         "summary": report.summary(),
     }
+    if report.routes:
+        out["routes"] = [b.as_json() for b in report.routes]
     if report.cluster_findings:
         out["findings"] = [f.as_json() for f in report.cluster_findings]
     if report.notes:
