@@ -449,7 +449,10 @@ def reach(
         str | None, typer.Option("--from-namespace", help="The client: a pod of this namespace.")
     ] = None,
     from_pod: Annotated[
-        str | None, typer.Option("--from-pod", help="The client: this pod (in -n), with its labels and IP.")
+        str | None,
+        typer.Option(
+            "--from-pod", help="The client: this pod, POD (in -n) or NS/POD, with its labels and IP."
+        ),
     ] = None,
     from_labels: Annotated[
         str | None,

@@ -148,18 +148,27 @@ def check_reach_options(
     if (from_namespace is None) == (from_pod is None):
         raise BadInput("give exactly one of --from-namespace NS or --from-pod POD")
     if from_pod is not None:
-        validate_name(from_pod, "pod name")
+        pod_namespace, _, pod_name = from_pod.rpartition("/")
+        if pod_namespace:
+            validate_name(pod_namespace, "namespace")
+        validate_name(pod_name, "pod name")
         if labels is not None:
             raise BadInput("--from-labels goes with --from-namespace; a pod has its own labels")
     if from_namespace is not None:
         validate_name(from_namespace, "namespace")
     chosen: dict[str, str] = {}
-    for part in (labels or "").split(","):
+    for part in labels.split(",") if labels is not None else ():
         key, eq, value = part.partition("=")
         if not eq or not key.strip():
             raise BadInput(f"--from-labels: {part!r} is not KEY=VALUE")
         chosen[key.strip()] = value.strip()
     return chosen if labels is not None else {}
+
+
+def pod_location(from_pod: str, default_namespace: str) -> tuple[str, str]:
+    """--from-pod POD (in the Service's namespace) or NS/POD."""
+    namespace, _, name = from_pod.rpartition("/")
+    return namespace or default_namespace, name
 
 
 def make_client(
@@ -169,11 +178,12 @@ def make_client(
     pod_namespace: str,
     labels: dict[str, str],
 ) -> netpol.Client:
-    """The client `--from-namespace NS [--from-labels K=V,...]` or `--from-pod POD` names."""
+    """The client `--from-namespace NS [--from-labels K=V,...]` or `--from-pod [NS/]POD` names."""
     if from_pod is not None:
-        pod = next((p for p in snapshot.pods if p.namespace == pod_namespace and p.name == from_pod), None)
+        pod_namespace, name = pod_location(from_pod, pod_namespace)
+        pod = next((p for p in snapshot.pods if p.namespace == pod_namespace and p.name == name), None)
         if pod is None:
-            raise NotFound(f'pod "{from_pod}" not found in namespace "{pod_namespace}"')
+            raise NotFound(f'pod "{name}" not found in namespace "{pod_namespace}"')
         return client_of_pod(pod)
     assert from_namespace is not None
     return netpol.Client.in_namespace(from_namespace, labels)
@@ -190,13 +200,14 @@ def reach_service(
     """May the client reach every ready endpoint of Service namespace/name, and kube-dns?"""
     chosen = check_reach_options(name, from_namespace, from_pod, labels)
     validate_name(namespace, "namespace")
-    if from_namespace is not None:
-        check_namespace(client, from_namespace)
     snapshot = read_snapshot(client, namespace)
     service = snapshot.service(namespace, name)
     if service is None:
         raise NotFound(f'service "{name}" not found in namespace "{namespace}"')
-    snapshot = widened(client, snapshot, [from_namespace or namespace, DNS_NAMESPACE])
+    client_namespace = from_namespace or pod_location(from_pod or "", namespace)[0]
+    if client_namespace != namespace:
+        check_namespace(client, client_namespace)
+    snapshot = widened(client, snapshot, [client_namespace, DNS_NAMESPACE])
     who = make_client(snapshot, from_namespace, from_pod, namespace, chosen)
     return reachability(snapshot, service, who), snapshot
 
