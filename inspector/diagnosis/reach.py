@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from inspector.diagnosis.endpoints import Endpoint
-from inspector.diagnosis.expectations import expect
+from inspector.diagnosis.expectations import Expectation, expect
 from inspector.model import netpol
 from inspector.model.findings import Finding, finding
 from inspector.model.selectors import LabelIndex
@@ -122,17 +122,46 @@ class Reasoner:
         self.snapshot = snapshot
         self.index = LabelIndex(snapshot.pods)
         self.pods = {(p.namespace, p.name): p for p in snapshot.pods}
-        self.policies = snapshot.network_policies
         self.namespaces = snapshot.namespace_labels
+        # a policy selects pods of its own namespace only: each verdict reads that namespace's
+        self.policies: dict[str, tuple[netpol.NetworkPolicy, ...]] = {}
+        for policy in snapshot.network_policies:
+            self.policies[policy.namespace] = (*self.policies.get(policy.namespace, ()), policy)
         self.dns_pods = tuple(policy_pod(p) for p in dns_pods(snapshot, self.index))
+        self._selecting: dict[
+            tuple[str, str, tuple[tuple[str, str], ...]], tuple[netpol.NetworkPolicy, ...]
+        ] = {}
+
+    def selecting(
+        self, namespace: str, labels: Mapping[str, str], direction: str
+    ) -> tuple[netpol.NetworkPolicy, ...]:
+        """The policies selecting pods with these labels for a direction, matched once per label
+        set (the pods of one workload share theirs); the verdicts read only those."""
+        key = (direction, namespace, tuple(sorted(labels.items())))
+        found = self._selecting.get(key)
+        if found is None:
+            found = tuple(
+                p
+                for p in self.policies.get(namespace, ())
+                if direction in p.policy_types and p.pod_selector.matches(labels)
+            )
+            self._selecting[key] = found
+        return found
 
     def dns(self, client: netpol.Client) -> netpol.Verdict | None:
         if not self.dns_pods or client.namespace is None:
             return None
-        return netpol.dns_egress_verdict(self.policies, client, self.dns_pods, namespaces=self.namespaces)
+        return netpol.dns_egress_verdict(
+            self.policies.get(client.namespace, ()), client, self.dns_pods, namespaces=self.namespaces
+        )
 
-    def reachability(self, service: Service, client: netpol.Client) -> Reachability:
-        exp = expect(service, self.index)
+    def reachability(
+        self, service: Service, client: netpol.Client, expectation: Expectation | None = None
+    ) -> Reachability:
+        exp = expectation if expectation is not None else expect(service, self.index)
+        egress = (
+            () if client.namespace is None else self.selecting(client.namespace, client.labels, netpol.EGRESS)
+        )
         rows = []
         for ep in exp.endpoints:
             pod = self.pods.get((service.namespace, ep.pod or ""))
@@ -143,10 +172,20 @@ class Reasoner:
                 EndpointReach(
                     ep,
                     netpol.ingress_verdict(
-                        self.policies, target, client, ep.port, ep.protocol, namespaces=self.namespaces
+                        self.selecting(pod.namespace, pod.labels, netpol.INGRESS),
+                        target,
+                        client,
+                        ep.port,
+                        ep.protocol,
+                        namespaces=self.namespaces,
                     ),
                     netpol.egress_verdict(
-                        self.policies, client, target, ep.port, ep.protocol, namespaces=self.namespaces
+                        egress,
+                        client,
+                        target,
+                        ep.port,
+                        ep.protocol,
+                        namespaces=self.namespaces,
                     ),
                 )
             )
@@ -155,10 +194,8 @@ class Reasoner:
             selecting = tuple(
                 sorted(
                     p.ref
-                    for p in self.policies
-                    if p.namespace == client.namespace
-                    and netpol.EGRESS in p.policy_types
-                    and p.pod_selector.matches(client.labels)
+                    for p in self.policies.get(client.namespace, ())
+                    if netpol.EGRESS in p.policy_types and p.pod_selector.matches(client.labels)
                 )
             )
         return Reachability(service, client, tuple(rows), self.dns(client), selecting)
@@ -183,9 +220,9 @@ def format_policy_selector(selector: netpol.LabelSelector) -> str:
 
 def policies_selecting_no_pods(snapshot: Snapshot) -> list[Finding]:
     """networkpolicy-selects-no-pods: a policy whose podSelector picks no pod of its namespace."""
-    by_namespace: dict[str, list[Pod]] = {}
-    for p in snapshot.pods:
-        by_namespace.setdefault(p.namespace, []).append(p)
+    label_sets: dict[str, dict[tuple[tuple[str, str], ...], Mapping[str, str]]] = {}
+    for p in snapshot.pods:  # each distinct label set once: a workload's pods share theirs
+        label_sets.setdefault(p.namespace, {})[tuple(sorted(p.labels.items()))] = p.labels
     return [
         finding(
             "networkpolicy-selects-no-pods",
@@ -194,21 +231,27 @@ def policies_selecting_no_pods(snapshot: Snapshot) -> list[Finding]:
             namespace=policy.namespace,
         )
         for policy in sorted(snapshot.network_policies, key=lambda p: p.ref)
-        if not any(policy.pod_selector.matches(p.labels) for p in by_namespace.get(policy.namespace, []))
+        if not any(
+            policy.pod_selector.matches(labels) for labels in label_sets.get(policy.namespace, {}).values()
+        )
     ]
 
 
 def client_findings(
-    snapshot: Snapshot, services: Iterable[Service], client: netpol.Client
+    snapshot: Snapshot,
+    services: Iterable[Service],
+    client: netpol.Client,
+    expectations: Mapping[str, Expectation] | None = None,
 ) -> tuple[Mapping[str, list[Finding]], list[Finding]]:
     """diff --from-namespace: per Service, networkpolicy-denies-client; for the client,
-    networkpolicy-denies-dns-egress and, for every policy read, networkpolicy-selects-no-pods."""
+    networkpolicy-denies-dns-egress and, for every policy read, networkpolicy-selects-no-pods.
+    `expectations` (by Service key, from the report) spare computing them again."""
     reasoner = Reasoner(snapshot)
     by_service: dict[str, list[Finding]] = {}
     for svc in services:
         if not svc.selects_pods:
             continue
-        reach = reasoner.reachability(svc, client)
+        reach = reasoner.reachability(svc, client, (expectations or {}).get(svc.key))
         if reach.denied:
             first = reach.denied[0]
             by_service[svc.key] = [

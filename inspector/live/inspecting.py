@@ -218,7 +218,10 @@ def with_client_findings(client: Client, report: Report, from_namespace: str) ->
     check_namespace(client, from_namespace)
     snapshot = widened(client, report.snapshot, [from_namespace, DNS_NAMESPACE])
     by_service, cluster = client_findings(
-        snapshot, (sr.service for sr in report.services), netpol.Client.in_namespace(from_namespace)
+        snapshot,
+        (sr.service for sr in report.services),
+        netpol.Client.in_namespace(from_namespace),
+        {sr.service.key: sr.expectation for sr in report.services},
     )
     report = dataclasses.replace(report, snapshot=dataclasses.replace(report.snapshot, notes=snapshot.notes))
     return report.with_findings(by_service, cluster=cluster)
