@@ -57,7 +57,7 @@ def policies_section(reach: Reachability) -> str:
         [e.endpoint.address, e.endpoint.pod or "<none>", _refs(e.ingress.selecting), e.ingress.message]
         for e in reach.endpoints
     ]
-    return table(rows, ["ENDPOINT", "POD", "INGRESS-POLICIES", f"FROM {reach.client.describe().upper()}"])
+    return table(rows, ["ENDPOINT", "POD", "INGRESS-POLICIES", "VERDICT-FROM-OWN-NAMESPACE"])
 
 
 def routes_rows(states: tuple[BackendState, ...] | list[BackendState], with_service: bool) -> str:
