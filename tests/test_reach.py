@@ -224,3 +224,15 @@ def test_the_reach_table_names_the_policies_and_the_deciding_rules(shop: Snapsho
         "DNS:      denied: no rule of policy test-ns/deny-egress admits pod kube-system/coredns-1",
         "Reachable: no",
     ]
+
+
+def test_a_bare_ip_client_has_no_egress_policy_and_no_dns_verdict(shop: Snapshot) -> None:
+    reach = reachability(shop, api(shop), netpol.Client.from_ip("10.88.9.9"))
+
+    assert [(e.ingress.message, e.egress.message) for e in reach.endpoints] == [
+        (
+            "denied: no rule of policies shop/allow-web, shop/default-deny admits IP 10.88.9.9",
+            "allowed: IP 10.88.9.9 is not a pod: no egress policy applies",
+        )
+    ] * 2
+    assert reach.dns is None and not reach.reachable

@@ -162,12 +162,29 @@ class Reasoner:
         egress = (
             () if client.namespace is None else self.selecting(client.namespace, client.labels, netpol.EGRESS)
         )
+        unselected: netpol.Verdict | None = None  # no egress policy: one verdict for every destination
+        if client.namespace is None:
+            unselected = netpol.Verdict(
+                True,
+                netpol.EGRESS,
+                (),
+                None,
+                f"allowed: {client.describe()} is not a pod: no egress policy applies",
+            )
         rows = []
         for ep in exp.endpoints:
             pod = self.pods.get((service.namespace, ep.pod or ""))
             if not ep.ready or pod is None or ep.port is None:
                 continue
             target = policy_pod(pod)
+            if egress or unselected is None:
+                egress_verdict = netpol.egress_verdict(
+                    egress, client, target, ep.port, ep.protocol, namespaces=self.namespaces
+                )
+                if not egress:
+                    unselected = egress_verdict
+            else:
+                egress_verdict = unselected
             rows.append(
                 EndpointReach(
                     ep,
@@ -179,25 +196,10 @@ class Reasoner:
                         ep.protocol,
                         namespaces=self.namespaces,
                     ),
-                    netpol.egress_verdict(
-                        egress,
-                        client,
-                        target,
-                        ep.port,
-                        ep.protocol,
-                        namespaces=self.namespaces,
-                    ),
+                    egress_verdict,
                 )
             )
-        selecting: tuple[netpol.PolicyRef, ...] = ()
-        if client.namespace is not None:
-            selecting = tuple(
-                sorted(
-                    p.ref
-                    for p in self.policies.get(client.namespace, ())
-                    if netpol.EGRESS in p.policy_types and p.pod_selector.matches(client.labels)
-                )
-            )
+        selecting = tuple(sorted(p.ref for p in egress))
         return Reachability(service, client, tuple(rows), self.dns(client), selecting)
 
 
