@@ -8,7 +8,7 @@ import pytest
 from inspector.diagnosis.reach import client_findings, client_of_pod, reachability
 from inspector.diagnosis.report import inspect_snapshot
 from inspector.model import netpol
-from inspector.model.snapshot import Route, RouteBackend, Snapshot
+from inspector.model.snapshot import Route, RouteBackend, Service, Snapshot
 from tests.conftest import snapshot_of
 
 
@@ -17,7 +17,7 @@ def shop() -> Snapshot:
     return snapshot_of("reach.yaml")
 
 
-def api(snapshot: Snapshot):  # type: ignore[no-untyped-def]
+def api(snapshot: Snapshot) -> Service:
     svc = snapshot.service("shop", "api")
     assert svc is not None
     return svc
