@@ -117,6 +117,9 @@ def test_every_command_works_as_the_least_privileged_service_account_and_only_re
         ["diff", "-A", "-o", "json"],
         ["diff", "web-svc", "--request-timeout", "10s"],
         ["wait", "web-svc", "--timeout", "60s"],
+        ["reach", "web-svc", "--from-namespace", "default"],
+        ["reach", "web-svc", "--from-namespace", "default", "-o", "json"],
+        ["diff", "--from-namespace", "default"],
     ]
     if cluster.dns_server:
         commands += [
@@ -161,7 +164,7 @@ def test_every_command_works_as_the_least_privileged_service_account_and_only_re
     assert seen, "the audit log recorded no request of the inspector's identity"
     writes = {(verb, res) for verb, res in seen if verb not in ("get", "list", "watch")}
     assert writes <= {("create", "pods/portforward")}, writes
-    assert {r for _, r in seen} >= {"services", "pods", "endpointslices"}
+    assert {r for _, r in seen} >= {"services", "pods", "endpointslices", "networkpolicies", "ingresses"}
 
 
 def test_with_only_a_namespace_role_all_namespaces_degrades_to_the_permitted_ones(

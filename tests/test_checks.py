@@ -475,6 +475,102 @@ POSITIVE = [
         ],
         id="externalname-is-ip--ipv4-literal",
     ),
+    pytest.param(
+        "ingress-backend-service-missing",
+        ("reach.yaml",),
+        None,
+        [
+            (
+                ERROR,
+                "Ingress shop/shop (shop.example/old) sends traffic to Service shop/gone, which does not "
+                "exist: those requests fail (503 or 500 from the proxy)",
+                {
+                    "kind": "Ingress",
+                    "route": "shop/shop",
+                    "where": "shop.example/old",
+                    "service": "shop/gone",
+                    "port": 80,
+                },
+            )
+        ],
+        id="ingress-backend-service-missing--a-path-names-a-deleted-service",
+    ),
+    pytest.param(
+        "ingress-backend-port-missing",
+        ("reach.yaml",),
+        "shop/api",
+        [
+            (
+                ERROR,
+                "HTTPRoute shop/partner (rule 2) sends traffic to port 81 of Service shop/api, which defines "
+                "ports 80 (web): those requests fail",
+                {
+                    "kind": "HTTPRoute",
+                    "route": "shop/partner",
+                    "where": "rule 2",
+                    "service": "shop/api",
+                    "port": 81,
+                    "ports": "80 (web)",
+                },
+            ),
+            (
+                ERROR,
+                "Ingress shop/shop (shop.example/admin) sends traffic to port admin of Service shop/api, "
+                "which defines ports 80 (web): those requests fail",
+                {
+                    "kind": "Ingress",
+                    "route": "shop/shop",
+                    "where": "shop.example/admin",
+                    "service": "shop/api",
+                    "port": "admin",
+                    "ports": "80 (web)",
+                },
+            ),
+        ],
+        id="ingress-backend-port-missing--a-number-and-a-name-the-service-lacks",
+    ),
+    pytest.param(
+        "ingress-backend-no-endpoints",
+        ("reach.yaml",),
+        "shop/idle",
+        [
+            (
+                ERROR,
+                "Ingress shop/shop (shop.example/idle) sends traffic to Service shop/idle, which has no ready "
+                "endpoint: those requests fail (503) until a pod is ready",
+                {
+                    "kind": "Ingress",
+                    "route": "shop/shop",
+                    "where": "shop.example/idle",
+                    "service": "shop/idle",
+                    "port": 80,
+                },
+            )
+        ],
+        id="ingress-backend-no-endpoints--a-path-to-a-service-selecting-nothing",
+    ),
+    pytest.param(
+        "ingress-backend-externalname",
+        ("reach.yaml",),
+        "shop/partner",
+        [
+            (
+                WARNING,
+                "HTTPRoute shop/partner (rule 1) sends traffic to ExternalName Service shop/partner "
+                "(partner.example.com): many controllers refuse such backends or need it enabled, and it "
+                "leaves the cluster",
+                {
+                    "kind": "HTTPRoute",
+                    "route": "shop/partner",
+                    "where": "rule 1",
+                    "service": "shop/partner",
+                    "port": 443,
+                    "externalName": "partner.example.com",
+                },
+            )
+        ],
+        id="ingress-backend-externalname--a-route-to-an-externalname-service",
+    ),
 ]
 
 
@@ -493,8 +589,13 @@ def test_finding_appears_with_its_severity_message_and_details(
 def test_every_catalogue_code_but_dns_has_a_positive_case() -> None:
     covered = {p.values[0] for p in POSITIVE}
 
-    # the active codes (`why`'s probe) are covered by tests/test_why.py
-    assert covered == {code for code, c in CATALOGUE.items() if not code.startswith("dns-") and not c.active}
+    # the active codes (`why`'s probe) are covered by tests/test_why.py; the DNS codes by
+    # test_dnschecking; the client's NetworkPolicy ones (they need a client) by test_reach
+    assert covered == {
+        code
+        for code, c in CATALOGUE.items()
+        if not code.startswith(("dns-", "networkpolicy-")) and not c.active
+    }
 
 
 LB_WITHOUT_NODE_PORTS = """
@@ -751,8 +852,13 @@ def test_healthy_variant_yields_no_such_finding(
 def test_every_catalogue_code_but_dns_has_a_negative_case() -> None:
     covered = {p.values[0] for p in NEGATIVE}
 
-    # the active codes (`why`'s probe) are covered by tests/test_why.py
-    assert covered == {code for code, c in CATALOGUE.items() if not code.startswith("dns-") and not c.active}
+    # the active codes (`why`'s probe) are covered by tests/test_why.py; the DNS codes by
+    # test_dnschecking; the client's NetworkPolicy ones (they need a client) by test_reach
+    assert covered == {
+        code
+        for code, c in CATALOGUE.items()
+        if not code.startswith(("dns-", "networkpolicy-")) and not c.active
+    }
 
 
 # ----------------------------------------------------------------------------- whole services

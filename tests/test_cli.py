@@ -168,6 +168,38 @@ def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, l
             id="negative-request-timeout",
         ),
         pytest.param(
+            ["reach", "api"],
+            "error: give exactly one of --from-namespace NS or --from-pod POD",
+            id="reach-without-a-client",
+        ),
+        pytest.param(
+            ["reach", "api", "--from-namespace", "web", "--from-pod", "web-1"],
+            "error: give exactly one of --from-namespace NS or --from-pod POD",
+            id="reach-with-two-clients",
+        ),
+        pytest.param(
+            ["reach", "api", "--from-namespace", "Web"],
+            "error: invalid namespace 'Web': must be at most 63 lowercase letters, digits or '-', "
+            "starting and ending with a letter or digit",
+            id="reach-invalid-client-namespace",
+        ),
+        pytest.param(
+            ["reach", "api", "--from-namespace", "web", "--from-labels", "app"],
+            "error: --from-labels: 'app' is not KEY=VALUE",
+            id="reach-bad-client-labels",
+        ),
+        pytest.param(
+            ["reach", "api", "--from-pod", "web-1", "--from-labels", "app=web"],
+            "error: --from-labels goes with --from-namespace; a pod has its own labels",
+            id="reach-pod-with-labels",
+        ),
+        pytest.param(
+            ["diff", "--from-namespace", "Web"],
+            "error: invalid namespace 'Web': must be at most 63 lowercase letters, digits or '-', "
+            "starting and ending with a letter or digit",
+            id="diff-invalid-client-namespace",
+        ),
+        pytest.param(
             ["endpoints", "--request-timeout", "soon"],
             "error: invalid duration 'soon': use a non-negative number with ms, s, m or h, e.g. 5s",
             id="garbage-request-timeout",

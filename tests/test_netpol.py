@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from inspector.diagnosis.netpol import (
+from inspector.model.netpol import (
     EGRESS,
     INGRESS,
     Client,

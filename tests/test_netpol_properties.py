@@ -17,7 +17,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from inspector.diagnosis.netpol import (
+from inspector.model.netpol import (
     Client,
     ContainerPort,
     InvalidNetworkPolicy,

@@ -262,6 +262,13 @@ ALL_CODES = [
     ("statefulset-service-missing", "error"),
     ("statefulset-service-not-headless", "warning"),
     ("externalname-is-ip", "warning"),
+    ("networkpolicy-denies-client", "error"),
+    ("networkpolicy-denies-dns-egress", "error"),
+    ("networkpolicy-selects-no-pods", "info"),
+    ("ingress-backend-service-missing", "error"),
+    ("ingress-backend-port-missing", "error"),
+    ("ingress-backend-no-endpoints", "error"),
+    ("ingress-backend-externalname", "warning"),
 ]
 
 

@@ -31,7 +31,7 @@ from inspector.errors import BadInput, InspectorError
 from inspector.status import ExitStatus
 
 if TYPE_CHECKING:
-    from inspector.diagnosis.report import Report
+    from inspector.diagnosis.report import Report, ServiceReport
     from inspector.kube.connection import Client
     from inspector.live.asking import DNSOptions
 
@@ -376,7 +376,9 @@ def services(
         if opts.output is Output.name:
             return tables.service_names(report.services)
         if name is not None:
-            return "\n\n---\n\n".join(tables.service_detail(sr) for sr in report.services)
+            return "\n\n---\n\n".join(
+                tables.service_detail(sr, _detail_sections(report, sr)) for sr in report.services
+            )
         table = tables.services_table(report, wide=opts.output is Output.wide, no_headers=no_headers)
         return table or _none_found(report)
 
@@ -392,6 +394,27 @@ def services(
 
 
 app.command("svc", help="Alias of services.", hidden=True)(services)
+
+
+def _detail_sections(report: Report, sr: ServiceReport) -> list[tuple[str, str]]:
+    """The routes leading to the Service and the NetworkPolicies isolating its ready endpoints."""
+    from inspector.diagnosis.reach import reachability
+    from inspector.model.netpol import Client as PolicyClient
+    from inspector.output import reachviews
+
+    sections = []
+    if sr.routes:
+        sections.append(("Routes leading here", reachviews.routes_rows(sr.routes, with_service=False)))
+    svc = sr.service
+    if svc.selects_pods and any(p.namespace == svc.namespace for p in report.snapshot.network_policies):
+        reach = reachability(report.snapshot, svc, PolicyClient.in_namespace(svc.namespace))
+        sections.append(
+            (
+                "NetworkPolicies on the ready endpoints (reach --from-namespace NS for another client)",
+                reachviews.policies_section(reach),
+            )
+        )
+    return sections
 
 
 @app.command("endpoints")
@@ -434,6 +457,14 @@ def diff(
         str | None, typer.Argument(help="Only this Service.", autocompletion=completing.service_values)
     ] = None,
     dns: Annotated[bool, typer.Option("--dns", help="Also check every Service's DNS records.")] = False,
+    from_namespace: Annotated[
+        str | None,
+        typer.Option(
+            "--from-namespace",
+            help="Also judge the NetworkPolicies for a pod of this namespace: may it reach each Service "
+            "and kube-dns?",
+        ),
+    ] = None,
     dns_server: DNSServer = None,
     cluster_domain: ClusterDomain = None,
     timeout: DNSTimeout = "2s",
@@ -449,8 +480,16 @@ def diff(
             raise BadInput("-w follows the API's objects; --dns cannot be combined with it")
         return _followed(opts, service, text.explain)
     dns_options = _dns_options(dns_server, cluster_domain, timeout, retries) if dns else None
+    if from_namespace is not None:
+        from inspector.model.names import validate_name
+
+        validate_name(from_namespace, "namespace")
     client, report = opts.report(service)
     with client:
+        if from_namespace is not None:
+            from inspector.live.inspecting import with_client_findings
+
+            report = with_client_findings(client, report, from_namespace)
         if dns_options is not None:
             from inspector.live.asking import with_dns
 
@@ -536,6 +575,48 @@ def dns(
     _notes(report)
     errors = [*(f for c in checks for f in c.findings), *others]
     return opts.status(any(f.severity is Severity.ERROR for f in errors))
+
+
+@app.command("reach")
+@_with_options(Common)
+def reach(
+    opts: Common,
+    service: Annotated[str, typer.Argument(help="The Service (in -n, or the context's namespace).")],
+    from_namespace: Annotated[
+        str | None, typer.Option("--from-namespace", help="The client: a pod of this namespace.")
+    ] = None,
+    from_pod: Annotated[
+        str | None,
+        typer.Option(
+            "--from-pod", help="The client: this pod, POD (in -n) or NS/POD, with its labels and IP."
+        ),
+    ] = None,
+    from_labels: Annotated[
+        str | None,
+        typer.Option("--from-labels", help="With --from-namespace: the client pod's labels, KEY=VALUE,..."),
+    ] = None,
+) -> int:
+    """May this client reach every ready endpoint of SERVICE, and kube-dns? The NetworkPolicy verdict
+    per endpoint (the endpoint pod's ingress, the client's egress), naming every policy that selects
+    either side and the rule that decides. Exit 0 when all are reachable, 1 when any is denied."""
+    from inspector.live.inspecting import check_reach_options, reach_service
+    from inspector.model.names import validate_name
+    from inspector.output import reachviews
+
+    check_reach_options(service, from_namespace, from_pod, from_labels)
+    if opts.namespace is not None:
+        validate_name(opts.namespace, "namespace")
+    with opts.connect() as client:
+        result, snapshot = reach_service(
+            client, opts.namespace or client.namespace, service, from_namespace, from_pod, from_labels
+        )
+    if opts.as_document:
+        _document(result.as_json(), opts.output)
+    else:
+        _emit(reachviews.reach_text(result))
+    if snapshot.notes:
+        typer.echo("\n".join(f"note: {n}" for n in snapshot.notes), err=True)
+    return ExitStatus.OK if result.reachable else ExitStatus.ERROR
 
 
 @app.command("pods")

@@ -17,6 +17,7 @@ from inspector.diagnosis.checks import ServiceFacts, run_checks
 from inspector.diagnosis.checks.naming import naming_findings
 from inspector.diagnosis.endpoints import Endpoint, SliceIndex, actual_endpoints
 from inspector.diagnosis.expectations import Expectation, NodePortEndpoint, expect, expected_node_ports
+from inspector.diagnosis.routes import BackendState, backend_states
 from inspector.model.findings import Finding, Severity, finding, worst
 from inspector.model.selectors import LabelIndex, near_misses
 from inspector.model.snapshot import Service, ServiceType, Snapshot, Workload
@@ -38,6 +39,7 @@ class ServiceReport:
     facts: ServiceFacts
     findings: tuple[Finding, ...]
     node_ports: tuple[NodePortEndpoint, ...]
+    routes: tuple[BackendState, ...] = ()  # the route backends that name this Service
 
     @property
     def service(self) -> Service:
@@ -64,7 +66,8 @@ class ServiceReport:
 class Report:
     snapshot: Snapshot
     services: tuple[ServiceReport, ...]
-    cluster_findings: tuple[Finding, ...] = ()  # about no one Service (orphan slices, naming)
+    cluster_findings: tuple[Finding, ...] = ()  # about no one Service (orphan slices, naming, routes)
+    routes: tuple[BackendState, ...] = ()  # every Service backend of every Ingress or route read
 
     @property
     def findings(self) -> tuple[Finding, ...]:
@@ -110,7 +113,10 @@ class Report:
         if note is not None:
             snapshot = dataclasses.replace(snapshot, notes=(*snapshot.notes, note))
         return dataclasses.replace(
-            self, snapshot=snapshot, services=services, cluster_findings=(*self.cluster_findings, *cluster)
+            self,
+            snapshot=snapshot,
+            services=services,
+            cluster_findings=self.cluster_findings + tuple(cluster),
         )
 
 
@@ -145,6 +151,11 @@ def inspect_snapshot(snapshot: Snapshot, include: Callable[[Service], bool] | No
     for w in snapshot.workloads:
         workloads_by_ns.setdefault(w.namespace, []).append(w)
 
+    routes = backend_states(snapshot, slice_index)
+    routes_to: dict[str, list[BackendState]] = {}
+    for b in routes:
+        routes_to.setdefault(b.backend.service_key, []).append(b)
+
     reports = []
     for svc in sorted(snapshot.services, key=lambda s: (s.namespace, s.name)):
         if include is not None and not include(svc):
@@ -173,8 +184,15 @@ def inspect_snapshot(snapshot: Snapshot, include: Callable[[Service], bool] | No
             if (unready := {p.name for p in exp.selected if not p.ready})
             else (),
         )
+        leading = tuple(routes_to.get(svc.key, ()))
+        route_findings = [b.finding for b in leading if b.finding is not None]
         reports.append(
-            ServiceReport(facts, tuple(run_checks(facts)), expected_node_ports(svc, snapshot.nodes))
+            ServiceReport(
+                facts,
+                tuple(run_checks(facts)) + tuple(route_findings),
+                expected_node_ports(svc, snapshot.nodes),
+                leading,
+            )
         )
 
     cluster_findings: list[Finding] = []
@@ -188,4 +206,5 @@ def inspect_snapshot(snapshot: Snapshot, include: Callable[[Service], bool] | No
                             finding("orphan-endpointslice", slice=s.key, service=f"{namespace}/{name}")
                         )
         cluster_findings += naming_findings(snapshot)
-    return Report(snapshot, tuple(reports), tuple(cluster_findings))
+        cluster_findings += [b.finding for b in routes if b.state == "service-missing" and b.finding]
+    return Report(snapshot, tuple(reports), tuple(cluster_findings), tuple(routes))

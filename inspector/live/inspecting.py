@@ -6,16 +6,25 @@ Why it exists: the CLI, `wait`, the pytest plugin and users' own test suites run
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import dataclasses
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from inspector.diagnosis.reach import (
+    DNS_NAMESPACE,
+    Reachability,
+    client_findings,
+    client_of_pod,
+    reachability,
+)
 from inspector.diagnosis.report import Report, inspect_snapshot
-from inspector.errors import NotFound
+from inspector.errors import BadInput, InspectorError, NotFound
 from inspector.kube.connection import Client, connect
-from inspector.live.reading import read_snapshot
+from inspector.live.reading import check_namespace, read_snapshot
+from inspector.model import netpol
 from inspector.model.names import validate_name
 from inspector.model.selectors import LabelSelector, parse_selector
-from inspector.model.snapshot import Service
+from inspector.model.snapshot import Service, Snapshot
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,3 +106,122 @@ def inspect(
     dns_options = DNSOptions.from_cli(dns_server, cluster_domain)
     with connect(kubeconfig, context, request_timeout) as client:
         return with_dns(client, inspect_cluster(client, scope), dns_options)
+
+
+# --------------------------------------------------------------------------- reachability
+
+
+def widened(client: Client, snapshot: Snapshot, namespaces: Iterable[str]) -> Snapshot:
+    """The snapshot with the objects of more namespaces (the client's, kube-system's), read the same
+    way; a namespace that cannot be read becomes a note."""
+    if snapshot.namespaces is None:
+        return snapshot
+    more = [ns for ns in dict.fromkeys(namespaces) if ns not in snapshot.namespaces]
+    extra = []
+    notes = list(snapshot.notes)
+    for ns in more:
+        try:
+            extra.append(read_snapshot(client, ns))
+        except NotFound:
+            if ns != DNS_NAMESPACE:
+                raise
+        except InspectorError as exc:
+            notes.append(f"cannot read namespace {ns} for reachability: {exc}")
+    if not extra:
+        return dataclasses.replace(snapshot, notes=tuple(notes))
+    everything = (snapshot, *extra)
+    return dataclasses.replace(
+        snapshot,
+        services=tuple(s for snap in everything for s in snap.services),
+        pods=tuple(p for snap in everything for p in snap.pods),
+        network_policies=tuple(p for snap in everything for p in snap.network_policies),
+        namespaces=(*snapshot.namespaces, *(ns for snap in extra for ns in snap.namespaces or ())),
+        notes=tuple(dict.fromkeys([*notes, *(n for snap in extra for n in snap.notes)])),
+    )
+
+
+def check_reach_options(
+    service: str, from_namespace: str | None, from_pod: str | None, labels: str | None
+) -> dict[str, str]:
+    """Bad `reach` input fails here, before any request; returns the client's labels."""
+    validate_name(service, "Service name")
+    if (from_namespace is None) == (from_pod is None):
+        raise BadInput("give exactly one of --from-namespace NS or --from-pod POD")
+    if from_pod is not None:
+        pod_namespace, _, pod_name = from_pod.rpartition("/")
+        if pod_namespace:
+            validate_name(pod_namespace, "namespace")
+        validate_name(pod_name, "pod name")
+        if labels is not None:
+            raise BadInput("--from-labels goes with --from-namespace; a pod has its own labels")
+    if from_namespace is not None:
+        validate_name(from_namespace, "namespace")
+    chosen: dict[str, str] = {}
+    for part in labels.split(",") if labels is not None else ():
+        key, eq, value = part.partition("=")
+        if not eq or not key.strip():
+            raise BadInput(f"--from-labels: {part!r} is not KEY=VALUE")
+        chosen[key.strip()] = value.strip()
+    return chosen if labels is not None else {}
+
+
+def pod_location(from_pod: str, default_namespace: str) -> tuple[str, str]:
+    """--from-pod POD (in the Service's namespace) or NS/POD."""
+    namespace, _, name = from_pod.rpartition("/")
+    return namespace or default_namespace, name
+
+
+def make_client(
+    snapshot: Snapshot,
+    from_namespace: str | None,
+    from_pod: str | None,
+    pod_namespace: str,
+    labels: dict[str, str],
+) -> netpol.Client:
+    """The client `--from-namespace NS [--from-labels K=V,...]` or `--from-pod [NS/]POD` names."""
+    if from_pod is not None:
+        pod_namespace, name = pod_location(from_pod, pod_namespace)
+        pod = next((p for p in snapshot.pods if p.namespace == pod_namespace and p.name == name), None)
+        if pod is None:
+            raise NotFound(f'pod "{name}" not found in namespace "{pod_namespace}"')
+        return client_of_pod(pod)
+    assert from_namespace is not None
+    return netpol.Client.in_namespace(from_namespace, labels)
+
+
+def reach_service(
+    client: Client,
+    namespace: str,
+    name: str,
+    from_namespace: str | None,
+    from_pod: str | None,
+    labels: str | None = None,
+) -> tuple[Reachability, Snapshot]:
+    """May the client reach every ready endpoint of Service namespace/name, and kube-dns?"""
+    chosen = check_reach_options(name, from_namespace, from_pod, labels)
+    validate_name(namespace, "namespace")
+    snapshot = read_snapshot(client, namespace)
+    service = snapshot.service(namespace, name)
+    if service is None:
+        raise NotFound(f'service "{name}" not found in namespace "{namespace}"')
+    client_namespace = from_namespace or pod_location(from_pod or "", namespace)[0]
+    if client_namespace != namespace:
+        check_namespace(client, client_namespace)
+    snapshot = widened(client, snapshot, [client_namespace, DNS_NAMESPACE])
+    who = make_client(snapshot, from_namespace, from_pod, namespace, chosen)
+    return reachability(snapshot, service, who), snapshot
+
+
+def with_client_findings(client: Client, report: Report, from_namespace: str) -> Report:
+    """diff --from-namespace: the NetworkPolicy findings for a pod of that namespace."""
+    validate_name(from_namespace, "namespace")
+    check_namespace(client, from_namespace)
+    snapshot = widened(client, report.snapshot, [from_namespace, DNS_NAMESPACE])
+    by_service, cluster = client_findings(
+        snapshot,
+        (sr.service for sr in report.services),
+        netpol.Client.in_namespace(from_namespace),
+        {sr.service.key: sr.expectation for sr in report.services},
+    )
+    report = dataclasses.replace(report, snapshot=dataclasses.replace(report.snapshot, notes=snapshot.notes))
+    return report.with_findings(by_service, cluster=cluster)

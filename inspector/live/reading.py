@@ -21,8 +21,10 @@ from inspector.kube.resources import (
     EVENTS,
     JSON,
     NAMESPACES,
+    NETWORKPOLICIES,
     NODES,
     PODS,
+    ROUTES,
     SERVICES,
     WORKLOADS,
     Resource,
@@ -50,13 +52,15 @@ def config_map(client: Client, namespace: str, name: str) -> JSON | None:
 
 
 def read_snapshot(client: Client, namespace: str | None) -> Snapshot:
-    """Services, EndpointSlices, Pods, Nodes and workloads of one namespace, or of all (None)."""
+    """Services, EndpointSlices, Pods, Nodes, workloads, NetworkPolicies, Namespaces (their labels),
+    Ingresses and Gateway API routes of one namespace, or of all (None)."""
     if namespace is not None:
         check_namespace(client, namespace)
     notes: list[str] = []
     scopes: list[str | None] = [namespace] if namespace is not None else _readable_scopes(client, notes)
     builder = SnapshotBuilder()
     forbidden: list[str] = []
+    unserved: set[str] = set()
     for scope in scopes:
         try:
             _concurrently(
@@ -77,12 +81,20 @@ def read_snapshot(client: Client, namespace: str | None) -> Snapshot:
                     f"cannot list {res.plural}: a Service whose pods are scaled to zero on purpose "
                     "is reported as an error"
                 )
+        _policies_and_routes(client, scope, builder, notes, unserved)
     if forbidden:
         notes.append(f"left out for lack of permission: namespace(s) {', '.join(forbidden)}")
     try:
         builder.add(list_objects(client, NODES))
     except Forbidden:
         notes.append("cannot list nodes: node ports per node and externalTrafficPolicy checks are skipped")
+    try:
+        builder.add(list_objects(client, NAMESPACES))
+    except Forbidden:
+        notes.append(
+            "cannot list namespaces: NetworkPolicy namespaceSelectors are matched against each "
+            "namespace's kubernetes.io/metadata.name label only"
+        )
     readable = None if scopes == [None] else tuple(s for s in scopes if s is not None and s not in forbidden)
     _probe_events(client, builder, scopes, notes)
     return builder.build(readable, notes)
@@ -131,6 +143,28 @@ def _concurrently(*tasks: Callable[[], object]) -> None:
     for error in errors:
         if error is not None:
             raise error
+
+
+def _policies_and_routes(
+    client: Client, scope: str | None, builder: SnapshotBuilder, notes: list[str], unserved: set[str]
+) -> None:
+    """NetworkPolicies, Ingresses and Gateway API routes. A kind the API does not serve (the Gateway
+    API's CRDs are often absent) is no error; one we may not read is a note."""
+    try:
+        builder.add(list_objects(client, NETWORKPOLICIES, scope))
+    except NotFound:
+        pass
+    except Forbidden:
+        notes.append("cannot list networkpolicies: reachability verdicts assume no policy applies")
+    for res in ROUTES:
+        if res.plural in unserved:
+            continue
+        try:
+            builder.add(list_objects(client, res, scope))
+        except NotFound:
+            unserved.add(res.plural)
+        except Forbidden:
+            notes.append(f"cannot list {res.plural}: the routes leading to Services are not checked")
 
 
 def _readable_scopes(client: Client, notes: list[str]) -> list[str | None]:

@@ -49,6 +49,13 @@ FindingCode = Literal[
     "statefulset-service-missing",
     "statefulset-service-not-headless",
     "externalname-is-ip",
+    "networkpolicy-denies-client",
+    "networkpolicy-denies-dns-egress",
+    "networkpolicy-selects-no-pods",
+    "ingress-backend-service-missing",
+    "ingress-backend-port-missing",
+    "ingress-backend-no-endpoints",
+    "ingress-backend-externalname",
 ]
 FINDING_CODES: tuple[FindingCode, ...] = get_args(FindingCode)
 
@@ -330,6 +337,57 @@ CATALOGUE: dict[FindingCode, Code] = {
             "(CoreDNS answers NXDOMAIN for the Service's name), so clients fail to resolve it; use a selectorless "
             "Service with an EndpointSlice for that IP instead",
             "an ExternalName Service whose `externalName` is an IP address",
+        ),
+        Code(
+            "networkpolicy-denies-client",
+            Severity.ERROR,
+            "NetworkPolicy drops traffic from {client} to {count} of {total} ready endpoint(s) "
+            "({reason}): connections from there time out",
+            "diff --from-namespace: a NetworkPolicy (the endpoint pod's ingress or the client's egress) "
+            "drops the client's traffic to a ready endpoint",
+        ),
+        Code(
+            "networkpolicy-denies-dns-egress",
+            Severity.ERROR,
+            "{client} cannot reach kube-dns ({reason}): names do not resolve there, so no Service is found "
+            "by name",
+            "diff --from-namespace: the client's egress policies drop its DNS queries to kube-dns "
+            "(53/UDP or 53/TCP)",
+        ),
+        Code(
+            "networkpolicy-selects-no-pods",
+            Severity.INFO,
+            "NetworkPolicy {policy} selects no pod in namespace {namespace} (podSelector {selector}): its "
+            "rules apply to nothing",
+            "diff --from-namespace: a NetworkPolicy whose podSelector selects no pod of its namespace",
+        ),
+        Code(
+            "ingress-backend-service-missing",
+            Severity.ERROR,
+            "{kind} {route} ({where}) sends traffic to Service {service}, which does not exist: those "
+            "requests fail (503 or 500 from the proxy)",
+            "an Ingress, HTTPRoute or GRPCRoute backend names a Service that does not exist",
+        ),
+        Code(
+            "ingress-backend-port-missing",
+            Severity.ERROR,
+            "{kind} {route} ({where}) sends traffic to port {port} of Service {service}, which defines "
+            "ports {ports}: those requests fail",
+            "a route backend names a port the Service does not define",
+        ),
+        Code(
+            "ingress-backend-no-endpoints",
+            Severity.ERROR,
+            "{kind} {route} ({where}) sends traffic to Service {service}, which has no ready endpoint: "
+            "those requests fail (503) until a pod is ready",
+            "a route backend names a Service with no ready endpoint",
+        ),
+        Code(
+            "ingress-backend-externalname",
+            Severity.WARNING,
+            "{kind} {route} ({where}) sends traffic to ExternalName Service {service} ({external_name}): "
+            "many controllers refuse such backends or need it enabled, and it leaves the cluster",
+            "a route backend names an ExternalName Service",
         ),
     )
 }

@@ -17,6 +17,8 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any, TypeVar
 
+from inspector.model.netpol import InvalidNetworkPolicy, NetworkPolicy
+
 JSON = Mapping[str, Any]
 
 EMPTY: Mapping[str, str] = MappingProxyType({})
@@ -252,6 +254,37 @@ class Workload:
         return self.rollout_observed and updated >= self.replicas and self.ready_replicas >= self.replicas
 
 
+ROUTE_KINDS = ("Ingress", "HTTPRoute", "GRPCRoute")
+
+
+@dataclass(frozen=True, slots=True)
+class RouteBackend:
+    """One backend of an Ingress or a Gateway API route that names a Service."""
+
+    namespace: str
+    service: str
+    port: int | str | None  # a number, a port name (Ingress only), or None when not given
+    where: str  # which rule leads to it, as a reader finds it in the object
+
+    @property
+    def service_key(self) -> str:
+        return f"{self.namespace}/{self.service}"
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """An Ingress (networking.k8s.io/v1), HTTPRoute or GRPCRoute (gateway.networking.k8s.io/v1)."""
+
+    kind: str
+    namespace: str
+    name: str
+    backends: tuple[RouteBackend, ...] = ()
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
 @dataclass(frozen=True, slots=True)
 class Snapshot:
     services: tuple[Service, ...] = ()
@@ -262,6 +295,9 @@ class Snapshot:
     namespaces: tuple[str, ...] | None = None  # None: all namespaces
     notes: tuple[str, ...] = ()  # e.g. namespaces left out for lack of permission
     probe_events: tuple[ProbeEvent, ...] = ()  # read only when some pod is not ready
+    network_policies: tuple[NetworkPolicy, ...] = ()
+    namespace_labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # Namespaces read
+    routes: tuple[Route, ...] = ()
 
     def service(self, namespace: str, name: str) -> Service | None:
         return next((s for s in self.services if s.namespace == namespace and s.name == name), None)
@@ -581,6 +617,52 @@ def workload_from_api(obj: JSON, kind: str | None = None) -> Workload:
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "ReplicaSet")
 
 
+def _backend_port(value: Any) -> int | str | None:
+    port = _map(value)
+    return _int(port.get("number")) or _text(port.get("name"))
+
+
+def route_from_api(obj: JSON) -> Route:
+    """An Ingress, HTTPRoute or GRPCRoute and the Services its rules lead to (other backend kinds,
+    such as an Ingress resource backend or a route's non-Service backendRef, are left out)."""
+    namespace, name, _ = _meta(obj)
+    kind = str(obj.get("kind") or "")
+    spec = _map(obj.get("spec"))
+    backends: list[RouteBackend] = []
+    if kind == "Ingress":
+        default = _map(_map(spec.get("defaultBackend")).get("service"))
+        if _text(default.get("name")):
+            backends.append(
+                RouteBackend(
+                    namespace, str(default["name"]), _backend_port(default.get("port")), "default backend"
+                )
+            )
+        for rule in map(_map, _list(spec.get("rules"))):
+            host = _text(rule.get("host")) or "*"
+            for path in map(_map, _list(_map(rule.get("http")).get("paths"))):
+                svc = _map(_map(path.get("backend")).get("service"))
+                if _text(svc.get("name")):
+                    where = f"{host}{_text(path.get('path')) or '/'}"
+                    backends.append(
+                        RouteBackend(namespace, str(svc["name"]), _backend_port(svc.get("port")), where)
+                    )
+    else:
+        for i, rule in enumerate(map(_map, _list(spec.get("rules")))):
+            for ref in map(_map, _list(rule.get("backendRefs"))):
+                if (ref.get("group") or "") != "" or (ref.get("kind") or "Service") != "Service":
+                    continue
+                if _text(ref.get("name")):
+                    backends.append(
+                        RouteBackend(
+                            _text(ref.get("namespace")) or namespace,
+                            str(ref["name"]),
+                            _int(ref.get("port")),
+                            f"rule {i + 1}",
+                        )
+                    )
+    return Route(kind, namespace, name, tuple(backends))
+
+
 class SnapshotBuilder:
     """The one way a snapshot is built: from the API's objects, however they were read (a LIST, a
     LIST followed by watch events, a manifest file). Each object is turned into our dataclass as it
@@ -598,6 +680,10 @@ class SnapshotBuilder:
     def unready_namespaces(self) -> set[str]:
         """The namespaces holding a pod that is not ready (and not ending): where its probe events help."""
         return {p.namespace for p in self._pods if not p.ready and not p.terminal and not p.terminating}
+        self._policies: list[NetworkPolicy] = []
+        self._namespace_labels: dict[str, Mapping[str, str]] = {}
+        self._routes: list[Route] = []
+        self._notes: list[str] = []
 
     def add(self, objects: Iterable[JSON]) -> SnapshotBuilder:
         for obj in objects:
@@ -616,6 +702,16 @@ class SnapshotBuilder:
                 self._workloads.append(workload_from_api(obj))
             elif kind == "Event" and (event := probe_event_from_api(obj)) is not None:
                 self._probe_events.append(event)
+            elif kind == "NetworkPolicy":
+                try:
+                    self._policies.append(NetworkPolicy.from_api(obj))
+                except InvalidNetworkPolicy as exc:  # only a hand-written manifest can hold one
+                    self._notes.append(f"left out: {exc}")
+            elif kind == "Namespace":
+                _, name, meta = _meta(obj)
+                self._namespace_labels[name] = _frozen_labels(meta.get("labels"))
+            elif kind in ROUTE_KINDS:
+                self._routes.append(route_from_api(obj))
         return self
 
     def build(self, namespaces: tuple[str, ...] | None = None, notes: Iterable[str] = ()) -> Snapshot:
@@ -628,6 +724,10 @@ class SnapshotBuilder:
             namespaces=namespaces,
             notes=tuple(dict.fromkeys(notes)),
             probe_events=tuple(self._probe_events),
+            notes=tuple(dict.fromkeys([*self._notes, *notes])),
+            network_policies=tuple(self._policies),
+            namespace_labels=MappingProxyType(dict(self._namespace_labels)),
+            routes=tuple(self._routes),
         )
 
 

@@ -85,7 +85,7 @@ def service_json(sr: ServiceReport) -> dict[str, Any]:
         "missing": [e.as_json() for e in sr.facts.missing],
         "unexpected": [e.as_json(actual=True) for e in sr.facts.unexpected],
         "findings": [f.as_json() for f in sr.findings],
-    }
+    } | ({"routes": [b.as_json() for b in sr.routes]} if sr.routes else {})
 
 
 def report_json(report: Report, lazy: bool = False) -> dict[str, Any]:
@@ -95,6 +95,8 @@ def report_json(report: Report, lazy: bool = False) -> dict[str, Any]:
         "services": services if lazy else list(services),
         "summary": report.summary(),
     }
+    if report.routes:
+        out["routes"] = [b.as_json() for b in report.routes]
     if report.cluster_findings:
         out["findings"] = [f.as_json() for f in report.cluster_findings]
     if report.notes:

@@ -119,7 +119,8 @@ def _section(title: str, body: str) -> str:
     )
 
 
-def service_detail(sr: ServiceReport) -> str:
+def service_detail(sr: ServiceReport, sections: Sequence[tuple[str, str]] = ()) -> str:
+    """The detail view; `sections` (title, body) come before the findings."""
     svc, exp = sr.service, sr.expectation
     head = [
         f"Service:     {svc.namespace}/{svc.name}",
@@ -174,6 +175,7 @@ def service_detail(sr: ServiceReport) -> str:
                 _section("Node ports (every node)", table(rows, ["NODE", "NODE-IP", "NODE-PORT", "PORT"]))
             )
         parts.append(_section("Endpoints, expected vs actual", endpoints_rows_text([sr], with_service=False)))
+    parts += [_section(title, body) for title, body in sections]
     parts.append(_section("Findings", findings_text(sr.findings)))
     return "\n\n".join(parts)
 

@@ -1,0 +1,76 @@
+"""How reachability and routes look: `reach`'s verdict table, and the sections of a Service's
+detail view that list the policies isolating its pods and the routes leading to it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from inspector.diagnosis.reach import Reachability
+from inspector.diagnosis.routes import BackendState
+from inspector.output.tables import table
+
+
+def _refs(refs: tuple[Any, ...]) -> str:
+    return ",".join(str(r) for r in refs) or "<none>"
+
+
+def reach_text(reach: Reachability) -> str:
+    svc = reach.service
+    lines = [
+        f"Service:  {svc.key} ({svc.type.value}{' ' + svc.cluster_ip if svc.cluster_ip else ''})",
+        f"Client:   {reach.client.describe()}",
+        f"Client's egress policies: {_refs(reach.client_policies)}",
+        "",
+    ]
+    if not reach.endpoints:
+        lines.append("No ready endpoint: nothing to reach (see `services` for why).")
+    else:
+        rows = [
+            [
+                e.endpoint.address,
+                e.endpoint.pod or "<none>",
+                f"{e.endpoint.port_name + ' ' if e.endpoint.port_name else ''}{e.endpoint.port}/{e.endpoint.protocol}",
+                _refs(e.ingress.selecting),
+                "allowed" if e.allowed else "DENIED",
+            ]
+            for e in reach.endpoints
+        ]
+        lines.append(table(rows, ["ENDPOINT", "POD", "PORT", "INGRESS-POLICIES", "VERDICT"]))
+        lines += ["", "Why:"]
+        for e in reach.endpoints:
+            where = f"{e.endpoint.pod} {e.endpoint.port}/{e.endpoint.protocol}"
+            lines.append(f"  {where} ingress: {e.ingress.message}")
+            lines.append(f"  {where} egress:  {e.egress.message}")
+    lines.append("")
+    if reach.dns is None:
+        lines.append("DNS:      not judged (no ready kube-system/kube-dns pod in the snapshot)")
+    else:
+        lines.append(f"DNS:      {reach.dns.message}")
+    lines.append(f"Reachable: {'yes' if reach.reachable else 'no'}")
+    return "\n".join(lines)
+
+
+def policies_section(reach: Reachability) -> str:
+    """The policies isolating each ready endpoint's pod, and the verdict for a pod of the Service's
+    own namespace (without labels)."""
+    rows = [
+        [e.endpoint.address, e.endpoint.pod or "<none>", _refs(e.ingress.selecting), e.ingress.message]
+        for e in reach.endpoints
+    ]
+    return table(rows, ["ENDPOINT", "POD", "INGRESS-POLICIES", "VERDICT-FROM-OWN-NAMESPACE"])
+
+
+def routes_rows(states: tuple[BackendState, ...] | list[BackendState], with_service: bool) -> str:
+    rows = [
+        [
+            b.route.kind,
+            b.route.key,
+            b.backend.where,
+            *([b.backend.service_key] if with_service else []),
+            "<none>" if b.backend.port is None else str(b.backend.port),
+            b.state,
+        ]
+        for b in states
+    ]
+    headers = ["KIND", "ROUTE", "RULE", *(["SERVICE"] if with_service else []), "PORT", "STATE"]
+    return table(rows, headers)
