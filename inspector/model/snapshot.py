@@ -722,7 +722,6 @@ class SnapshotBuilder:
             nodes=tuple(self._nodes),
             workloads=tuple(self._workloads),
             namespaces=namespaces,
-            notes=tuple(dict.fromkeys(notes)),
             probe_events=tuple(self._probe_events),
             notes=tuple(dict.fromkeys([*self._notes, *notes])),
             network_policies=tuple(self._policies),
