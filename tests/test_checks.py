@@ -667,6 +667,22 @@ addressType: IPv4
 endpoints: [{addresses: [10.244.9.9]}]
 """
 
+ROUTE_TO_EXISTING_PORT = """
+apiVersion: v1
+kind: Service
+metadata: {name: api, namespace: shop}
+spec:
+  clusterIP: 10.96.1.1
+  ports: [{name: web, port: 80}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: GRPCRoute
+metadata: {name: api, namespace: shop}
+spec:
+  rules: [{backendRefs: [{name: api, port: 80}]}]
+"""
+
+
 NEGATIVE = [
     pytest.param(
         "selector-matches-no-pods",
@@ -837,6 +853,18 @@ NEGATIVE = [
         "statefulset-service-not-headless", (NAMING_HEALTHY,), None, id="statefulset-service-headless"
     ),
     pytest.param("externalname-is-ip", (NAMING_HEALTHY,), "data/legacy-db", id="externalname-is-a-name"),
+    pytest.param(
+        "ingress-backend-service-missing", (ROUTE_TO_EXISTING_PORT,), None, id="route-service-exists"
+    ),
+    pytest.param(
+        "ingress-backend-port-missing", (ROUTE_TO_EXISTING_PORT,), "shop/api", id="route-port-defined"
+    ),
+    pytest.param(
+        "ingress-backend-no-endpoints", ("reach.yaml",), "shop/api", id="route-service-has-endpoints"
+    ),
+    pytest.param(
+        "ingress-backend-externalname", ("reach.yaml",), "shop/api", id="route-to-a-selector-service"
+    ),
 ]
 
 

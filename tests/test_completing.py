@@ -52,6 +52,7 @@ def test_an_empty_line_offers_the_visible_commands_with_descriptions() -> None:
         "diff",
         "resolve",
         "dns",
+        "reach",
         "pods",
         "wait",
         "why",

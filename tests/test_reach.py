@@ -209,9 +209,9 @@ def test_the_reach_table_names_the_policies_and_the_deciding_rules(shop: Snapsho
         "Client:   namespace test-ns",
         "Client's egress policies: test-ns/deny-egress",
         "",
-        "ENDPOINT        POD    PORT          INGRESS-POLICIES                  VERDICT",
-        "10.88.1.1:8080  api-1  web 8080/TCP  shop/allow-web,shop/default-deny  DENIED",
-        "10.88.1.2:8080  api-2  web 8080/TCP  shop/allow-web,shop/default-deny  DENIED",
+        "ENDPOINT         POD     PORT           INGRESS-POLICIES                   VERDICT",
+        "10.88.1.1:8080   api-1   web 8080/TCP   shop/allow-web,shop/default-deny   DENIED",
+        "10.88.1.2:8080   api-2   web 8080/TCP   shop/allow-web,shop/default-deny   DENIED",
         "",
         "Why:",
         "  api-1 8080/TCP ingress: denied: no rule of policies shop/allow-web, shop/default-deny admits "

@@ -676,14 +676,14 @@ class SnapshotBuilder:
         self._nodes: list[Node] = []
         self._workloads: list[Workload] = []
         self._probe_events: list[ProbeEvent] = []
-
-    def unready_namespaces(self) -> set[str]:
-        """The namespaces holding a pod that is not ready (and not ending): where its probe events help."""
-        return {p.namespace for p in self._pods if not p.ready and not p.terminal and not p.terminating}
         self._policies: list[NetworkPolicy] = []
         self._namespace_labels: dict[str, Mapping[str, str]] = {}
         self._routes: list[Route] = []
         self._notes: list[str] = []
+
+    def unready_namespaces(self) -> set[str]:
+        """The namespaces holding a pod that is not ready (and not ending): where its probe events help."""
+        return {p.namespace for p in self._pods if not p.ready and not p.terminal and not p.terminating}
 
     def add(self, objects: Iterable[JSON]) -> SnapshotBuilder:
         for obj in objects:
