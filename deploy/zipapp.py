@@ -1,8 +1,9 @@
 """Builds the krew executables: one zipapp (shiv) per platform, for any CPython 3.11-3.14.
 
-Every dependency goes in as a pure-Python wheel (py3-none-any) except pydantic-core, which the
-kubernetes client (37+) needs and which exists only compiled (Rust), with no pure-Python fallback.
-Its extension modules are named per CPython version and platform
+Every dependency goes in as a pure-Python wheel (py3-none-any) except the compiled-only ones:
+pydantic-core, which the kubernetes client (37+) needs (Rust, no pure-Python fallback), and msgspec,
+the inspector's decoder of LIST pages (C). Their extension modules are named per CPython version and
+platform
 (`_pydantic_core.cpython-312-aarch64-linux-gnu.so`), so one zipapp can hold the builds for every
 supported version side by side; darwin's names carry no architecture, hence one zipapp per
 platform. The script fails if any other compiled file gets in.
@@ -21,7 +22,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 PYTHONS = ["3.11", "3.12", "3.13", "3.14"]
-COMPILED = "pydantic-core"
+# compiled-only distributions -> the prefix of their extension modules inside the zipapp
+COMPILED = {
+    "pydantic-core": "site-packages/pydantic_core/_pydantic_core.cpython-3",
+    "msgspec": "site-packages/msgspec/_core.cpython-3",
+}
 # krew's (os, arch) -> one wheel from each group of pip platform tags: glibc and musl on linux (their
 # modules' names differ, so both fit). pip widens manylinux_2_17 to older glibc tags, not musllinux.
 PLATFORMS = {
@@ -72,13 +77,13 @@ def download_pure(pins: dict[str, str], project_wheel: Path, wheelhouse: Path, d
     )
 
 
-def download_compiled(version: str, tag_groups: list[list[str]], dest: Path) -> None:
+def download_compiled(name: str, version: str, tag_groups: list[list[str]], dest: Path) -> None:
     """One wheel per CPython version and tag group; pip calls in parallel, as each is mostly waiting."""
     commands = [
         [*PIP, "download", "--no-deps", "--only-binary=:all:"]
         + [arg for tag in tags for arg in ("--platform", tag)]
         + ["--implementation", "cp", "--abi", "cp" + python.replace(".", ""), "--python-version", python]
-        + ["-d", str(dest), f"{COMPILED}=={version}"]
+        + ["-d", str(dest), f"{name}=={version}"]
         for python in PYTHONS
         for tags in tag_groups
     ]
@@ -114,9 +119,10 @@ def build(project_wheel: Path, wheelhouse: Path, outdir: Path) -> None:
     pure_dir.mkdir(parents=True)
     pins = resolve(project_wheel, wheelhouse, scratch)
     project = project_wheel.name.split("-")[0].replace("_", "-")
-    compiled_version = pins.pop(COMPILED, None)
+    compiled_versions = {name: pins.pop(name) for name in COMPILED if name in pins}
     pins.pop(project, None)
-    say(f"{len(pins) + 1} distributions; {COMPILED} {compiled_version} is the only compiled one")
+    listed = ", ".join(f"{n} {v}" for n, v in compiled_versions.items())
+    say(f"{len(pins) + len(compiled_versions) + 1} distributions; compiled: {listed}")
     download_pure(pins, project_wheel, wheelhouse, pure_dir)
     for (os_name, arch), tags in PLATFORMS.items():
         target = f"{os_name}-{arch}"
@@ -124,9 +130,9 @@ def build(project_wheel: Path, wheelhouse: Path, outdir: Path) -> None:
         site_packages.mkdir(parents=True)
         for wheel in sorted(pure_dir.glob("*.whl")):
             unpack(wheel, site_packages)
-        if compiled_version:
-            compiled_dir = scratch / target / "compiled"
-            download_compiled(compiled_version, tags, compiled_dir)
+        for name, version in compiled_versions.items():
+            compiled_dir = scratch / target / "compiled" / name
+            download_compiled(name, version, tags, compiled_dir)
             for wheel in sorted(compiled_dir.glob("*.whl")):
                 unpack(wheel, site_packages)
         pyz = outdir / target / EXECUTABLE
@@ -142,19 +148,19 @@ def build(project_wheel: Path, wheelhouse: Path, outdir: Path) -> None:
             stdout=subprocess.DEVNULL,
         )
         compiled = compiled_files(pyz)
-        stray = [
-            n for n in compiled if not n.startswith("site-packages/pydantic_core/_pydantic_core.cpython-3")
-        ]
+        stray = [n for n in compiled if not n.startswith(tuple(COMPILED.values()))]
         if stray:
-            sys.exit(f"dist: compiled files other than {COMPILED}'s in {pyz}: {', '.join(stray)}")
-        versions = sorted({n.split(".cpython-")[1].split("-")[0] for n in compiled})
-        say(
-            f"{target}: {pyz.stat().st_size:,} bytes; compiled files: only {COMPILED}'s "
-            f"({len(compiled)}, for CPython {', '.join(versions)})"
-        )
+            sys.exit(f"dist: compiled files other than {', '.join(COMPILED)}'s in {pyz}: {', '.join(stray)}")
         want = {python.replace(".", "") for python in PYTHONS}
-        if compiled_version and set(versions) != want:
-            sys.exit(f"dist: {pyz} lacks {COMPILED} for CPython {sorted(want - set(versions))}")
+        for name in compiled_versions:
+            mine = [n for n in compiled if n.startswith(COMPILED[name])]
+            versions = {n.split(".cpython-")[1].split("-")[0] for n in mine}
+            if versions != want:
+                sys.exit(f"dist: {pyz} lacks {name} for CPython {sorted(want - versions)}")
+        say(
+            f"{target}: {pyz.stat().st_size:,} bytes; compiled files: only {', '.join(compiled_versions)}'s "
+            f"({len(compiled)}, for CPython {', '.join(PYTHONS)})"
+        )
 
 
 if __name__ == "__main__":

@@ -178,10 +178,16 @@ def deploy_web(cluster: Cluster, namespace: str, replicas: int = 3) -> list[str]
     cluster.kubectl("apply", "-n", namespace, "-f", str(MANIFESTS / "web.yaml"))
     if replicas != 3:
         cluster.kubectl("scale", "-n", namespace, "deployment/web", f"--replicas={replicas}")
-    return wait_until(
+    ips = wait_until(
         lambda: len(ips := ready_pod_ips(cluster, namespace, "app=web")) == replicas and ips,
         what=f"{replicas} ready web pods",
     )
+    # and the pods scaled away are gone, not only terminating (real pods take their grace period)
+    wait_until(
+        lambda: len(cluster.get_json("pods", "-n", namespace, "-l", "app=web")["items"]) == replicas,
+        what=f"exactly {replicas} web pods",
+    )
+    return ips
 
 
 def fresh_namespace(cluster: Cluster, name: str) -> Iterator[str]:

@@ -65,7 +65,18 @@ def test_kubectl_completes_namespaces_and_commands(cluster: Cluster, namespace: 
     commands = [line.split("\t")[0] for line in kubectl_complete(cluster, "")]
 
     assert namespace in namespaces and namespaces[-1] == ":4"
-    assert commands == ["services", "endpoints", "diff", "resolve", "dns", "pods", "wait", ":4"]
+    assert commands == [
+        "services",
+        "endpoints",
+        "diff",
+        "resolve",
+        "dns",
+        "reach",
+        "pods",
+        "wait",
+        "why",
+        ":4",
+    ]
 
 
 class Lines:

@@ -253,8 +253,14 @@ class NodeStatus(TypedDict, total=False):
     addresses: list[NodeAddress] | None
 
 
+class NodeMeta(ObjectMeta, total=False):
+    # kwok's `kwok.x-k8s.io/node` marks a simulated node (a node's annotations are few; a pod's can
+    # hold a whole last-applied manifest, so only nodes decode them)
+    annotations: dict[str, str] | None
+
+
 class NodeJSON(TypedDict, total=False):
-    metadata: ObjectMeta | None
+    metadata: NodeMeta | None
     status: NodeStatus | None
 
 
