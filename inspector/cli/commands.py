@@ -106,6 +106,9 @@ OutputOpt = Annotated[
         help="table, wide, json or yaml; name (services, endpoints, pods, diff); dot or svg (services, diff).",
     ),
 ]
+ServiceArg = Annotated[
+    str | None, typer.Argument(help="Only this Service.", autocompletion=completing.service_values)
+]
 NoHeaders = Annotated[bool, typer.Option("--no-headers", help="Leave out the tables' header line.")]
 WatchOpt = Annotated[
     bool,
@@ -288,6 +291,20 @@ def _notes(report: Report) -> None:
         typer.echo(notes_text(report), err=True)
 
 
+def _told(opts: Common, document: Callable[[], Any], text: Callable[[], str]) -> None:
+    """The document `-o json|yaml` asks for, else the text."""
+    if opts.as_document:
+        _document(document(), opts.output)
+    else:
+        _emit(text())
+
+
+def _answered(opts: Common, document: Callable[[], Any], text: Callable[[], str], ok: bool) -> int:
+    """The answer told, and the exit status it calls for."""
+    _told(opts, document, text)
+    return ExitStatus.OK if ok else ExitStatus.ERROR
+
+
 def _shown(opts: Scoped, report: Report, document: Callable[[], Any], text: Callable[[], str]) -> int:
     """Shows the report as the document or the text `-o` asks for, its notes on stderr; the exit
     status its findings call for."""
@@ -302,6 +319,29 @@ def _shown(opts: Scoped, report: Report, document: Callable[[], Any], text: Call
         _emit(text())
     _notes(report)
     return opts.status(not report.ok)
+
+
+def _listed(
+    opts: Scoped,
+    name: str | None,
+    watch: bool,
+    names: Callable[[Report], str],
+    table: Callable[[Report], str],
+    document: Callable[[Report], Any],
+) -> int:
+    """A command that lists what the report says of the Services in scope: `-o name` lists their
+    names, a table (or detail view) otherwise; `-w` follows it, or it is shown once."""
+
+    def shown(report: Report) -> str:
+        if opts.output is Output.name:
+            return names(report)
+        return table(report) or _none_found(report)
+
+    if watch:
+        return _followed(opts, name, shown)
+    client, report = opts.report(name)
+    client.close()
+    return _shown(opts, report, lambda: document(report), lambda: shown(report))
 
 
 def _followed(opts: Scoped, name: str | None, first: Callable[[Report], str]) -> int:
@@ -372,25 +412,21 @@ def services(
 
     opts.allow(PICTURED, "services")
 
-    def shown(report: Report) -> str:
-        if opts.output is Output.name:
-            return tables.service_names(report.services)
+    def table(report: Report) -> str:
         if name is not None:
             return "\n\n---\n\n".join(
                 tables.service_detail(sr, _detail_sections(report, sr)) for sr in report.services
             )
-        table = tables.services_table(report, wide=opts.output is Output.wide, no_headers=no_headers)
-        return table or _none_found(report)
+        return tables.services_table(report, wide=opts.output is Output.wide, no_headers=no_headers)
 
-    if watch:
-        return _followed(opts, name, shown)
-    client, report = opts.report(name)
-    client.close()
-
-    def text() -> str:
-        return shown(report)
-
-    return _shown(opts, report, lambda: documents.report_json(report, lazy=True), text)
+    return _listed(
+        opts,
+        name,
+        watch,
+        lambda r: tables.service_names(r.services),
+        table,
+        lambda r: documents.report_json(r, lazy=True),
+    )
 
 
 app.command("svc", help="Alias of services.", hidden=True)(services)
@@ -421,9 +457,7 @@ def _detail_sections(report: Report, sr: ServiceReport) -> list[tuple[str, str]]
 @_with_options(Scoped)
 def endpoints(
     opts: Scoped,
-    service: Annotated[
-        str | None, typer.Argument(help="Only this Service.", autocompletion=completing.service_values)
-    ] = None,
+    service: ServiceArg = None,
     no_headers: NoHeaders = False,
     watch: WatchOpt = False,
 ) -> int:
@@ -431,19 +465,16 @@ def endpoints(
     from inspector.output import documents, tables
 
     opts.allow(NAMED, "endpoints")
-
-    def shown(report: Report) -> str:
-        if opts.output is Output.name:
-            return tables.slice_names(report.services)
-        across = tables.across_namespaces(report)
-        table = tables.endpoints_rows_text(report.services, with_namespace=across, no_headers=no_headers)
-        return table or _none_found(report)
-
-    if watch:
-        return _followed(opts, service, shown)
-    client, report = opts.report(service)
-    client.close()
-    return _shown(opts, report, lambda: documents.endpoints_json(report), lambda: shown(report))
+    return _listed(
+        opts,
+        service,
+        watch,
+        lambda r: tables.slice_names(r.services),
+        lambda r: tables.endpoints_rows_text(
+            r.services, with_namespace=tables.across_namespaces(r), no_headers=no_headers
+        ),
+        documents.endpoints_json,
+    )
 
 
 app.command("ep", help="Alias of endpoints.", hidden=True)(endpoints)
@@ -453,9 +484,7 @@ app.command("ep", help="Alias of endpoints.", hidden=True)(endpoints)
 @_with_options(Scoped)
 def diff(
     opts: Scoped,
-    service: Annotated[
-        str | None, typer.Argument(help="Only this Service.", autocompletion=completing.service_values)
-    ] = None,
+    service: ServiceArg = None,
     dns: Annotated[bool, typer.Option("--dns", help="Also check every Service's DNS records.")] = False,
     from_namespace: Annotated[
         str | None,
@@ -533,20 +562,16 @@ def resolve(
     options = _dns_options(dns_server, cluster_domain, timeout, retries)
     with opts.connect() as client:
         res = resolve_name(client, name, qtype.value, options, from_namespace or opts.namespace, from_pod)
-    if opts.as_document:
-        _document(dnsviews.resolution_json(res), opts.output)
-    else:
-        _emit(dnsviews.resolution_text(res))
-    return ExitStatus.OK if res.ok else ExitStatus.ERROR
+    return _answered(
+        opts, lambda: dnsviews.resolution_json(res), lambda: dnsviews.resolution_text(res), res.ok
+    )
 
 
 @app.command("dns")
 @_with_options(Scoped)
 def dns(
     opts: Scoped,
-    service: Annotated[
-        str | None, typer.Argument(help="Only this Service.", autocompletion=completing.service_values)
-    ] = None,
+    service: ServiceArg = None,
     dns_server: DNSServer = None,
     cluster_domain: ClusterDomain = None,
     timeout: DNSTimeout = "2s",
@@ -568,10 +593,11 @@ def dns(
     with client:
         found = inspect_dns(client, report, options)
     checks, server, replicas, others = found.checks, found.server, found.replicas, found.findings
-    if opts.as_document:
-        _document(dnsviews.dns_json(report, checks, server, replicas, others), opts.output)
-    else:
-        _emit(dnsviews.dns_text(report, checks, server, replicas, others))
+    _told(
+        opts,
+        lambda: dnsviews.dns_json(report, checks, server, replicas, others),
+        lambda: dnsviews.dns_text(report, checks, server, replicas, others),
+    )
     _notes(report)
     errors = [*(f for c in checks for f in c.findings), *others]
     return opts.status(any(f.severity is Severity.ERROR for f in errors))
@@ -610,10 +636,7 @@ def reach(
         result, snapshot = reach_service(
             client, opts.namespace or client.namespace, service, from_namespace, from_pod, from_labels
         )
-    if opts.as_document:
-        _document(result.as_json(), opts.output)
-    else:
-        _emit(reachviews.reach_text(result))
+    _told(opts, result.as_json, lambda: reachviews.reach_text(result))
     if snapshot.notes:
         typer.echo("\n".join(f"note: {n}" for n in snapshot.notes), err=True)
     return ExitStatus.OK if result.reachable else ExitStatus.ERROR
@@ -703,11 +726,7 @@ def wait(
 
             dns_check = dns_drift(client, dns_options)
         result = wait_for(client, targets, limit, dns_check=dns_check, endpoints=for_ is not WaitFor.dns)
-    if opts.as_document:
-        _document(documents.wait_json(result), opts.output)
-    else:
-        _emit(text.wait_text(result))
-    return ExitStatus.OK if result.ok else ExitStatus.ERROR
+    return _answered(opts, lambda: documents.wait_json(result), lambda: text.wait_text(result), result.ok)
 
 
 @app.command("why")
@@ -759,11 +778,7 @@ def why(
             keep=keep,
             notify=lambda line: typer.echo(line, err=True),
         )
-    if opts.as_document:
-        _document(whyviews.why_json(verdict), opts.output)
-    else:
-        _emit(whyviews.why_text(verdict))
-    return ExitStatus.OK if verdict.ok else ExitStatus.ERROR
+    return _answered(opts, lambda: whyviews.why_json(verdict), lambda: whyviews.why_text(verdict), verdict.ok)
 
 
 @contextmanager
