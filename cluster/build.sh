@@ -132,11 +132,13 @@ build_pause() {
     mv "$pause_dir/pause.tmp" "$pause_dir/pause"
 }
 
-# Debian packages the real node runs on; installed when missing, as root, never otherwise.
+# Debian packages the real node runs on (and Graphviz, which the picture's e2e test draws with);
+# installed when missing, as root, never otherwise.
 host_packages() {
     [[ ${LOCALCLUSTER_REAL_NODE:-1} == 0 ]] && return 0
     local want=(containerd:containerd ctr:containerd runc:runc iptables:iptables ip:iproute2
-                conntrack:conntrack ipset:ipset busybox:busybox-static getent:libc-bin) missing=() entry
+                conntrack:conntrack ipset:ipset busybox:busybox-static getent:libc-bin
+                dot:graphviz) missing=() entry
     for entry in "${want[@]}"; do command -v "${entry%%:*}" >/dev/null 2>&1 || missing+=("${entry#*:}"); done
     ((${#missing[@]})) || return 0
     mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
