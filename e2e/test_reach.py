@@ -22,21 +22,26 @@ import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
-from e2e.harness import AGNHOST, Cluster, apply, client_pod, fresh_namespace, wait_pod_ready, wait_until
+from e2e.harness import (
+    AGNHOST,
+    LOCAL_STATE,
+    Cluster,
+    apply,
+    client_pod,
+    fresh_namespace,
+    wait_pod_ready,
+    wait_until,
+)
 
 PORTS = (8080, 8081)
 
 
 def enforcer_running() -> bool:
     """kube-router's controller: its pid file names a live process (on the local cluster)."""
-    state = os.environ.get("LOCALCLUSTER_DIR")
-    if not state:
-        return False
-    pid_file = Path(state) / "pids" / "kube-router.pid"
+    pid_file = LOCAL_STATE / "pids" / "kube-router.pid"
     try:
         pid = int(pid_file.read_text().split()[0])
         os.kill(pid, 0)

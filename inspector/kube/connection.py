@@ -128,7 +128,12 @@ class Client:
         self.close()
 
     def close(self) -> None:
-        """Closes every pooled connection (and the client library's thread pool, if it made one)."""
+        """Closes every pooled connection (and the client library's thread pool, if it made one).
+        The pools are closed one by one first: this urllib3's PoolManager.clear() only forgets them,
+        leaving their idle connections open until the garbage collector finds them."""
+        pools = self.api.rest_client.pool_manager.pools
+        for key in list(pools.keys()):
+            pools[key].close()
         self.api.close()
 
     def get_bytes(self, path: str, query: list[tuple[str, Any]] | None = None) -> bytes:
@@ -138,6 +143,10 @@ class Client:
             data: bytes = resp.read()
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             raise self.connection_error(exc) from None
+        finally:
+            # back to the pool, which close() empties: a response read without preloading keeps its
+            # connection until it is collected, and pages read in threads are collected late
+            resp.response.release_conn()
         if resp.status >= 400:
             raise self._translate(_HTTPError(resp.status, _status_message(data) or str(resp.reason), path))
         return data
