@@ -243,7 +243,7 @@ def test_readiness_probe_on_a_wrong_path_is_pod_not_ready_with_the_probe_event_q
     )
     wait_until(
         lambda: any(
-            "statuscode: 404" in e["message"]
+            "statuscode: 404" in e["message"] and (e.get("count") or 1) >= 2  # repeating: the latest
             for e in real_node.get_json("events", "-n", namespace, "--field-selector", "reason=Unhealthy")[
                 "items"
             ]
@@ -585,3 +585,50 @@ def test_keep_leaves_the_probe_pod_for_a_look_and_says_so(real_node: Cluster, na
     assert f"probe pod {namespace}/{kept[0]['metadata']['name']} created (kept: --keep)" in err
     assert kept[0]["spec"]["activeDeadlineSeconds"] == 120 and kept[0]["spec"]["restartPolicy"] == "Never"
     real_node.kubectl("delete", "pod", "-n", namespace, kept[0]["metadata"]["name"], "--wait=false")
+
+
+DENY_ALL_INGRESS = """
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: default-deny
+spec:
+  podSelector: {}
+  policyTypes: [Ingress]
+"""
+
+
+def test_a_policy_that_drops_the_client_is_named_beside_the_endpoints_that_time_out(
+    real_node: Cluster, namespace: str
+):
+    """why shows the NetworkPolicies of the Service's namespace for its client, so an endpoint that
+    times out is explained by the policy that drops the packets (enforced here by kube-router)."""
+    from e2e.test_reach import enforcer_running
+
+    if not enforcer_running():
+        pytest.fail("no NetworkPolicy enforcer (kube-router) on the real node")
+    deploy_web(real_node, namespace, replicas=1)
+    apply(real_node, namespace, WEB_SVC)
+    wait_until(
+        lambda: real_node.inspect("wait", "web-svc", "-n", namespace, "--timeout", "5s").returncode == 0,
+        "web-svc",
+    )
+    apply(real_node, namespace, DENY_ALL_INGRESS)
+
+    rc, verdict, _ = wait_until(
+        lambda: (
+            (r := why(real_node, "web-svc", "-n", namespace))[1]["brokenStep"] == "endpoints-connect" and r
+        ),
+        what="the enforcer to drop the probe's connections",
+        timeout=120,
+    )
+    # enforcers differ: kube-router rejects (refused), others drop (timeout)
+    assert rc == 1 and codes(verdict, "endpoints-connect") in (["endpoint-refused"], ["endpoint-timeout"])
+    policies = verdict["policies"]
+    assert [e["ingress"]["allowed"] for e in policies["endpoints"]] == [False]
+    assert policies["endpoints"][0]["ingress"]["message"] == (
+        f"denied: no rule of policy {namespace}/default-deny admits namespace {namespace}"
+    )
+    text = real_node.inspect("why", "web-svc", "-n", namespace).stdout
+    assert f"NetworkPolicies of namespace {namespace} on the ready endpoints" in text
+    assert f"{namespace}/default-deny" in text

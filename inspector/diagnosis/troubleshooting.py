@@ -21,6 +21,7 @@ from typing import Any
 
 from inspector.diagnosis.endpoints import Endpoint
 from inspector.diagnosis.probes import Check, Outcome, ProbeLog, Result, host_port
+from inspector.diagnosis.reach import Reachability
 from inspector.diagnosis.report import ServiceReport
 from inspector.errors import BadInput
 from inspector.model.findings import Finding, Severity, finding
@@ -183,6 +184,9 @@ class Verdict:
     sentence: str
     notes: tuple[str, ...] = ()
     probe: Mapping[str, Any] = field(default_factory=dict)  # how the probe ran (pod, node, image)
+    # the NetworkPolicies isolating the Service's ready endpoints, judged for the client (ingress
+    # side: the policies of the Service's namespace); None when none is there
+    policies: Reachability | None = None
 
     @property
     def ok(self) -> bool:
@@ -211,6 +215,7 @@ class Verdict:
             "brokenStep": self.broken.name if self.broken else None,
             "notes": list(self.notes),
             "probe": dict(self.probe),
+            "policies": None if self.policies is None else self.policies.as_json(),
         }
 
 

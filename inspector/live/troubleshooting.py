@@ -29,7 +29,8 @@ from inspector.diagnosis.probes import (
     probe_pod,
     probe_script,
 )
-from inspector.diagnosis.report import inspect_snapshot
+from inspector.diagnosis.reach import Reachability, policy_pod, reachability
+from inspector.diagnosis.report import ServiceReport, inspect_snapshot
 from inspector.diagnosis.troubleshooting import (
     StepStatus,
     Vantage,
@@ -46,8 +47,9 @@ from inspector.errors import BadInput, Forbidden, InspectorError, NotFound
 from inspector.kube.connection import Client
 from inspector.kube.probing import add_ephemeral_container, container_log, create_pod, delete_pod
 from inspector.live.reading import check_namespace, read_snapshot
+from inspector.model import netpol
 from inspector.model.names import validate_name
-from inspector.model.snapshot import JSON, pod_from_api
+from inspector.model.snapshot import JSON, Pod, Snapshot, pod_from_api
 
 _POD_NAME = re.compile(r"[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?")
 START_TIMEOUT_S = 60.0  # a probe that has not started by then will not
@@ -232,11 +234,14 @@ def why_service(
     pod = pod_from_api(_client_pod(client, client_ns, from_pod)) if from_pod else None
     vantage = Vantage(client_ns, pod)
     notes = list(snapshot.notes)
+    policies = _policies(snapshot, sr, client_ns, pod)
     probe_info: dict[str, Any] = {}
     passive = passive_steps(sr, target)
     if sr is None or any(s.status is StepStatus.FAILED for s in passive):
         steps = chain(sr, target, vantage, skipped_active("an earlier step failed"))
-        return Verdict(target, vantage, tuple(steps), sentence(steps, target, vantage, sr), tuple(notes))
+        return Verdict(
+            target, vantage, tuple(steps), sentence(steps, target, vantage, sr), tuple(notes), {}, policies
+        )
     plan = probe_plan(sr, target, snapshot.nodes)
     notes += plan.notes
     script = probe_script(plan.checks)
@@ -249,10 +254,14 @@ def why_service(
         what = "add an ephemeral container" if pod is not None else "create a probe pod"
         reason = f"no permission to {what} in namespace {client_ns} (grant {RBAC_HINT}): {exc}"
         steps = chain(sr, target, vantage, skipped_active(reason))
-        return Verdict(target, vantage, tuple(steps), sentence(steps, target, vantage, sr), tuple(notes))
+        return Verdict(
+            target, vantage, tuple(steps), sentence(steps, target, vantage, sr), tuple(notes), {}, policies
+        )
     except ProbeFailed as exc:
         steps = chain(sr, target, vantage, skipped_active(str(exc)))
-        return Verdict(target, vantage, tuple(steps), sentence(steps, target, vantage, sr), tuple(notes))
+        return Verdict(
+            target, vantage, tuple(steps), sentence(steps, target, vantage, sr), tuple(notes), {}, policies
+        )
     log = parse_probe_log(run.text, plan.checks)
     if not log.complete:
         notes.append("the probe did not print all its results (ended early?)")
@@ -260,8 +269,27 @@ def why_service(
     probe_info = run.info
     steps = chain(sr, target, vantage, active_steps(sr, target, vantage, plan, log), run.duration)
     return Verdict(
-        target, vantage, tuple(steps), sentence(steps, target, vantage, sr), tuple(notes), probe_info
+        target,
+        vantage,
+        tuple(steps),
+        sentence(steps, target, vantage, sr),
+        tuple(notes),
+        probe_info,
+        policies,
     )
+
+
+def _policies(
+    snapshot: Snapshot, sr: ServiceReport | None, client_ns: str, pod: Pod | None
+) -> Reachability | None:
+    """The Service's endpoints judged against the NetworkPolicies of its namespace for this client,
+    when there are any (the client's own egress policies are `reach`'s to judge)."""
+    if sr is None or not sr.service.selects_pods:
+        return None
+    if not any(p.namespace == sr.service.namespace for p in snapshot.network_policies):
+        return None
+    who = netpol.Client.of_pod(policy_pod(pod)) if pod is not None else netpol.Client.in_namespace(client_ns)
+    return reachability(snapshot, sr.service, who)
 
 
 def why(

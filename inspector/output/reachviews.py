@@ -60,6 +60,15 @@ def policies_section(reach: Reachability) -> str:
     return table(rows, ["ENDPOINT", "POD", "INGRESS-POLICIES", "VERDICT-FROM-OWN-NAMESPACE"])
 
 
+def policies_for_client(reach: Reachability) -> str:
+    """The policies isolating each ready endpoint's pod, and the ingress verdict for the client."""
+    rows = [
+        [e.endpoint.address, e.endpoint.pod or "<none>", _refs(e.ingress.selecting), e.ingress.message]
+        for e in reach.endpoints
+    ]
+    return table(rows, ["ENDPOINT", "POD", "INGRESS-POLICIES", "VERDICT"])
+
+
 def routes_rows(states: tuple[BackendState, ...] | list[BackendState], with_service: bool) -> str:
     rows = [
         [

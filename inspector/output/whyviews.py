@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from inspector.diagnosis.troubleshooting import Verdict
+from inspector.output.reachviews import policies_for_client
 from inspector.output.text import finding_line
 
 MARKS = {"passed": "ok", "failed": "FAILED", "skipped": "skipped", "n/a": "n/a"}
@@ -31,6 +32,13 @@ def why_text(verdict: Verdict) -> str:
         lines.append(f"{i:2}. {MARKS[step.status.value]:8} {step.title}")
         lines += [f"             {e}" for e in step.evidence]
         lines += [f"             {finding_line(f)}" for f in step.findings if step.status.value == "failed"]
+    if verdict.policies is not None:
+        lines += [
+            "",
+            f"NetworkPolicies of namespace {t.namespace} on the ready endpoints, for {verdict.client.describe} "
+            "(the client's own egress policies: `reach`):",
+            *(f"  {line}" for line in policies_for_client(verdict.policies).splitlines()),
+        ]
     lines += ["", f"Verdict: {verdict.sentence}"]
     lines += [f"note: {n}" for n in verdict.notes]
     return "\n".join(lines)

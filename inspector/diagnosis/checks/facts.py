@@ -26,4 +26,5 @@ class ServiceFacts:
 
     def last_probe_failure(self, pod: Pod) -> ProbeEvent | None:
         events = [e for e in self.probe_events if e.namespace == pod.namespace and e.pod == pod.name]
-        return max(events, key=lambda e: e.last_seen, default=None)
+        # lastTimestamp has 1 s resolution: among equally recent events, the one that keeps repeating
+        return max(events, key=lambda e: (e.last_seen, e.count), default=None)
