@@ -72,10 +72,10 @@ show picture
 # why: the Debug Services checklist from inside the cluster (a probe pod, deleted at the end); the
 # real node runs it. checkout's pods listen on another port than they declare: diff is clean, why is not.
 if [[ ${LOCALCLUSTER_MODE:-real} == real ]] && "$KUBECTL" get node real-node >/dev/null 2>&1; then
-    show kubectl-inspect diff checkout -n demo
-    show kubectl-inspect why checkout -n demo
-    show kubectl-inspect why redis-master --from-namespace test-ns -n my-ns
-    show kubectl-inspect why web-flask-nodeport.demo --from-namespace test-ns
+    show kubectl svc-inspect diff checkout -n demo
+    show kubectl svc-inspect why checkout -n demo
+    show kubectl svc-inspect why redis-master --from-namespace test-ns -n my-ns
+    show kubectl svc-inspect why web-flask-nodeport.demo --from-namespace test-ns
 fi
 
 # On the real node the pods really run: the same answers, observed as traffic.
