@@ -63,6 +63,15 @@ class Image:
     texts: dict[str, str] = field(default_factory=dict)
     dirs: tuple[str, ...] = ("tmp",)
 
+    def key(self) -> str:
+        """What the archive is made of, short: equal keys give equal archives."""
+        files = {
+            path: (str(src), src.stat().st_size, src.stat().st_mtime_ns) for path, src in self.files.items()
+        }
+        spec = [self.name, self.entrypoint, self.cmd, sorted(files.items()), sorted(self.symlinks.items())]
+        spec += [sorted(self.texts.items()), self.dirs]
+        return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:12]
+
     def layer(self) -> bytes:
         """The image's one layer as an uncompressed tar, byte-for-byte reproducible."""
         buf = io.BytesIO()
@@ -184,18 +193,15 @@ def images(bins: dict[str, Path]) -> list[Image]:
 
 
 def build(bins: dict[str, Path], cache: Path) -> list[Path]:
-    """Writes each image's archive under `cache` (named by its content), returns their paths."""
+    """Writes each image's archive under `cache`, returns their paths. An archive is named by what
+    goes into it (the spec, and each file's path, size and mtime), so a warm `up` reads no binary."""
     cache.mkdir(parents=True, exist_ok=True)
     paths = []
     for image in images(bins):
-        data = image.archive()
-        path = (
-            cache
-            / f"{image.name.rsplit('/', 1)[-1].replace(':', '-')}-{hashlib.sha256(data).hexdigest()[:12]}.tar"
-        )
+        path = cache / f"{image.name.rsplit('/', 1)[-1].replace(':', '-')}-{image.key()}.tar"
         if not path.exists():
             tmp = path.with_suffix(".tmp")
-            tmp.write_bytes(data)
+            tmp.write_bytes(image.archive())
             tmp.rename(path)
         paths.append(path)
     return paths

@@ -34,7 +34,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -420,7 +420,6 @@ class Component:
     prepare: Callable[[dict[str, Path]], None] | None = None
     settle: Callable[[dict[str, Path]], None] | None = None
     stop_grace: float = 10.0
-    env: dict[str, str] = field(default_factory=dict)
 
 
 def kube_common(name: str) -> list[str]:

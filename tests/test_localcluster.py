@@ -88,3 +88,16 @@ def test_host_state_differences_name_what_was_left_and_what_went() -> None:
         "sysctls: - net/ipv4/ip_forward=0",
     ]
     assert realnode.differences(before, before) == []
+
+
+def test_an_image_key_follows_what_goes_into_it(tool: Path) -> None:
+    image = images.Image("registry.k8s.io/x/tool:1", entrypoint=("/tool",), files={"tool": tool})
+    same = images.Image("registry.k8s.io/x/tool:1", entrypoint=("/tool",), files={"tool": tool})
+    before = image.key()
+    assert before == same.key()
+    tool.write_bytes(b"#!/bin/sh\necho a longer line\n")  # another size: another archive
+    assert image.key() != before
+    assert (
+        images.Image("registry.k8s.io/x/tool:2", entrypoint=("/tool",), files={"tool": tool}).key()
+        != image.key()
+    )
