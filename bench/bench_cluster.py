@@ -25,7 +25,8 @@ ROOT = Path(__file__).resolve().parent.parent
 LOCAL = ROOT / "cluster" / "localcluster.py"
 sys.path.insert(0, str(ROOT / "cluster"))
 
-import realnode  # noqa: E402
+import components  # noqa: E402
+import nodes  # noqa: E402
 
 
 def timed(args: list[str], env: dict[str, str] | None = None) -> float:
@@ -90,8 +91,8 @@ def cluster_rss_mib() -> float:
     """Resident memory of every process of the cluster: components by their pid files, and what
     runs under the real node's directories (shims, pause, containers)."""
     pids = {int(p.read_text().split()[0]) for p in (ROOT / ".cluster" / "pids").glob("*.pid")}
-    layout = realnode.Layout(ROOT / ".cluster", "", "", "", "", 0)
-    pids |= set(realnode.our_processes(layout))
+    for node in components.real_nodes(ROOT / ".cluster"):
+        pids |= set(nodes.processes(node))
     total = 0
     for pid in pids:
         try:
@@ -114,13 +115,14 @@ def main() -> None:
         ups.append(timed([py, str(LOCAL), "up"]))
     env = env_file()
     if env.get("LOCALCLUSTER_MODE") != "real":
-        raise SystemExit("the test cluster came up without the real node; see its first line")
-    row("warm cluster-up with the real node", ups)
-    row("cluster-down with the real node (pods, host changes)", downs[1:] or downs)
+        raise SystemExit("the test cluster came up without real nodes; see its first line")
+    count = len(env.get("LOCALCLUSTER_NODES", "").strip("'").split())
+    row(f"warm cluster-up with {count} real node(s)", ups)
+    row(f"cluster-down with {count} real node(s) (pods, host changes)", downs[1:] or downs)
 
     kubectl(env, "create", "namespace", "bench-pods")
     try:
-        row("one pod create -> Ready on the real node (agnhost)", pod_latency(env, 5))
+        row("one pod create -> Ready on a real node (agnhost)", pod_latency(env, 5))
         print(f"{'memory of the whole cluster, 5 pods running (RSS sum)':58} {cluster_rss_mib():.0f} MiB")
         deploy = {  # a Deployment of the same pod
             "apiVersion": "apps/v1",

@@ -132,11 +132,12 @@ build_pause() {
     mv "$pause_dir/pause.tmp" "$pause_dir/pause"
 }
 
-# Debian packages the real node runs on (and Graphviz, which the picture's e2e test draws with);
+# Debian packages the real nodes run on (and Graphviz, which the picture's e2e test draws with);
 # installed when missing, as root, never otherwise.
 host_packages() {
     [[ ${LOCALCLUSTER_REAL_NODE:-1} == 0 ]] && return 0
-    local want=(containerd:containerd ctr:containerd runc:runc iptables:iptables ip:iproute2
+    local want=(containerd:containerd ctr:containerd runc:runc iptables:iptables ip:iproute2 nft:nftables
+                nsenter:util-linux
                 conntrack:conntrack ipset:ipset busybox:busybox-static getent:libc-bin
                 dot:graphviz) missing=() entry
     for entry in "${want[@]}"; do command -v "${entry%%:*}" >/dev/null 2>&1 || missing+=("${entry#*:}"); done

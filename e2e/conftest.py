@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from e2e.harness import LOCAL_STATE, Cluster, fresh_namespace
+from e2e.harness import LOCAL_STATE, Cluster, fresh_namespace, parse_nodes, unavailable
 
 pytest_plugins = ["pytester"]
 
@@ -79,6 +79,9 @@ def cluster() -> Iterator[Cluster]:
             real_pods=env.get("LOCALCLUSTER_MODE") == "real",
             node_ip=env.get("LOCALCLUSTER_NODE_IP") or None,
             started_here=started,
+            nodes=parse_nodes(env.get("LOCALCLUSTER_NODES", "").strip("'")),
+            api_ip=env.get("LOCALCLUSTER_API_IP") or None,
+            proxy_mode=env.get("LOCALCLUSTER_PROXY_MODE") or None,
         )
     finally:
         if started:
@@ -87,15 +90,19 @@ def cluster() -> Iterator[Cluster]:
 
 @pytest.fixture
 def real_node(cluster: Cluster) -> Cluster:
-    """The cluster, for a test that observes traffic: its pods must really run. Without the real
-    node (not root, no containerd) the test is skipped with the reason — except in CI, where the
-    real node must be there, so a missing one fails instead of hiding behind a skip."""
+    """The cluster, for a test that observes traffic: its pods must really run."""
     if not cluster.real_pods:
-        reason = "no real node: the local cluster runs kwok-only (see make cluster-up's first line)"
-        if os.environ.get("CI"):
-            pytest.fail(reason + "; CI must run the real node")
-        pytest.skip(reason)
+        unavailable("no real node: the local cluster runs kwok-only (see make cluster-up's first line)")
     return cluster
+
+
+@pytest.fixture
+def real_nodes(real_node: Cluster) -> Cluster:
+    """The local cluster with its real nodes, for a test that acts on them one by one (their
+    network namespaces, their components)."""
+    if not real_node.nodes:
+        unavailable("no local real nodes: this cluster is not the local cluster (E2E_KUBECONFIG)")
+    return real_node
 
 
 @pytest.fixture

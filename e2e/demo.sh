@@ -70,21 +70,29 @@ show kubectl svc-inspect dns -n my-ns
 show picture
 
 # why: the Debug Services checklist from inside the cluster (a probe pod, deleted at the end); the
-# real node runs it. checkout's pods listen on another port than they declare: diff is clean, why is not.
-if [[ ${LOCALCLUSTER_MODE:-real} == real ]] && "$KUBECTL" get node real-node >/dev/null 2>&1; then
+# real nodes run it. checkout's pods listen on another port than they declare: diff is clean, why is not.
+real_nodes=$("$KUBECTL" get nodes -l type=real -o jsonpath='{.items[*].metadata.name}' 2>/dev/null || true)
+if [[ ${LOCALCLUSTER_MODE:-real} == real && -n $real_nodes ]]; then
     show kubectl svc-inspect diff checkout -n demo
     show kubectl svc-inspect why checkout -n demo
     show kubectl svc-inspect why redis-master --from-namespace test-ns -n my-ns
     show kubectl svc-inspect why web-flask-nodeport.demo --from-namespace test-ns
 fi
 
-# On the real node the pods really run: the same answers, observed as traffic.
-if [[ ${LOCALCLUSTER_MODE:-real} == real ]] && "$KUBECTL" get node real-node >/dev/null 2>&1; then
+# On the real nodes the pods really run: the same answers, observed as traffic.
+if [[ ${LOCALCLUSTER_MODE:-real} == real && -n $real_nodes ]]; then
     "$KUBECTL" wait -n my-ns --for=condition=Ready pod/client --timeout=90s >/dev/null
-    node_ip=$("$KUBECTL" get node real-node -o jsonpath='{.status.addresses[?(@.type=="InternalIP")].address}')
+    printf '\n\033[1mThe web-flask pods and the nodes they run on\033[0m\n'
+    "$KUBECTL" get pods -n demo -l app=web-flask -o wide | awk '{print "  " $1, $6, $7}' | column -t
     cluster_ip=$("$KUBECTL" get service -n demo web-flask-svc -o jsonpath='{.spec.clusterIP}')
+    urls=("http://$cluster_ip:3000/hostname")
+    for node in $real_nodes; do
+        ip=$("$KUBECTL" get node "$node" -o jsonpath='{.status.addresses[?(@.type=="InternalIP")].address}')
+        urls+=("http://$ip:30480/hostname")
+    done
     printf '\n\033[1mTraffic, observed: agnhost in each web-flask pod answers /hostname with its pod name\033[0m\n'
-    for url in "http://$cluster_ip:3000/hostname" "http://$node_ip:30480/hostname"; do
+    printf '(the ClusterIP, then the node port of every node)\n'
+    for url in "${urls[@]}"; do
         printf '$ curl %s   (x6)\n  ' "$url"
         for _ in 1 2 3 4 5 6; do curl -s --max-time 3 "$url"; printf ' '; done
         echo

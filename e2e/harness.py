@@ -10,7 +10,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,31 @@ WEB_SVC = (MANIFESTS / "web-svc.yaml").read_text()
 NOWHERE = "10.244.255"
 
 
+@dataclass(frozen=True)
+class RealNode:
+    """A real node of the local cluster: its name, its address on the node network, and the network
+    namespace its kubelet, kube-proxy and pods' bridge live in."""
+
+    name: str
+    ip: str
+    netns: str
+
+    def run(self, *command: str, check: bool = False) -> subprocess.CompletedProcess[str]:
+        """A command in the node's network namespace (its interfaces, routes, rules)."""
+        return subprocess.run(
+            ["nsenter", f"--net=/run/netns/{self.netns}", "--", *command],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=check,
+        )
+
+
+def parse_nodes(spec: str) -> list[RealNode]:
+    """LOCALCLUSTER_NODES of .cluster/env: NAME=IP=NETNS, space-separated."""
+    return [RealNode(*item.split("=")) for item in spec.split()]
+
+
 @dataclass
 class Cluster:
     kubeconfig: str
@@ -39,10 +64,14 @@ class Cluster:
     local: bool
     # pods without kwok's toleration really run (the local cluster's real node, or kind)
     real_pods: bool = True
-    # the real node's address on the local cluster, where NodePorts answer
+    # the first real node's address on the local cluster (where the host's Service traffic enters)
     node_ip: str | None = None
     # this test session brought the local cluster up (and takes it down)
     started_here: bool = False
+    # the local cluster's real nodes, the API server's address among them, kube-proxy's mode
+    nodes: list[RealNode] = field(default_factory=list)
+    api_ip: str | None = None
+    proxy_mode: str | None = None
 
     @property
     def env(self) -> dict[str, str]:
@@ -116,6 +145,17 @@ class Cluster:
             return json.loads(res.stdout)
         except ValueError:
             raise AssertionError(f"not JSON (exit {res.returncode}): {res.stdout!r} {res.stderr!r}") from None
+
+
+def unavailable(reason: str) -> None:
+    """A tier this test needs cannot run here. Strict by default: the test fails, so that no run
+    passes by skipping; E2E_ALLOW_SKIP=1 (a developer's machine without root, say) skips instead,
+    and pytest's summary counts the skips."""
+    import pytest
+
+    if os.environ.get("E2E_ALLOW_SKIP") == "1":
+        pytest.skip(reason)
+    pytest.fail(reason + " (set E2E_ALLOW_SKIP=1 to skip such tests instead)")
 
 
 def wait_until(check: Callable[[], Any], what: str, timeout: float = 60, interval: float = 0.3) -> Any:
@@ -238,6 +278,21 @@ spec:
       image: {AGNHOST}
       args: [pause]
 """
+
+
+def pods_on_every_node(cluster: Cluster, namespace: str, prefix: str = "web") -> dict[str, tuple[str, str]]:
+    """One agnhost web pod (label app=web, port 5000 `http`) pinned to every real node; returns
+    node -> (pod, IP) once all are Ready."""
+    for node in cluster.nodes:
+        name = f"{prefix}-{node.name}"
+        manifest = bare_web_pod(name).replace("spec:\n", f"spec:\n  nodeName: {node.name}\n", 1)
+        cluster.kubectl("apply", "-n", namespace, "-f", "-", stdin=manifest)
+    out = {}
+    for node in cluster.nodes:
+        name = f"{prefix}-{node.name}"
+        wait_pod_ready(cluster, namespace, name)
+        out[node.name] = (name, str(cluster.get_json("pod", name, "-n", namespace)["status"]["podIP"]))
+    return out
 
 
 def wait_pod_ready(cluster: Cluster, namespace: str, pod: str, timeout: float = 90) -> None:

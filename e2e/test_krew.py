@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from e2e.harness import Cluster
+from e2e.harness import Cluster, unavailable
 
 ROOT = Path(__file__).resolve().parent.parent
 PLATFORMS = [("linux", "amd64"), ("linux", "arm64"), ("darwin", "amd64"), ("darwin", "arm64")]
@@ -40,9 +40,7 @@ def this_platform() -> tuple[str, str]:
 def krew_bin() -> Path:
     if shutil.which("go") is None:
         reason = "Go is not installed: krew and validate-krew-manifest are built from sigs.k8s.io/krew"
-        if os.environ.get("CI"):
-            pytest.fail(reason + "; CI must run the krew test")
-        pytest.skip(reason)
+        unavailable(reason)
     res = subprocess.run(
         ["bash", str(ROOT / "cluster" / "build.sh"), "krew"],
         capture_output=True,

@@ -32,6 +32,7 @@ from e2e.harness import (
     apply,
     client_pod,
     fresh_namespace,
+    unavailable,
     wait_pod_ready,
     wait_until,
 )
@@ -40,14 +41,15 @@ PORTS = (8080, 8081)
 
 
 def enforcer_running() -> bool:
-    """kube-router's controller: its pid file names a live process (on the local cluster)."""
-    pid_file = LOCAL_STATE / "pids" / "kube-router.pid"
+    """kube-router's controllers, one per real node: every pid file names a live process (on the
+    local cluster)."""
+    pid_files = list((LOCAL_STATE / "pids").glob("kube-router@*.pid"))
     try:
-        pid = int(pid_file.read_text().split()[0])
-        os.kill(pid, 0)
+        for pid_file in pid_files:
+            os.kill(int(pid_file.read_text().split()[0]), 0)
     except (OSError, ValueError, IndexError):
         return False
-    return True
+    return bool(pid_files)
 
 
 def server_pod() -> str:
@@ -99,9 +101,7 @@ def pod_ip(cluster: Cluster, namespace: str, pod: str) -> str:
 def scenario(cluster: Cluster) -> Iterator[Scenario]:
     if not cluster.real_pods or not enforcer_running():
         reason = "no NetworkPolicy enforcer (kube-router) on the local cluster's real node"
-        if os.environ.get("CI"):
-            pytest.fail(reason + "; CI must run the enforcement matrix")
-        pytest.skip(reason)
+        unavailable(reason)
     tag = uuid.uuid4().hex[:5]
     names = [f"e2e-reach-{role}-{tag}" for role in ("srv", "web", "other", "egress")]
     gens = [fresh_namespace(cluster, n) for n in names]

@@ -2,7 +2,7 @@
 
 Pods here really run (kubelet, containerd, CNI, kube-proxy, CoreDNS in pods). Each test builds its
 scenario for real, observes traffic or a pod's own resolver, and compares with the inspector.
-Traffic goes only to addresses on this machine: pod and Service IPs, and the node's bridge address.
+Traffic goes only to addresses on this machine: pod and Service IPs, and the nodes' addresses.
 The safety tests prove the fences without sending anything off the machine.
 """
 
@@ -29,13 +29,14 @@ from e2e.harness import (
     deploy_web,
     fresh_namespace,
     http_get,
+    pods_on_every_node,
     ready_pod_ips,
     slice_addresses,
     wait_pod_ready,
     wait_until,
 )
 
-# the fences of cluster/realnode.py
+# the fences of cluster/hostnet.py and cluster/nodes.py
 BRIDGE = "kin0"
 GATEWAY = "192.0.2.1"  # this VM's default gateway: nothing of ours may reach it
 
@@ -93,58 +94,85 @@ def in_pod_http(cluster: Cluster, namespace: str, pod: str, host: str, port: int
 # --------------------------------------------------------------------------- the fences
 
 
-def test_the_kubernetes_service_endpoint_is_the_node_bridge_address(real_node: Cluster) -> None:
-    addresses = {a for a, _, _ in slice_addresses(real_node, "default", "kubernetes")}
-    assert addresses == {real_node.node_ip}
+def test_the_kubernetes_service_endpoint_is_the_hosts_node_network_address(real_nodes: Cluster) -> None:
+    addresses = {a for a, _, _ in slice_addresses(real_nodes, "default", "kubernetes")}
+    assert addresses == {real_nodes.api_ip}
     assert GATEWAY not in addresses
-    # and the bridge is one of this host's own addresses
+    # and that address is one of this host's own, on the node network's bridge
     out = subprocess.run(
         ["ip", "-o", "addr", "show", "dev", BRIDGE], capture_output=True, text=True, check=True
     )
-    assert f"inet {real_node.node_ip}/" in out.stdout
+    assert f"inet {real_nodes.api_ip}/" in out.stdout
 
 
-def test_pods_have_no_route_off_the_machine(real_node: Cluster, namespace: str) -> None:
-    """The routing decision for a packet a pod sends outward is asked of the kernel, not sent."""
-    ip = deploy_web(real_node, namespace, replicas=1)[0]
-    for outside in (GATEWAY, "8.8.8.8", "192.168.1.1", "172.16.0.1"):
-        res = subprocess.run(
-            ["ip", "route", "get", outside, "from", ip, "iif", BRIDGE],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        verdict = (res.stdout + res.stderr).lower()
-        # `prohibit` answers EACCES ("Permission denied"); never a route out
-        assert res.returncode != 0 and "permission denied" in verdict, (outside, verdict)
-        assert "dev eth0" not in verdict and f"via {GATEWAY}" not in verdict, (outside, verdict)
-    # while another pod on the bridge is reached
-    res = subprocess.run(
-        ["ip", "route", "get", ip, "from", "10.88.0.250", "iif", BRIDGE],
-        capture_output=True,
-        text=True,
-        check=False,
+def test_pods_on_every_node_have_no_route_off_the_machine(real_nodes: Cluster, namespace: str) -> None:
+    """The routing decision for a packet a pod sends outward is asked of the kernel, not sent: in
+    the pod's node (no default route there) and on the host (the fenced table of what arrives from
+    the node network)."""
+    pods = pods_on_every_node(real_nodes, namespace)
+    table = subprocess.run(
+        ["ip", "route", "show", "table", "4863"], capture_output=True, text=True, check=True
     )
-    assert f"dev {BRIDGE}" in res.stdout, res.stdout + res.stderr
+    assert "prohibit default" in table.stdout, table.stdout
+    rules = subprocess.run(["ip", "rule", "show"], capture_output=True, text=True, check=True).stdout
+    assert f"iif {BRIDGE} lookup 4863" in rules, rules
+    for node in real_nodes.nodes:
+        ip = pods[node.name][1]
+        for outside in (GATEWAY, "8.8.8.8", "192.168.1.1", "172.16.0.1"):
+            res = node.run("ip", "route", "get", outside, "from", ip, "iif", "cni0")
+            verdict = (res.stdout + res.stderr).lower()
+            assert res.returncode != 0 and "unreachable" in verdict, (node.name, outside, verdict)
+            res = subprocess.run(
+                ["ip", "route", "get", outside, "from", ip, "iif", BRIDGE],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            verdict = (res.stdout + res.stderr).lower()
+            # the host does not forward ("No route to host"); were forwarding turned on, the fenced
+            # table's `prohibit` would answer EACCES ("Permission denied"); never a route out
+            refused = ("permission denied", "no route to host")
+            assert res.returncode != 0 and any(r in verdict for r in refused), (node.name, outside, verdict)
+            assert "dev eth0" not in verdict and f"via {GATEWAY}" not in verdict, (outside, verdict)
+        # while the pods of every other node are reached, through their node
+        for other in real_nodes.nodes:
+            if other is not node:
+                res = node.run("ip", "route", "get", pods[other.name][1], "from", ip, "iif", "cni0")
+                assert f"via {other.ip} dev eth0" in res.stdout, res.stdout + res.stderr
 
 
-def test_unprogrammed_service_ips_and_simulated_pod_ips_lead_nowhere(real_node: Cluster) -> None:
-    for address in ("10.96.255.254", "10.244.255.10"):
-        res = subprocess.run(["ip", "route", "get", address], capture_output=True, text=True, check=True)
-        assert "dev kin-void" in res.stdout, res.stdout
+def test_unprogrammed_service_ips_and_simulated_pod_ips_lead_nowhere(real_nodes: Cluster) -> None:
+    for node in real_nodes.nodes:
+        for address in ("10.96.255.254", "10.244.255.10"):
+            res = node.run("ip", "route", "get", address)
+            assert "dev kin-void" in res.stdout, (node.name, res.stdout + res.stderr)
+    # the host: kwok's addresses go nowhere; Service addresses enter the cluster at the first node
+    res = subprocess.run(["ip", "route", "get", "10.244.255.10"], capture_output=True, text=True, check=True)
+    assert "dev kin-void" in res.stdout, res.stdout
+    res = subprocess.run(["ip", "route", "get", "10.96.255.254"], capture_output=True, text=True, check=True)
+    assert f"via {real_nodes.nodes[0].ip} dev {BRIDGE}" in res.stdout, res.stdout
 
 
-def test_nothing_of_the_cluster_listens_on_the_outward_interface(real_node: Cluster) -> None:
-    pids = {int(p.read_text().split()[0]) for p in (LOCAL_STATE / "pids").glob("*.pid")}
-    out = subprocess.run(["ss", "-Hltnup"], capture_output=True, text=True, check=True).stdout
+def listeners(pids: set[int], ss: str) -> list[str]:
     ours = []
-    for line in out.splitlines():
+    for line in ss.splitlines():
         owners = {int(p) for p in re.findall(r"pid=(\d+)", line)}
         if owners & pids:
             ours.append(line.split()[4])
-    assert ours, "the cluster's components listen somewhere"
-    allowed = ("127.0.0.1:", f"{real_node.node_ip}:", "[::1]:")
+    return ours
+
+
+def test_nothing_of_the_cluster_listens_on_the_outward_interface(real_nodes: Cluster) -> None:
+    pids = {int(p.read_text().split()[0]) for p in (LOCAL_STATE / "pids").glob("*.pid")}
+    out = subprocess.run(["ss", "-Hltnup"], capture_output=True, text=True, check=True).stdout
+    ours = listeners(pids, out)
+    assert ours, "the control plane listens somewhere"
+    allowed = ("127.0.0.1:", f"{real_nodes.api_ip}:", "[::1]:")
     assert [addr for addr in ours if not addr.startswith(allowed)] == []
+    for node in real_nodes.nodes:
+        ours = listeners(pids, node.run("ss", "-Hltnup", check=True).stdout)
+        assert any(a.startswith(f"{node.ip}:10250") for a in ours), (node.name, ours)  # its kubelet
+        assert [a for a in ours if not a.startswith(("127.0.0.1:", f"{node.ip}:", "[::1]:"))] == []
 
 
 def test_an_image_not_built_here_fails_to_pull_at_once(real_node: Cluster, namespace: str) -> None:
@@ -442,17 +470,28 @@ def test_the_in_cluster_dns_path_uses_the_kube_dns_cluster_ip(real_node: Cluster
     assert "Match:    yes" in res.stdout
 
 
-def test_node_ports_are_programmed_for_the_bridge_address_only(real_node: Cluster, namespace: str) -> None:
-    """nodePortAddresses holds only the bridge address: kube-proxy's jump to its node-port chain
-    matches that destination alone, so no node port opens on the outward interface's address."""
-    deploy_web(real_node, namespace, replicas=1)
-    apply(real_node, namespace, WEB_SVC.replace("name: web-svc", "name: web-np") + "  type: NodePort\n")
-    node_port = real_node.get_json("service", "web-np", "-n", namespace)["spec"]["ports"][0]["nodePort"]
-    wait_until(
-        lambda: hostnames_behind(f"http://{real_node.node_ip}:{node_port}", 1, tries=1), what="the node port"
-    )
-    nat = subprocess.run(["iptables-save", "-t", "nat"], capture_output=True, text=True, check=True).stdout
-    jumps = [
-        line for line in nat.splitlines() if line.startswith("-A KUBE-SERVICES") and "KUBE-NODEPORTS" in line
-    ]
-    assert jumps and all(f"-d {real_node.node_ip}/32" in line for line in jumps), jumps
+def test_node_ports_are_programmed_for_each_nodes_own_address_only(
+    real_nodes: Cluster, namespace: str
+) -> None:
+    """nodePortAddresses holds only the node's address: kube-proxy matches node-port traffic on that
+    destination alone (iptables: the jump to its node-port chain; nftables: its set of node-port
+    IPs), so no node port opens on any other address of the node."""
+    deploy_web(real_nodes, namespace, replicas=1)
+    apply(real_nodes, namespace, WEB_SVC.replace("name: web-svc", "name: web-np") + "  type: NodePort\n")
+    node_port = real_nodes.get_json("service", "web-np", "-n", namespace)["spec"]["ports"][0]["nodePort"]
+    for node in real_nodes.nodes:
+        wait_until(
+            lambda node=node: hostnames_behind(f"http://{node.ip}:{node_port}", 1, tries=1),
+            what="the node port",
+        )
+        if real_nodes.proxy_mode == "nftables":
+            out = node.run("nft", "list", "set", "ip", "kube-proxy", "nodeport-ips", check=True).stdout
+            assert re.findall(r"elements = \{ ([^}]*) \}", out) == [node.ip], out
+            continue
+        nat = node.run("iptables-save", "-t", "nat", check=True).stdout
+        jumps = [
+            line
+            for line in nat.splitlines()
+            if line.startswith("-A KUBE-SERVICES") and "KUBE-NODEPORTS" in line
+        ]
+        assert jumps and all(f"-d {node.ip}/32" in line for line in jumps), jumps

@@ -2,7 +2,7 @@
 
 This runs after every other test of the session (the `teardown` marker), takes the local cluster
 down, and compares the host with the snapshot `up` took before it changed anything: processes,
-network namespaces, links, addresses, routes and rules, iptables and nftables, mounts, sysctls and
+every node's network namespace, links, addresses, routes and rules, iptables and nftables, mounts, sysctls and
 cgroups. Only when this session brought the cluster up: a cluster someone else started stays up.
 """
 
@@ -25,7 +25,7 @@ def test_cluster_down_leaves_the_host_as_it_found_it(real_node: Cluster) -> None
     if not real_node.started_here:
         pytest.skip("the local cluster was up before this session: it is not this test's to take down")
     sys.path.insert(0, str(LOCAL.parent))
-    import realnode
+    import hostnet
 
     down = subprocess.run(
         [sys.executable, str(LOCAL), "down"], capture_output=True, text=True, timeout=300, check=False
@@ -38,12 +38,15 @@ def test_cluster_down_leaves_the_host_as_it_found_it(real_node: Cluster) -> None
         ).stdout
     )
     assert state["before"] is not None, "up recorded the host before changing it"
-    assert realnode.differences(state["before"], state["now"]) == []
+    assert hostnet.differences(state["before"], state["now"]) == []
     # and the things the issue names, checked by name too
     now = state["now"]
     assert not [
-        link for link in now["links"] if link.split()[0] in ("kin0", "kin-void") or link.endswith("veth")
+        link
+        for link in now["links"]
+        if link.split()[0] in ("kin0", "kin-void") or link.startswith("kinv-") or link.endswith("veth")
     ]
+    assert not [ns for ns in now["netns"] if ns.startswith("kin-")]
     assert not [
         c
         for c in now["iptables"]

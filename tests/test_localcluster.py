@@ -1,4 +1,4 @@
-"""The local cluster's pure parts: image archives, the real node's configuration, host-state diffs.
+"""The local cluster's pure parts: image archives, the real nodes' configuration, host-state diffs.
 
 The cluster itself is exercised by the e2e suite; these pin down what can be checked without one.
 """
@@ -15,17 +15,20 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "cluster"))
 
+import hostnet
 import images
-import realnode
+import nodes
 
-LAYOUT = realnode.Layout(
-    state=Path("/srv/checkout/.cluster"),
-    service_cidr="10.96.0.0/16",
-    kwok_pod_cidr="10.244.0.0/16",
-    cluster_dns="10.96.0.10",
-    cluster_domain="cluster.local",
-    port_offset=0,
-)
+
+def node(
+    index: int, state: Path = Path("/srv/checkout/.cluster"), proxy_mode: str = "iptables"
+) -> nodes.Node:
+    return nodes.Node(
+        index, state, "10.96.0.0/16", "10.244.0.0/16", "10.96.0.10", "cluster.local", proxy_mode
+    )
+
+
+NODE = node(0)
 
 
 @pytest.fixture
@@ -54,40 +57,59 @@ def test_an_image_archive_is_what_docker_save_writes_and_is_reproducible(tool: P
 
 
 def test_containerd_sends_every_registry_to_a_closed_local_port() -> None:
-    hosts = realnode.closed_registry_hosts()
+    hosts = nodes.closed_registry_hosts()
     assert 'server = "https://127.0.0.1:9"' in hosts
-    config = realnode.containerd_config(LAYOUT, images.PAUSE)
-    assert f'config_path = "{LAYOUT.state}/containerd/certs.d"' in config
+    config = nodes.containerd_config(NODE, images.PAUSE)
+    assert f'config_path = "{NODE.state}/containerd/certs.d"' in config
     assert 'stream_server_address = "127.0.0.1"' in config and "restrict_oom_score_adj = true" in config
 
 
 def test_sockets_live_under_a_short_run_directory_whatever_the_checkout_path() -> None:
-    deep = realnode.Layout(**{**LAYOUT.__dict__, "state": Path("/" + "d" * 200)})
-    assert len(str(deep.socket)) < 60 and deep.run_dir != LAYOUT.run_dir
+    deep = node(0, Path("/" + "d" * 200))
+    assert len(str(deep.socket)) < 60 and deep.run_dir != NODE.run_dir
+    assert node(1).run_dir != NODE.run_dir and node(1).socket != NODE.socket
 
 
-def test_node_ports_and_the_kubelet_stay_on_the_bridge_and_loopback() -> None:
-    proxy = json.loads(realnode.kube_proxy_config(LAYOUT))
-    assert proxy["nodePortAddresses"] == ["10.88.0.1/32"]
-    assert proxy["healthzBindAddress"].startswith("127.0.0.1:") and proxy["metricsBindAddress"].startswith(
+def test_every_node_has_its_own_name_zone_address_pod_range_namespace_and_cgroup_root() -> None:
+    three = [node(i) for i in range(3)]
+    assert [n.name for n in three] == ["real-node-a", "real-node-b", "real-node-c"]
+    assert [n.zone for n in three] == ["zone-a", "zone-b", "zone-c"]
+    assert [n.ip for n in three] == ["10.89.0.11", "10.89.0.12", "10.89.0.13"]
+    assert [n.pod_cidr for n in three] == ["10.88.1.0/24", "10.88.2.0/24", "10.88.3.0/24"]
+    assert (
+        len({n.netns for n in three})
+        == len({n.cgroup_root for n in three})
+        == len({n.state for n in three})
+        == 3
+    )
+    assert all(n.ip.startswith(hostnet.NODE_NET.rsplit(".", 1)[0]) for n in three)
+
+
+def test_node_ports_and_the_kubelet_stay_on_the_node_address_and_loopback() -> None:
+    proxy = json.loads(nodes.kube_proxy_config(node(1)))
+    assert proxy["nodePortAddresses"] == ["10.89.0.12/32"] and proxy["hostnameOverride"] == "real-node-b"
+    assert proxy["healthzBindAddress"] == "10.89.0.12:10256" and proxy["metricsBindAddress"].startswith(
         "127.0.0.1:"
     )
-    kubelet = json.loads(realnode.kubelet_config(LAYOUT))
-    assert kubelet["address"] == realnode.NODE_IP and kubelet["readOnlyPort"] == 0
+    assert proxy["mode"] == "iptables" and proxy["clusterCIDR"] == hostnet.POD_CIDR
+    assert json.loads(nodes.kube_proxy_config(node(1, proxy_mode="nftables")))["mode"] == "nftables"
+    kubelet = json.loads(nodes.kubelet_config(node(1)))
+    assert kubelet["address"] == "10.89.0.12" and kubelet["readOnlyPort"] == 0
     assert kubelet["healthzBindAddress"] == "127.0.0.1" and kubelet["clusterDNS"] == ["10.96.0.10"]
-    cni = json.loads(realnode.cni_config(LAYOUT))
-    assert cni["plugins"][0]["ipam"]["ranges"] == [[{"subnet": "10.88.0.0/16", "gateway": "10.88.0.1"}]]
+    assert kubelet["cgroupRoot"] == "/kin-b"
+    cni = json.loads(nodes.cni_config(node(1)))
+    assert cni["plugins"][0]["ipam"]["ranges"] == [[{"subnet": "10.88.2.0/24", "gateway": "10.88.2.1"}]]
 
 
 def test_host_state_differences_name_what_was_left_and_what_went() -> None:
     before = {"links": ["eth0", "lo"], "sysctls": ["net/ipv4/ip_forward=0"]}
     after = {"links": ["eth0", "kin0", "lo"], "sysctls": ["net/ipv4/ip_forward=1"]}
-    assert realnode.differences(before, after) == [
+    assert hostnet.differences(before, after) == [
         "links: + kin0",
         "sysctls: + net/ipv4/ip_forward=1",
         "sysctls: - net/ipv4/ip_forward=0",
     ]
-    assert realnode.differences(before, before) == []
+    assert hostnet.differences(before, before) == []
 
 
 def test_an_image_key_follows_what_goes_into_it(tool: Path) -> None:
