@@ -213,8 +213,26 @@ def remove_chains(before: dict[str, list[str]] | None) -> None:
                 run(tool, "-w", "-t", table, "-X", chain, check=False)
 
 
+def remove_empty_tables(before: dict[str, list[str]] | None) -> None:
+    """The nftables tables iptables-nft created for our chains (`table ip filter`, ...), once our
+    chains are gone and nothing else has a rule there. Tables that existed before `up` stay."""
+    if shutil.which("nft") is None:
+        return
+    existed = set((before or {}).get("nftables", []))
+    for table in ("filter", "nat", "mangle", "raw"):
+        name = f"table ip {table}"
+        if name in existed or name not in run("nft", "list", "tables", check=False).stdout.splitlines():
+            continue
+        if not any(
+            line.startswith("-A ")
+            for line in run("iptables-save", "-t", table, check=False).stdout.splitlines()
+        ):
+            run("nft", "delete", "table", "ip", table, check=False)
+
+
 def teardown_network(net: Network, before: dict[str, list[str]] | None) -> None:
     remove_chains(before)
+    remove_empty_tables(before)
     run("ip", "rule", "del", "priority", ROUTE_TABLE, check=False)
     run("ip", "route", "flush", "table", ROUTE_TABLE, check=False)
     for _node_ip, pod_cidr in net.nodes:

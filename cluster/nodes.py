@@ -337,12 +337,14 @@ def write_configs(node: Node, sandbox_image: str, cni_plugins: Path) -> None:
     make_cgroup_root(node)
 
 
-def cgroup_controllers() -> list[Path]:
-    """The mount points of the cgroup v1 hierarchies (the kubelet runs on cgroup v1 here)."""
+def cgroup_controllers(unified: bool = False) -> list[Path]:
+    """The mount points of the cgroup v1 hierarchies (the kubelet runs on cgroup v1 here), and with
+    `unified` the cgroup2 mount beside them too (runc mirrors its cgroups there)."""
+    kinds = ("cgroup", "cgroup2") if unified else ("cgroup",)
     points = []
     for line in Path("/proc/self/mountinfo").read_text().splitlines():
         left, _, right = line.partition(" - ")
-        if right.split()[:1] == ["cgroup"]:
+        if right.split()[:1] and right.split()[0] in kinds:
             points.append(Path(left.split()[4]))
     return points
 
@@ -359,7 +361,7 @@ def make_cgroup_root(node: Node) -> None:
 
 
 def remove_cgroups(node: Node) -> None:
-    for controller in cgroup_controllers():
+    for controller in cgroup_controllers(unified=True):
         top = controller / node.cgroup_root.lstrip("/")
         if not top.is_dir():
             continue
