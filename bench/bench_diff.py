@@ -1,6 +1,6 @@
 """Benchmark: `kubectl-svc_inspect diff -A` on a large simulated cluster, in figures and ratios.
 
-Why it exists: DESIGN.md ("Performance budget") promises that on a cluster of thousands of Services
+Why it exists: the README ("Performance") promises that on a cluster of thousands of Services
 and tens of thousands of pods the inspector issues one paginated LIST per kind, does work linear in
 objects, and runs `diff -A` no slower than `kubectl get services,endpointslices,pods -A -o json`.
 Timed unit tests cannot check that (machines are noisy), so this script measures it on a real API

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from inspector.diagnosis.endpoints import Endpoint
 from inspector.diagnosis.report import Report, inspect_snapshot
 from inspector.dns.answers import UNKNOWN, Answer
-from inspector.dns.names import MAX_LABEL, MAX_NAME, validate_qname
+from inspector.dns.querynames import MAX_LABEL, MAX_NAME, validate_qname
 from inspector.dns.resolvconf import (
     CONTINUE_SEARCH,
     MAX_NDOTS,
@@ -37,12 +37,8 @@ from inspector.dns.resolvconf import (
     walk,
 )
 from inspector.errors import BadInput
-from inspector.model.findings import CATALOGUE, Severity
-from inspector.model.selectors import LabelIndex, format_selector, near_misses, parse_selector
-from inspector.model.snapshot import (
+from inspector.model.building import (
     SERVICE_NAME_LABEL,
-    Pod,
-    Service,
     endpointslice_from_api,
     endpointslices_from_legacy_endpoints,
     node_from_api,
@@ -51,6 +47,9 @@ from inspector.model.snapshot import (
     snapshot_from_manifests,
     workload_from_api,
 )
+from inspector.model.findings import CATALOGUE, Severity
+from inspector.model.selectors import LabelIndex, format_selector, near_misses, parse_selector
+from inspector.model.snapshot import Pod, Service
 from inspector.output.documents import dump, report_json
 from inspector.output.text import explain
 

@@ -6,6 +6,17 @@ from __future__ import annotations
 import pytest
 
 from inspector.cli import run
+from inspector.diagnosis.checklist import (
+    NamedService,
+    StepStatus,
+    Vantage,
+    active_steps,
+    chain,
+    parse_target,
+    probe_plan,
+    sentence,
+    skipped_active,
+)
 from inspector.diagnosis.probes import (
     PROBE_DEADLINE_S,
     Check,
@@ -15,20 +26,9 @@ from inspector.diagnosis.probes import (
     probe_script,
 )
 from inspector.diagnosis.report import ServiceReport
-from inspector.diagnosis.troubleshooting import (
-    StepStatus,
-    Target,
-    Vantage,
-    active_steps,
-    chain,
-    parse_target,
-    probe_plan,
-    sentence,
-    skipped_active,
-)
 from inspector.errors import BadInput
+from inspector.model.building import pod_from_api
 from inspector.model.findings import CATALOGUE
-from inspector.model.snapshot import pod_from_api
 from tests.conftest import inspect_manifests, load
 
 WEB = """
@@ -112,7 +112,7 @@ def log_of(**lines: str) -> str:
     return "\n".join([*out, "inspector-probe done"])
 
 
-def judged(target: Target, client: Vantage, log: str) -> list[tuple[str, str, list[str]]]:
+def judged(target: NamedService, client: Vantage, log: str) -> list[tuple[str, str, list[str]]]:
     sr = web()
     plan = probe_plan(sr, target, inspect_manifests(WEB).snapshot.nodes)
     steps = chain(
@@ -135,13 +135,17 @@ FROM_OTHER_NS = Vantage("other", node="real-node")
 @pytest.mark.parametrize(
     ("raw", "namespace", "expected"),
     [
-        ("web", "shop", Target("web", "web", "shop", False)),
-        ("web.shop", "other", Target("web.shop", "web", "shop", True)),
-        ("web.shop.svc", "other", Target("web.shop.svc", "web", "shop", True)),
-        ("web.shop.svc.cluster.local.", "x", Target("web.shop.svc.cluster.local.", "web", "shop", True)),
+        ("web", "shop", NamedService("web", "web", "shop", False)),
+        ("web.shop", "other", NamedService("web.shop", "web", "shop", True)),
+        ("web.shop.svc", "other", NamedService("web.shop.svc", "web", "shop", True)),
+        (
+            "web.shop.svc.cluster.local.",
+            "x",
+            NamedService("web.shop.svc.cluster.local.", "web", "shop", True),
+        ),
     ],
 )
-def test_the_service_is_the_name_a_client_writes(raw: str, namespace: str, expected: Target) -> None:
+def test_the_service_is_the_name_a_client_writes(raw: str, namespace: str, expected: NamedService) -> None:
     assert parse_target(raw, namespace) == expected
 
 

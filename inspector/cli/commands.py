@@ -434,8 +434,8 @@ app.command("svc", help="Alias of services.", hidden=True)(services)
 
 def _detail_sections(report: Report, sr: ServiceReport) -> list[tuple[str, str]]:
     """The routes leading to the Service and the NetworkPolicies isolating its ready endpoints."""
+    from inspector.diagnosis.policyverdicts import PolicyClient
     from inspector.diagnosis.reach import reachability
-    from inspector.model.netpol import Client as PolicyClient
     from inspector.output import reachviews
 
     sections = []

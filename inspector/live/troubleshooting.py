@@ -20,18 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from inspector.diagnosis.probes import (
-    DEFAULT_IMAGE,
-    PROBE_CONTAINER,
-    PROBE_DEADLINE_S,
-    parse_probe_log,
-    probe_container,
-    probe_pod,
-    probe_script,
-)
-from inspector.diagnosis.reach import Reachability, policy_pod, reachability
-from inspector.diagnosis.report import ServiceReport, inspect_snapshot
-from inspector.diagnosis.troubleshooting import (
+from inspector.diagnosis.checklist import (
     StepStatus,
     Vantage,
     Verdict,
@@ -43,13 +32,25 @@ from inspector.diagnosis.troubleshooting import (
     sentence,
     skipped_active,
 )
+from inspector.diagnosis.policyverdicts import PolicyClient
+from inspector.diagnosis.probes import (
+    DEFAULT_IMAGE,
+    PROBE_CONTAINER,
+    PROBE_DEADLINE_S,
+    parse_probe_log,
+    probe_container,
+    probe_pod,
+    probe_script,
+)
+from inspector.diagnosis.reach import Reachability, reachability
+from inspector.diagnosis.report import ServiceReport, inspect_snapshot
 from inspector.errors import BadInput, Forbidden, InspectorError, NotFound
 from inspector.kube.connection import Client
 from inspector.kube.probing import add_ephemeral_container, container_log, create_pod, delete_pod
 from inspector.live.reading import check_namespace, read_snapshot
-from inspector.model import netpol
+from inspector.model.building import JSON, pod_from_api
 from inspector.model.names import validate_name
-from inspector.model.snapshot import JSON, Pod, Snapshot, pod_from_api
+from inspector.model.snapshot import Pod, Snapshot
 
 _POD_NAME = re.compile(r"[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?")
 START_TIMEOUT_S = 60.0  # a probe that has not started by then will not
@@ -288,7 +289,7 @@ def _policies(
         return None
     if not any(p.namespace == sr.service.namespace for p in snapshot.network_policies):
         return None
-    who = netpol.Client.of_pod(policy_pod(pod)) if pod is not None else netpol.Client.in_namespace(client_ns)
+    who = PolicyClient.of_pod(pod) if pod is not None else PolicyClient.in_namespace(client_ns)
     return reachability(snapshot, sr.service, who)
 
 

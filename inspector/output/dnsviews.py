@@ -1,7 +1,7 @@
 """Rendering of the DNS commands: `resolve` (every query of the search walk) and `dns` (the oracle).
 
 Why it exists: the decisions are made in `inspector.dns.oracle`; this module only lays them out, as text and
-as the JSON of DESIGN.md (`resolve -o json`: name, fromNamespace, searchList, ndots, attempts,
+as the JSON the README documents (`resolve -o json`: name, fromNamespace, searchList, ndots, attempts,
 answer, expected, match; plus the server and how it was found).
 """
 
@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from inspector.diagnosis.report import Report
-from inspector.dns.names import Nameserver
 from inspector.dns.oracle import RecordCheck, Resolution
+from inspector.dns.querynames import Nameserver
 from inspector.dns.replicas import Replica
 from inspector.dns.resolvconf import ndots_explanation
 from inspector.model.findings import Finding, Severity

@@ -1,4 +1,4 @@
-"""Documents: the JSON and YAML of every command, with the stable camelCase keys of DESIGN.md.
+"""Documents: the JSON and YAML of every command, with the stable camelCase keys the README shows.
 
 Why it exists: `-o json` is a contract scripts rely on, so each shape is written once, here; enum
 values are written as their plain strings, which both JSON and YAML can carry.

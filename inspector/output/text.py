@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from inspector.diagnosis.changes import Change
+from inspector.diagnosis.changes import ReportChange
 from inspector.diagnosis.readiness import WaitResult
 from inspector.diagnosis.report import Report
 from inspector.model.findings import Finding
@@ -78,7 +78,7 @@ def wait_text(result: WaitResult) -> str:
     return "\n".join([*lines, f"after {result.elapsed:.1f}s"])
 
 
-def change_line(change: Change) -> str:
+def change_line(change: ReportChange) -> str:
     """One line of `-w`: the event and what it is about, in columns three spaces apart."""
     return GAP.join(
         [f"{change.event.value:<8}", f"{change.subject.value:<8}", change.service, change.what, change.detail]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from inspector.diagnosis.troubleshooting import Verdict
+from inspector.diagnosis.checklist import Verdict
 from inspector.output.reachviews import policies_for_client
 from inspector.output.text import finding_line
 
