@@ -223,6 +223,8 @@ def test_the_probe_pod_is_labelled_bounded_and_never_restarted() -> None:
     pod = probe_pod("other", "web", "agnhost:1", "echo hi\n")
 
     assert pod["metadata"]["labels"]["app.kubernetes.io/component"] == "why-probe"
+    assert pod["metadata"]["labels"]["app.kubernetes.io/name"] == "svc-inspect"
+    assert pod["metadata"]["labels"]["svc-inspect.io/service"] == "web"
     assert pod["spec"]["activeDeadlineSeconds"] == PROBE_DEADLINE_S
     assert pod["spec"]["restartPolicy"] == "Never"
     assert pod["spec"]["containers"][0]["command"] == ["/bin/sh", "-c", "echo hi\n"]

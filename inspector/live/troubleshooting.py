@@ -305,7 +305,7 @@ def why(
     context: str | None = None,
     request_timeout: float | None = None,
 ) -> Verdict:
-    """The Python API of `why`: the verdict chain for a Service, as `kubectl-inspect why` runs it.
+    """The Python API of `why`: the verdict chain for a Service, as `kubectl svc-inspect why` runs it.
     `verdict.ok`, `verdict.sentence` and `verdict.steps` let a test suite fail with the broken link.
     Raises `InspectorError` subclasses on bad input or an unreachable cluster; the probe pod is
     deleted before it returns or raises (unless `keep`)."""
