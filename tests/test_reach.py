@@ -10,6 +10,7 @@ from inspector.diagnosis.reach import client_findings, reachability
 from inspector.diagnosis.report import inspect_snapshot
 from inspector.model import netpol
 from inspector.model.snapshot import Route, RouteBackend, Service, Snapshot
+from inspector.output.reachviews import reach_json
 from tests.conftest import snapshot_of
 
 
@@ -90,7 +91,7 @@ def test_a_namespace_no_rule_admits_is_denied_and_its_own_egress_denial_names_it
         ),
     ]
     assert reach.dns is not None and not reach.dns.allowed
-    assert reach.as_json()["reachable"] is False
+    assert reach_json(reach)["reachable"] is False
 
 
 def test_a_pod_client_carries_its_labels_and_ip(shop: Snapshot) -> None:

@@ -636,7 +636,7 @@ def reach(
         result, snapshot = reach_service(
             client, opts.namespace or client.namespace, service, from_namespace, from_pod, from_labels
         )
-    _told(opts, result.as_json, lambda: reachviews.reach_text(result))
+    _told(opts, lambda: reachviews.reach_json(result), lambda: reachviews.reach_text(result))
     if snapshot.notes:
         typer.echo("\n".join(f"note: {n}" for n in snapshot.notes), err=True)
     return ExitStatus.OK if result.reachable else ExitStatus.ERROR

@@ -47,16 +47,6 @@ class Step:
     findings: tuple[Finding, ...] = ()
     duration: float = 0.0  # seconds; the active steps share the probe's run
 
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "title": self.title,
-            "status": self.status.value,
-            "evidence": list(self.evidence),
-            "findings": [f.as_json() for f in self.findings],
-            "duration": round(self.duration, 3),
-        }
-
 
 STEPS: dict[str, str] = {
     "service-exists": "Service exists",
@@ -199,24 +189,6 @@ class Verdict:
     @property
     def findings(self) -> tuple[Finding, ...]:
         return tuple(f for s in self.steps for f in s.findings)
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "name": self.target.name,
-            "service": f"{self.target.namespace}/{self.target.service}",
-            "client": {
-                "namespace": self.client.namespace,
-                "pod": self.client.pod.name if self.client.pod else None,
-                "node": self.client.node,
-            },
-            "steps": [s.as_json() for s in self.steps],
-            "verdict": self.sentence,
-            "ok": self.ok,
-            "brokenStep": self.broken.name if self.broken else None,
-            "notes": list(self.notes),
-            "probe": dict(self.probe),
-            "policies": None if self.policies is None else self.policies.as_json(),
-        }
 
 
 def _step(name: str, status: StepStatus, evidence: list[str], findings: list[Finding] | None = None) -> Step:

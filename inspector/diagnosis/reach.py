@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from inspector.diagnosis import policyverdicts as verdicts
 from inspector.diagnosis.endpoints import Endpoint
@@ -60,37 +59,6 @@ class Reachability:
     def reachable(self) -> bool:
         """Every ready endpoint is reachable, and so is kube-dns (when known); none: not reachable."""
         return bool(self.endpoints) and not self.denied and (self.dns is None or self.dns.allowed)
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "service": self.service.key,
-            "client": self.client.describe(),
-            "clientPolicies": [str(r) for r in self.client_policies],
-            "endpoints": [
-                {
-                    "pod": e.endpoint.pod,
-                    "ip": e.endpoint.ip,
-                    "port": e.endpoint.port,
-                    "protocol": e.endpoint.protocol,
-                    "portName": e.endpoint.port_name,
-                    "allowed": e.allowed,
-                    "ingress": verdict_json(e.ingress),
-                    "egress": verdict_json(e.egress),
-                }
-                for e in self.endpoints
-            ],
-            "dns": None if self.dns is None else verdict_json(self.dns),
-            "reachable": self.reachable,
-        }
-
-
-def verdict_json(v: PolicyVerdict) -> dict[str, Any]:
-    return {
-        "allowed": v.allowed,
-        "policies": [str(r) for r in v.selecting],
-        "rule": None if v.admitted_by is None else str(v.admitted_by),
-        "message": v.message,
-    }
 
 
 def dns_pods(snapshot: Snapshot, index: LabelIndex | None = None) -> tuple[Pod, ...]:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from inspector.diagnosis.checklist import Verdict
-from inspector.output.reachviews import policies_for_client
+from inspector.diagnosis.checklist import Step, Verdict
+from inspector.output.documents import finding_json
+from inspector.output.reachviews import policies_for_client, reach_json
 from inspector.output.text import finding_line
 
 MARKS = {"passed": "ok", "failed": "FAILED", "skipped": "skipped", "n/a": "n/a"}
@@ -44,5 +45,31 @@ def why_text(verdict: Verdict) -> str:
     return "\n".join(lines)
 
 
+def step_json(step: Step) -> dict[str, Any]:
+    return {
+        "name": step.name,
+        "title": step.title,
+        "status": step.status.value,
+        "evidence": list(step.evidence),
+        "findings": [finding_json(f) for f in step.findings],
+        "duration": round(step.duration, 3),
+    }
+
+
 def why_json(verdict: Verdict) -> dict[str, Any]:
-    return verdict.as_json()
+    return {
+        "name": verdict.target.name,
+        "service": f"{verdict.target.namespace}/{verdict.target.service}",
+        "client": {
+            "namespace": verdict.client.namespace,
+            "pod": verdict.client.pod.name if verdict.client.pod else None,
+            "node": verdict.client.node,
+        },
+        "steps": [step_json(s) for s in verdict.steps],
+        "verdict": verdict.sentence,
+        "ok": verdict.ok,
+        "brokenStep": verdict.broken.name if verdict.broken else None,
+        "notes": list(verdict.notes),
+        "probe": dict(verdict.probe),
+        "policies": None if verdict.policies is None else reach_json(verdict.policies),
+    }
