@@ -8,8 +8,10 @@ import pytest
 from inspector.cli import run
 from inspector.diagnosis.checklist import (
     NamedService,
+    ProbeSite,
     StepStatus,
     Vantage,
+    Verdict,
     active_steps,
     chain,
     parse_target,
@@ -29,6 +31,7 @@ from inspector.diagnosis.report import ServiceReport
 from inspector.errors import BadInput
 from inspector.model.building import pod_from_api
 from inspector.model.findings import CATALOGUE
+from inspector.output.whyviews import why_json, why_text
 from tests.conftest import inspect_manifests, load
 
 WEB = """
@@ -445,3 +448,57 @@ def test_a_probe_that_cannot_start_says_why_in_one_line(status: dict[str, object
         _wait_ended(PodStatusSource(status), "ns", "p", "inspector-why-probe", "img:1", ephemeral=False)  # type: ignore[arg-type]
 
     assert str(raised.value) == says
+
+
+@pytest.mark.parametrize(
+    ("site", "head", "document"),
+    [
+        pytest.param(
+            ProbeSite("pod", "other/inspector-why-x7k2p", "real-node", "agnhost:1", kept=True),
+            "why web.shop: Service shop/web, from a pod in namespace other "
+            "(probe pod other/inspector-why-x7k2p on node real-node)",
+            {
+                "kind": "pod",
+                "pod": "other/inspector-why-x7k2p",
+                "node": "real-node",
+                "image": "agnhost:1",
+                "kept": True,
+            },
+            id="a probe pod",
+        ),
+        pytest.param(
+            ProbeSite(
+                "ephemeral-container",
+                "other/client",
+                None,
+                "agnhost:1",
+                container="inspector-why-probe-1a2b3",
+            ),
+            "why web.shop: Service shop/web, from a pod in namespace other "
+            "(ephemeral container inspector-why-probe-1a2b3 on node ?; it stays in the pod's spec)",
+            {
+                "kind": "ephemeral-container",
+                "pod": "other/client",
+                "container": "inspector-why-probe-1a2b3",
+                "node": None,
+                "image": "agnhost:1",
+                "staysInPodSpec": True,
+            },
+            id="an ephemeral container",
+        ),
+        pytest.param(
+            None, "why web.shop: Service shop/web, from a pod in namespace other", {}, id="no probe ran"
+        ),
+    ],
+)
+def test_the_verdict_says_where_the_probe_ran(
+    site: ProbeSite | None, head: str, document: dict[str, object]
+) -> None:
+    target = parse_target("web.shop", "shop")
+    steps = chain(web(), target, FROM_OTHER_NS, skipped_active("no permission to create a probe pod"))
+    verdict = Verdict(
+        target, FROM_OTHER_NS, tuple(steps), sentence(steps, target, FROM_OTHER_NS, web()), (), site
+    )
+
+    assert why_text(verdict).splitlines()[0] == head
+    assert why_json(verdict)["probe"] == document

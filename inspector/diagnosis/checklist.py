@@ -15,9 +15,8 @@ results in, steps and a one-sentence verdict out.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
 
 from inspector.diagnosis.endpoints import Endpoint
 from inspector.diagnosis.probes import Check, Outcome, ProbeLog, Result, host_port
@@ -167,13 +166,26 @@ def probe_plan(sr: ServiceReport, target: NamedService, nodes: tuple[Node, ...])
 
 
 @dataclass(frozen=True, slots=True)
+class ProbeSite:
+    """Where the probe ran: its own pod (`kind` "pod"), or an ephemeral container (`kind`
+    "ephemeral-container", named `container`) in the client's pod, which stays in that pod's spec."""
+
+    kind: str
+    pod: str  # namespace/name
+    node: str | None
+    image: str
+    container: str | None = None  # the ephemeral container's name
+    kept: bool = False  # a probe pod left in place (--keep)
+
+
+@dataclass(frozen=True, slots=True)
 class Verdict:
     target: NamedService
     client: Vantage
     steps: tuple[Step, ...]
     sentence: str
     notes: tuple[str, ...] = ()
-    probe: Mapping[str, Any] = field(default_factory=dict)  # how the probe ran (pod, node, image)
+    probe: ProbeSite | None = None  # where and how the probe ran; None when it did not
     # the NetworkPolicies isolating the Service's ready endpoints, judged for the client (ingress
     # side: the policies of the Service's namespace); None when none is there
     policies: Reachability | None = None

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from inspector.diagnosis.checklist import (
+    ProbeSite,
     StepStatus,
     Vantage,
     Verdict,
@@ -77,7 +78,7 @@ class ProbeFailed(InspectorError):
 class ProbeRun:
     text: str  # the probe's log
     node: str | None
-    info: dict[str, Any]
+    site: ProbeSite
     duration: float
 
 
@@ -159,8 +160,8 @@ def _probe_in_pod(
                     f"could not delete the probe pod {namespace}/{name} ({exc}): it ends within {PROBE_DEADLINE_S}s"
                 )
     node = (obj.get("spec") or {}).get("nodeName")
-    info = {"kind": "pod", "pod": f"{namespace}/{name}", "node": node, "image": image, "kept": keep}
-    return ProbeRun(text, node, info, time.monotonic() - t0)
+    site = ProbeSite("pod", f"{namespace}/{name}", node, image, kept=keep)
+    return ProbeRun(text, node, site, time.monotonic() - t0)
 
 
 def _probe_in_ephemeral(
@@ -176,15 +177,8 @@ def _probe_in_ephemeral(
     obj = _wait_ended(client, namespace, pod, name, image, ephemeral=True)
     text = container_log(client, namespace, pod, name)
     node = (obj.get("spec") or {}).get("nodeName")
-    info = {
-        "kind": "ephemeral-container",
-        "pod": f"{namespace}/{pod}",
-        "container": name,
-        "node": node,
-        "image": image,
-        "staysInPodSpec": True,
-    }
-    return ProbeRun(text, node, info, time.monotonic() - t0)
+    site = ProbeSite("ephemeral-container", f"{namespace}/{pod}", node, image, container=name)
+    return ProbeRun(text, node, site, time.monotonic() - t0)
 
 
 def validate_arguments(
@@ -236,12 +230,11 @@ def why_service(
     vantage = Vantage(client_ns, pod)
     notes = list(snapshot.notes)
     policies = _policies(snapshot, sr, client_ns, pod)
-    probe_info: dict[str, Any] = {}
     passive = passive_steps(sr, target)
     if sr is None or any(s.status is StepStatus.FAILED for s in passive):
         steps = chain(sr, target, vantage, skipped_active("an earlier step failed"))
         return Verdict(
-            target, vantage, tuple(steps), sentence(steps, target, vantage, sr), tuple(notes), {}, policies
+            target, vantage, tuple(steps), sentence(steps, target, vantage, sr), tuple(notes), None, policies
         )
     plan = probe_plan(sr, target, snapshot.nodes)
     notes += plan.notes
@@ -256,18 +249,17 @@ def why_service(
         reason = f"no permission to {what} in namespace {client_ns} (grant {RBAC_HINT}): {exc}"
         steps = chain(sr, target, vantage, skipped_active(reason))
         return Verdict(
-            target, vantage, tuple(steps), sentence(steps, target, vantage, sr), tuple(notes), {}, policies
+            target, vantage, tuple(steps), sentence(steps, target, vantage, sr), tuple(notes), None, policies
         )
     except ProbeFailed as exc:
         steps = chain(sr, target, vantage, skipped_active(str(exc)))
         return Verdict(
-            target, vantage, tuple(steps), sentence(steps, target, vantage, sr), tuple(notes), {}, policies
+            target, vantage, tuple(steps), sentence(steps, target, vantage, sr), tuple(notes), None, policies
         )
     log = parse_probe_log(run.text, plan.checks)
     if not log.complete:
         notes.append("the probe did not print all its results (ended early?)")
     vantage = Vantage(client_ns, pod, run.node)
-    probe_info = run.info
     steps = chain(sr, target, vantage, active_steps(sr, target, vantage, plan, log), run.duration)
     return Verdict(
         target,
@@ -275,7 +267,7 @@ def why_service(
         tuple(steps),
         sentence(steps, target, vantage, sr),
         tuple(notes),
-        probe_info,
+        run.site,
         policies,
     )
 

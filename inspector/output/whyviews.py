@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from inspector.diagnosis.checklist import Step, Verdict
+from inspector.diagnosis.checklist import ProbeSite, Step, Verdict
 from inspector.output.documents import finding_json
 from inspector.output.reachviews import policies_for_client, reach_json
 from inspector.output.text import finding_line
@@ -21,11 +21,11 @@ def why_text(verdict: Verdict) -> str:
     t = verdict.target
     head = f"why {t.name}: Service {t.namespace}/{t.service}, from {verdict.client.describe}"
     probe = verdict.probe
-    if probe.get("kind") == "pod":
-        head += f" (probe pod {probe['pod']} on node {probe.get('node') or '?'})"
-    elif probe.get("kind") == "ephemeral-container":
+    if probe is not None and probe.kind == "pod":
+        head += f" (probe pod {probe.pod} on node {probe.node or '?'})"
+    elif probe is not None and probe.kind == "ephemeral-container":
         head += (
-            f" (ephemeral container {probe['container']} on node {probe.get('node') or '?'}; "
+            f" (ephemeral container {probe.container} on node {probe.node or '?'}; "
             "it stays in the pod's spec)"
         )
     lines = [head, ""]
@@ -43,6 +43,28 @@ def why_text(verdict: Verdict) -> str:
     lines += ["", f"Verdict: {verdict.sentence}"]
     lines += [f"note: {n}" for n in verdict.notes]
     return "\n".join(lines)
+
+
+def probe_json(probe: ProbeSite | None) -> dict[str, Any]:
+    """Where the probe ran; an ephemeral container says it stays in the pod's spec; {} when none ran."""
+    if probe is None:
+        return {}
+    if probe.kind == "ephemeral-container":
+        return {
+            "kind": probe.kind,
+            "pod": probe.pod,
+            "container": probe.container,
+            "node": probe.node,
+            "image": probe.image,
+            "staysInPodSpec": True,
+        }
+    return {
+        "kind": probe.kind,
+        "pod": probe.pod,
+        "node": probe.node,
+        "image": probe.image,
+        "kept": probe.kept,
+    }
 
 
 def step_json(step: Step) -> dict[str, Any]:
@@ -70,6 +92,6 @@ def why_json(verdict: Verdict) -> dict[str, Any]:
         "ok": verdict.ok,
         "brokenStep": verdict.broken.name if verdict.broken else None,
         "notes": list(verdict.notes),
-        "probe": dict(verdict.probe),
+        "probe": probe_json(verdict.probe),
         "policies": None if verdict.policies is None else reach_json(verdict.policies),
     }
