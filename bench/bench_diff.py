@@ -88,7 +88,7 @@ from inspector.kube.connection import connect
 from inspector.kube.listing import PAGE_SIZE
 from inspector.live.reading import read_snapshot
 from inspector.model.snapshot import Snapshot
-from inspector.output.documents import report_json, write_json
+from inspector.output.documents import report_json, summary_json, write_json
 
 ROOT = Path(__file__).resolve().parent.parent
 STATE = ROOT / ".cluster-bench"
@@ -536,7 +536,7 @@ def phases(kubeconfig: str) -> dict[str, Any]:
             "nodes": len(snapshot.nodes),
             **Counter(f"{w.kind.lower()}s" for w in snapshot.workloads),
         },
-        "summary": report.summary(),
+        "summary": summary_json(report),
         "pod_ips": (len({p.ip for p in snapshot.pods if p.ip}), sum(1 for p in snapshot.pods if p.ip)),
     }
     return out

@@ -16,7 +16,7 @@ from inspector.diagnosis.endpoints import Endpoint
 from inspector.diagnosis.readiness import WaitResult
 from inspector.diagnosis.report import Report, ServiceReport
 from inspector.diagnosis.routes import BackendState
-from inspector.model.findings import Finding
+from inspector.model.findings import Finding, Severity
 from inspector.model.snapshot import Pod
 from inspector.output.tables import endpoint_rows
 
@@ -134,12 +134,21 @@ def service_json(sr: ServiceReport) -> dict[str, Any]:
     } | ({"routes": [backend_json(b) for b in sr.routes]} if sr.routes else {})
 
 
+def summary_json(report: Report) -> dict[str, int]:
+    return {
+        "services": len(report.services),
+        "errors": report.count(Severity.ERROR),
+        "warnings": report.count(Severity.WARNING),
+        "infos": report.count(Severity.INFO),
+    }
+
+
 def report_json(report: Report, lazy: bool = False) -> dict[str, Any]:
     """The report's document; with `lazy`, its services as an iterator, for `write_json`."""
     services = (service_json(s) for s in report.services)
     out: dict[str, Any] = {
         "services": services if lazy else list(services),
-        "summary": report.summary(),
+        "summary": summary_json(report),
     }
     if report.routes:
         out["routes"] = [backend_json(b) for b in report.routes]

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from inspector.diagnosis.changes import ReportChange
 from inspector.diagnosis.readiness import WaitResult
 from inspector.diagnosis.report import Report
-from inspector.model.findings import Finding
+from inspector.model.findings import Finding, Severity
 
 GAP = "   "  # as kubectl's printers, and our tables
 
@@ -50,9 +50,9 @@ def explain(report: Report) -> str:
         blocks.append("\n".join(lines))
     if report.cluster_findings:
         blocks.append(findings_text(report.cluster_findings))
-    s = report.summary()
     blocks.append(
-        f"{s['services']} service(s): {s['errors']} error(s), {s['warnings']} warning(s), {s['infos']} info(s)"
+        f"{len(report.services)} service(s): {report.count(Severity.ERROR)} error(s), "
+        f"{report.count(Severity.WARNING)} warning(s), {report.count(Severity.INFO)} info(s)"
     )
     return "\n\n".join(blocks)
 
