@@ -1,6 +1,6 @@
 """Benchmark: `kubectl-svc_inspect diff -A` on a large simulated cluster, in figures and ratios.
 
-Why it exists: DESIGN.md ("Performance budget") promises that on a cluster of thousands of Services
+Why it exists: the README ("Performance") promises that on a cluster of thousands of Services
 and tens of thousands of pods the inspector issues one paginated LIST per kind, does work linear in
 objects, and runs `diff -A` no slower than `kubectl get services,endpointslices,pods -A -o json`.
 Timed unit tests cannot check that (machines are noisy), so this script measures it on a real API
@@ -88,7 +88,7 @@ from inspector.kube.connection import connect
 from inspector.kube.listing import PAGE_SIZE
 from inspector.live.reading import read_snapshot
 from inspector.model.snapshot import Snapshot
-from inspector.output.documents import report_json, write_json
+from inspector.output.documents import report_json, summary_json, write_json
 
 ROOT = Path(__file__).resolve().parent.parent
 STATE = ROOT / ".cluster-bench"
@@ -536,7 +536,7 @@ def phases(kubeconfig: str) -> dict[str, Any]:
             "nodes": len(snapshot.nodes),
             **Counter(f"{w.kind.lower()}s" for w in snapshot.workloads),
         },
-        "summary": report.summary(),
+        "summary": summary_json(report),
         "pod_ips": (len({p.ip for p in snapshot.pods if p.ip}), sum(1 for p in snapshot.pods if p.ip)),
     }
     return out

@@ -22,10 +22,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from inspector.diagnosis.policyverdicts import PolicyClient
 from inspector.diagnosis.reach import client_findings
 from inspector.diagnosis.report import inspect_snapshot
-from inspector.model import netpol
-from inspector.model.snapshot import SnapshotBuilder
+from inspector.model.building import SnapshotBuilder
 
 NAMESPACES, SERVICES_PER_NS, PODS_PER_SERVICE, POLICIES_PER_NS = 20, 100, 10, 25
 
@@ -114,7 +114,7 @@ def main() -> None:
         expectations = {sr.service.key: sr.expectation for sr in report.services}
         t, _ = timed(
             lambda s=snapshot, r=report, e=expectations: client_findings(
-                s, [sr.service for sr in r.services], netpol.Client.in_namespace("ns-1"), e
+                s, [sr.service for sr in r.services], PolicyClient.in_namespace("ns-1"), e
             )
         )
         reason.append(t)

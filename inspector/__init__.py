@@ -4,6 +4,11 @@ The Python API: `inspect()` returns a `Report` (per-Service expected and actual 
 `explain(report)` puts it in words, as `kubectl svc-inspect diff` does; failures raise `InspectorError`
 subclasses carrying their exit status. The names are loaded on first use, so importing one tier
 (`inspector.dns`, `inspector.model`) loads neither the Kubernetes client nor the rest.
+
+The tiers, top down (docs/ARCHITECTURE.md; import-linter keeps them): the command line (`cli/`) and
+the pytest plugin (`pytest_plugin.py`); the live runs (`live/`) and the output (`output/`); the kube
+client (`kube/`), the diagnosis (`diagnosis/`) and DNS (`dns/`), side by side; the model (`model/`);
+our errors (`errors.py`); the exit statuses (`status.py`). `python -m inspector` runs the command line.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The one exit-status enum (DESIGN.md, "Exit codes")."""
+"""The one exit-status enum (the README, "Exit codes")."""
 
 from __future__ import annotations
 

@@ -12,7 +12,8 @@ from typing import Any
 import yaml
 
 from inspector.diagnosis.report import Report, inspect_snapshot
-from inspector.model.snapshot import Snapshot, snapshot_from_manifests
+from inspector.model.building import snapshot_from_manifests
+from inspector.model.snapshot import Snapshot
 
 MANIFESTS = Path(__file__).resolve().parent / "manifests"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from inspector.cli import run
-from inspector.diagnosis.changes import Change, Event, Subject, report_changes
+from inspector.diagnosis.changes import Event, ReportChange, Subject, report_changes
 from inspector.output.text import change_line
 from tests.conftest import MANIFESTS, inspect_manifests
 
@@ -14,7 +14,7 @@ B2_READY = """  - addresses: [10.244.2.7]
     conditions: {ready: true, serving: true, terminating: false}"""
 
 
-def web_changes(before: str, after: str) -> list[Change]:
+def web_changes(before: str, after: str) -> list[ReportChange]:
     return [
         c
         for c in report_changes(inspect_manifests(before), inspect_manifests(after))
@@ -35,7 +35,7 @@ def test_an_endpoint_turning_terminating_is_modified_with_both_conditions() -> N
     changes = [c for c in web_changes(SHOP, draining) if c.subject is Subject.ENDPOINT]
 
     assert changes == [
-        Change(
+        ReportChange(
             Event.MODIFIED,
             Subject.ENDPOINT,
             "shop/web",
@@ -69,7 +69,7 @@ def test_an_endpoint_leaving_is_deleted_and_its_finding_added_then_resolved() ->
 
 
 def test_a_change_is_one_line_in_columns_three_spaces_apart() -> None:
-    change = Change(
+    change = ReportChange(
         Event.ADDED, Subject.ENDPOINT, "shop/web", "10.244.2.7:8080", "pod web-7d9f8-b2 node node-b ready"
     )
 

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from inspector.kube.decoding import SCHEMAS, decode_page
-from inspector.model.snapshot import SnapshotBuilder
+from inspector.model.building import SnapshotBuilder
 
 MANIFESTS = sorted((Path(__file__).parent / "manifests").glob("*.yaml"))
 

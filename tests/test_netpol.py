@@ -13,28 +13,43 @@ from typing import Any
 import pytest
 import yaml
 
-from inspector.model.netpol import (
-    EGRESS,
-    INGRESS,
-    Client,
-    ContainerPort,
-    InvalidNetworkPolicy,
-    IPBlock,
-    LabelSelector,
-    NetworkPolicy,
-    Peer,
-    Pod,
-    PolicyPort,
-    PolicyRef,
-    Requirement,
-    Rule,
+from inspector.diagnosis.policyverdicts import (
+    PolicyClient,
+    PolicyVerdict,
     RuleRef,
-    Verdict,
     dns_egress_verdict,
     egress_verdict,
     ingress_verdict,
+)
+from inspector.model.netpol import (
+    EGRESS,
+    INGRESS,
+    InvalidNetworkPolicy,
+    IPBlock,
+    NetworkPolicy,
+    Peer,
+    PolicyPort,
+    PolicyRef,
+    Rule,
     parse_network_policies,
 )
+from inspector.model.selectors import LabelSelector, Operator, Requirement
+from inspector.model.snapshot import ContainerPort, Pod
+
+
+def policy_pod(
+    namespace: str,
+    name: str,
+    labels: dict[str, str],
+    ip: str | None = None,
+    ports: tuple[ContainerPort, ...] = (),
+) -> Pod:
+    """A snapshot pod with only what a verdict reads: where it is, its labels, IP and declared ports."""
+    return Pod(namespace, name, labels, ip, container_ports=ports)
+
+
+def container_port(port: int, name: str | None = None, protocol: str = "TCP") -> ContainerPort:
+    return ContainerPort("serve", port, protocol, name)
 
 
 def policies(*manifests: str) -> tuple[NetworkPolicy, ...]:
@@ -45,7 +60,7 @@ def policies(*manifests: str) -> tuple[NetworkPolicy, ...]:
 
 
 SERVE_PORTS = tuple(
-    ContainerPort(port, f"serve-{port}-{protocol.lower()}", protocol)
+    container_port(port, f"serve-{port}-{protocol.lower()}", protocol)
     for port in (80, 81)
     for protocol in ("TCP", "UDP", "SCTP")
 )
@@ -56,14 +71,14 @@ def pod(ref: str) -> Pod:
     """An upstream e2e pod: "x/a" is pod a in namespace x, IP 10.0.<ns>.<pod>."""
     namespace, name = ref.split("/")
     ip = f"10.0.{_NS_NUMBER[namespace]}.{ord(name) - ord('a') + 1}"
-    return Pod(namespace, name, {"pod": name}, ip, SERVE_PORTS)
+    return policy_pod(namespace, name, {"pod": name}, ip, SERVE_PORTS)
 
 
 # Namespace labels as the API has them; kubernetes.io/metadata.name is added by the reasoning.
 NAMESPACES = {"x": {"team": "blue"}, "y": {"team": "green"}, "z": {"team": "green", "env": "dev"}}
 
 
-def check(verdict: Verdict, message: str) -> None:
+def check(verdict: PolicyVerdict, message: str) -> None:
     assert (verdict.allowed, verdict.message) == (message.startswith("allowed: "), message)
 
 
@@ -419,8 +434,8 @@ spec:
     ports:
     - {port: 8080, protocol: TCP}
 """
-DEMO_WEB = Pod("demo", "web-7d4", {"app": "web"}, "10.0.9.9", (ContainerPort(8080, "http"),))
-DEMO_DB = Pod("demo", "db-0", {"app": "db"}, "10.0.9.10", (ContainerPort(5432, "postgres"),))
+DEMO_WEB = policy_pod("demo", "web-7d4", {"app": "web"}, "10.0.9.9", (container_port(8080, "http"),))
+DEMO_DB = policy_pod("demo", "db-0", {"app": "db"}, "10.0.9.10", (container_port(5432, "postgres"),))
 
 
 # ------------------------------------------------------------------------------ ingress
@@ -431,8 +446,8 @@ def case(behaviour: str, manifests: tuple[str, ...], *args: Any) -> Any:
     return pytest.param(manifests, *args, id=behaviour)
 
 
-def ns(namespace: str, labels: dict[str, str] | None = None) -> Client:
-    return Client.in_namespace(namespace, labels)
+def ns(namespace: str, labels: dict[str, str] | None = None) -> PolicyClient:
+    return PolicyClient.in_namespace(namespace, labels)
 
 
 # fmt: off
@@ -501,7 +516,7 @@ INGRESS_CASES = [
          (ALLOW_FROM_ALL_NAMESPACES,), "x/a", pod("z/c"), 80, "TCP",
          "allowed: rule 1 of policy x/allow-from-another-ns admits pod z/c on port 80/TCP"),
     case("an empty namespaceSelector does not admit IPs outside the cluster",
-         (ALLOW_FROM_ALL_NAMESPACES,), "x/a", Client.from_ip("203.0.113.7"), 80, "TCP",
+         (ALLOW_FROM_ALL_NAMESPACES,), "x/a", PolicyClient.from_ip("203.0.113.7"), 80, "TCP",
          "denied: no rule of policy x/allow-from-another-ns admits IP 203.0.113.7"),
     case("an empty podSelector peer admits every pod of the policy's namespace",
          (DENY_EMPTY_POLICY,), "x/a", pod("x/c"), 80, "TCP",
@@ -614,16 +629,16 @@ INGRESS_CASES = [
          (UDP_ONLY_81,), "x/a", pod("y/a"), 81, "TCP",
          "denied: no rule of policy x/allow-only-udp-ingress-on-port-81 admits pod y/a on port 81/TCP"),
     case("ipBlock admits an IP inside cidr",
-         (IPBLOCK_INGRESS,), "x/a", Client.from_ip("192.0.2.200"), 80, "TCP",
+         (IPBLOCK_INGRESS,), "x/a", PolicyClient.from_ip("192.0.2.200"), 80, "TCP",
          "allowed: rule 1 of policy x/allow-from-office admits IP 192.0.2.200 on port 80/TCP"),
     case("ipBlock except carves an IP out",
-         (IPBLOCK_INGRESS,), "x/a", Client.from_ip("192.0.2.7"), 80, "TCP",
+         (IPBLOCK_INGRESS,), "x/a", PolicyClient.from_ip("192.0.2.7"), 80, "TCP",
          "denied: no rule of policy x/allow-from-office admits IP 192.0.2.7"),
     case("ipBlock denies an IP outside cidr",
-         (IPBLOCK_INGRESS,), "x/a", Client.from_ip("198.51.100.1"), 80, "TCP",
+         (IPBLOCK_INGRESS,), "x/a", PolicyClient.from_ip("198.51.100.1"), 80, "TCP",
          "denied: no rule of policy x/allow-from-office admits IP 198.51.100.1"),
     case("ipBlock admits IPv6",
-         (IPBLOCK_INGRESS,), "x/a", Client.from_ip("2001:db8::42"), 80, "TCP",
+         (IPBLOCK_INGRESS,), "x/a", PolicyClient.from_ip("2001:db8::42"), 80, "TCP",
          "allowed: rule 1 of policy x/allow-from-office admits IP 2001:db8::42 on port 80/TCP"),
     case("ipBlock applies to pod IPs too",
          (IPBLOCK_INGRESS,), "x/a", pod("y/c"), 80, "TCP",
@@ -669,7 +684,7 @@ def target_pod(ref: str) -> Pod:
 def test_ingress_verdict(
     manifests: tuple[str, ...],
     target: str,
-    client: Client | Pod,
+    client: PolicyClient | Pod,
     port: int | str,
     protocol: str,
     message: str,
@@ -683,7 +698,7 @@ def test_ingress_verdict(
 
 def test_allowed_verdict_names_selecting_policies_and_the_admitting_rule() -> None:
     verdict = ingress_verdict(policies(DEMO), DEMO_WEB, ns("test-ns", {"app": "frontend"}), 8080)
-    assert verdict == Verdict(
+    assert verdict == PolicyVerdict(
         allowed=True,
         direction=INGRESS,
         selecting=(PolicyRef("demo", "allow-frontend"), PolicyRef("demo", "default-deny")),
@@ -734,7 +749,7 @@ def test_the_namespace_name_label_is_there_even_for_an_unknown_namespace() -> No
 
 def test_pod_labels_decide_isolation() -> None:
     # upstream: should deny ingress access to updated pod
-    isolated = Pod("x", "a", {"pod": "a", "target": "isolated"}, "10.0.1.1", SERVE_PORTS)
+    isolated = policy_pod("x", "a", {"pod": "a", "target": "isolated"}, "10.0.1.1", SERVE_PORTS)
     verdict = ingress_verdict(policies(DENY_ISOLATED), isolated, pod("y/a"), 80)
     check(verdict, "denied: no rule of policy x/deny-ingress-via-label-selector admits pod y/a")
 
@@ -936,10 +951,10 @@ EGRESS_CASES = [
          (EGRESS_PORT_RANGE,), pod("x/a"), "192.168.1.10", 443, "TCP",
          "denied: no rule of policy x/allow-egress-high-ports admits IP 192.168.1.10 on port 443/TCP"),
     case("egress of any pod with labels in a namespace",
-         (EGRESS_ONLY_X,), Client.in_namespace("x", {"app": "batch"}), pod("y/a"), 80, "TCP",
+         (EGRESS_ONLY_X,), PolicyClient.in_namespace("x", {"app": "batch"}), pod("y/a"), 80, "TCP",
          "denied: no rule of policy x/deny-egress admits pod y/a"),
     case("egress of a namespace client: a pod without labels",
-         (DENY_EGRESS_POD_A,), Client.in_namespace("x"), pod("y/a"), 80, "TCP",
+         (DENY_EGRESS_POD_A,), PolicyClient.in_namespace("x"), pod("y/a"), 80, "TCP",
          "allowed: no policy selects pods in namespace x for egress (allowed by default)"),
 ]
 # fmt: on
@@ -948,7 +963,7 @@ EGRESS_CASES = [
 @pytest.mark.parametrize(("manifests", "client", "destination", "port", "protocol", "message"), EGRESS_CASES)
 def test_egress_verdict(
     manifests: tuple[str, ...],
-    client: Client | Pod,
+    client: PolicyClient | Pod,
     destination: Pod | str,
     port: int | str,
     protocol: str,
@@ -1012,7 +1027,7 @@ def test_named_target_port_to_an_ip_is_a_question_without_an_answer() -> None:
 
 def test_egress_needs_a_pod_client() -> None:
     with pytest.raises(ValueError, match="needs a namespace"):
-        egress_verdict((), Client.from_ip("203.0.113.5"), pod("x/a"), 80)
+        egress_verdict((), PolicyClient.from_ip("203.0.113.5"), pod("x/a"), 80)
 
 
 @pytest.mark.parametrize(
@@ -1034,14 +1049,14 @@ def test_bad_port_or_protocol_is_a_value_error(port: int, protocol: str, error: 
 # ------------------------------------------------------------------------------ kube-dns egress
 
 DNS_PODS = (
-    Pod(
-        "kube-system", "coredns-a", {"k8s-app": "kube-dns"}, "10.96.0.10", (ContainerPort(53, "dns", "UDP"),)
+    policy_pod(
+        "kube-system", "coredns-a", {"k8s-app": "kube-dns"}, "10.96.0.10", (container_port(53, "dns", "UDP"),)
     ),
-    Pod(
-        "kube-system", "coredns-b", {"k8s-app": "kube-dns"}, "10.96.0.11", (ContainerPort(53, "dns", "UDP"),)
+    policy_pod(
+        "kube-system", "coredns-b", {"k8s-app": "kube-dns"}, "10.96.0.11", (container_port(53, "dns", "UDP"),)
     ),
 )
-CLIENT = Pod("test-ns", "client", {"app": "client"}, "10.0.5.5")
+CLIENT = policy_pod("test-ns", "client", {"app": "client"}, "10.0.5.5")
 
 DEFAULT_DENY_EGRESS = """
 apiVersion: networking.k8s.io/v1
@@ -1141,7 +1156,7 @@ def test_dns_egress_verdict(manifests: tuple[str, ...], message: str) -> None:
 
 
 def test_dns_egress_for_one_kube_dns_pod() -> None:
-    verdict = dns_egress_verdict(policies(ALLOW_DNS), Client.in_namespace("test-ns"), DNS_PODS[:1])
+    verdict = dns_egress_verdict(policies(ALLOW_DNS), PolicyClient.in_namespace("test-ns"), DNS_PODS[:1])
     check(
         verdict,
         "allowed: rule 1 of policy test-ns/allow-dns admits kube-dns (pod kube-system/coredns-a) "
@@ -1182,13 +1197,21 @@ spec:
         namespace="demo",
         name="web",
         pod_selector=LabelSelector(
-            (("app", "web"),), (Requirement("tier", "NotIn", frozenset({"cache", "db"})),)
+            (
+                Requirement("app", Operator.EQUALS, frozenset({"web"})),
+                Requirement("tier", Operator.NOT_IN, frozenset({"cache", "db"})),
+            )
         ),
         policy_types=frozenset({INGRESS}),
         ingress=(
             Rule(
                 peers=(
-                    Peer(pod_selector=LabelSelector(), namespace_selector=LabelSelector((("team", "a"),))),
+                    Peer(
+                        pod_selector=LabelSelector(),
+                        namespace_selector=LabelSelector(
+                            (Requirement("team", Operator.EQUALS, frozenset({"a"})),)
+                        ),
+                    ),
                     Peer(ip_block=IPBlock(ip_network("10.0.0.0/8"), (ip_network("10.1.0.0/16"),))),
                 ),
                 ports=(PolicyPort("TCP", 8080), PolicyPort("UDP", "dns"), PolicyPort("SCTP", 9000, 9010)),
@@ -1389,38 +1412,51 @@ def test_malformed_policy_is_one_clear_error(obj: Any, error: str) -> None:
     [
         pytest.param(LabelSelector(), {}, True, id="empty selector matches a pod without labels"),
         pytest.param(
-            LabelSelector((("app", "web"),)), {"app": "web", "x": "y"}, True, id="extra labels are fine"
+            LabelSelector((Requirement("app", Operator.EQUALS, frozenset({"web"})),)),
+            {"app": "web", "x": "y"},
+            True,
+            id="extra labels are fine",
         ),
-        pytest.param(LabelSelector((("app", "web"),)), {"app": "api"}, False, id="matchLabels value differs"),
         pytest.param(
-            LabelSelector((("app", "web"),), (Requirement("tier", "Exists"),)),
+            LabelSelector((Requirement("app", Operator.EQUALS, frozenset({"web"})),)),
+            {"app": "api"},
+            False,
+            id="matchLabels value differs",
+        ),
+        pytest.param(
+            LabelSelector(
+                (
+                    Requirement("app", Operator.EQUALS, frozenset({"web"})),
+                    Requirement("tier", Operator.EXISTS),
+                )
+            ),
             {"app": "web"},
             False,
             id="matchLabels AND matchExpressions",
         ),
         pytest.param(
-            LabelSelector((), (Requirement("a", "In", frozenset({"1", "2"})),)), {"a": "2"}, True, id="In"
+            LabelSelector((Requirement("a", Operator.IN, frozenset({"1", "2"})),)), {"a": "2"}, True, id="In"
         ),
         pytest.param(
-            LabelSelector((), (Requirement("a", "In", frozenset({"1"})),)), {}, False, id="In without key"
+            LabelSelector((Requirement("a", Operator.IN, frozenset({"1"})),)), {}, False, id="In without key"
         ),
         pytest.param(
-            LabelSelector((), (Requirement("a", "NotIn", frozenset({"1"})),)),
+            LabelSelector((Requirement("a", Operator.NOT_IN, frozenset({"1"})),)),
             {},
             True,
             id="NotIn without key",
         ),
         pytest.param(
-            LabelSelector((), (Requirement("a", "NotIn", frozenset({"1"})),)),
+            LabelSelector((Requirement("a", Operator.NOT_IN, frozenset({"1"})),)),
             {"a": "1"},
             False,
             id="NotIn excluded",
         ),
         pytest.param(
-            LabelSelector((), (Requirement("a", "Exists"),)), {"a": ""}, True, id="Exists with empty value"
+            LabelSelector((Requirement("a", Operator.EXISTS),)), {"a": ""}, True, id="Exists with empty value"
         ),
         pytest.param(
-            LabelSelector((), (Requirement("a", "DoesNotExist"),)), {"a": ""}, False, id="DoesNotExist"
+            LabelSelector((Requirement("a", Operator.DOES_NOT_EXIST),)), {"a": ""}, False, id="DoesNotExist"
         ),
     ],
 )

@@ -17,25 +17,44 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from inspector.model.netpol import (
-    Client,
-    ContainerPort,
-    InvalidNetworkPolicy,
-    NetworkPolicy,
-    Pod,
+from inspector.diagnosis.policyverdicts import (
+    PolicyClient,
     egress_verdict,
     ingress_verdict,
 )
+from inspector.model.netpol import (
+    InvalidNetworkPolicy,
+    NetworkPolicy,
+)
+from inspector.model.snapshot import ContainerPort, Pod
+
+
+def policy_pod(
+    namespace: str,
+    name: str,
+    labels: dict[str, str],
+    ip: str | None = None,
+    ports: tuple[ContainerPort, ...] = (),
+) -> Pod:
+    """A snapshot pod with only what a verdict reads: where it is, its labels, IP and declared ports."""
+    return Pod(namespace, name, labels, ip, container_ports=ports)
+
+
+def container_port(port: int, name: str | None = None, protocol: str = "TCP") -> ContainerPort:
+    return ContainerPort("serve", port, protocol, name)
+
 
 NAMESPACES: dict[str, dict[str, str]] = {"x": {"team": "blue"}, "y": {"team": "green"}, "z": {}}
-_TCP80 = ContainerPort(80, "serve-80-tcp", "TCP")
-_UDP81 = ContainerPort(81, "serve-81-udp", "UDP")
+_TCP80 = container_port(80, "serve-80-tcp", "TCP")
+_UDP81 = container_port(81, "serve-81-udp", "UDP")
 PODS = (
-    Pod("x", "a", {"pod": "a"}, "10.0.1.1", (_TCP80, _UDP81)),
-    Pod("x", "b", {"pod": "b", "team": "blue"}, "10.0.1.2", (_TCP80,)),
-    Pod("y", "a", {"pod": "a"}, "10.0.2.1", (_TCP80, _UDP81)),
-    Pod("y", "c", {"pod": "c", "env": "dev"}, "10.0.2.3", (ContainerPort(82, "serve-80-tcp", "TCP"),)),
-    Pod("z", "b", {"pod": "b"}, "10.0.3.2", ()),
+    policy_pod("x", "a", {"pod": "a"}, "10.0.1.1", (_TCP80, _UDP81)),
+    policy_pod("x", "b", {"pod": "b", "team": "blue"}, "10.0.1.2", (_TCP80,)),
+    policy_pod("y", "a", {"pod": "a"}, "10.0.2.1", (_TCP80, _UDP81)),
+    policy_pod(
+        "y", "c", {"pod": "c", "env": "dev"}, "10.0.2.3", (container_port(82, "serve-80-tcp", "TCP"),)
+    ),
+    policy_pod("z", "b", {"pod": "b"}, "10.0.3.2", ()),
 )
 EXTERNAL_IPS = ("192.0.2.1", "192.0.2.200")
 PORTS = (79, 80, 81, 82, 83)
@@ -236,8 +255,8 @@ CELLS = [(w, p, proto) for w in PARTIES for p in PORTS for proto in PROTOCOLS]
 MATRIX = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
-def _client(party: Party) -> Client:
-    return Client.of_pod(_POD[party]) if party[0] is not None else Client.from_ip(party[1])
+def _client(party: Party) -> PolicyClient:
+    return PolicyClient.of_pod(_POD[party]) if party[0] is not None else PolicyClient.from_ip(party[1])
 
 
 @MATRIX

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from inspector.diagnosis.endpoints import Endpoint
 from inspector.diagnosis.report import Report, inspect_snapshot
 from inspector.dns.answers import UNKNOWN, Answer
-from inspector.dns.names import MAX_LABEL, MAX_NAME, validate_qname
+from inspector.dns.querynames import MAX_LABEL, MAX_NAME, validate_qname
 from inspector.dns.resolvconf import (
     CONTINUE_SEARCH,
     MAX_NDOTS,
@@ -37,12 +37,8 @@ from inspector.dns.resolvconf import (
     walk,
 )
 from inspector.errors import BadInput
-from inspector.model.findings import CATALOGUE, Severity
-from inspector.model.selectors import LabelIndex, format_selector, near_misses, parse_selector
-from inspector.model.snapshot import (
+from inspector.model.building import (
     SERVICE_NAME_LABEL,
-    Pod,
-    Service,
     endpointslice_from_api,
     endpointslices_from_legacy_endpoints,
     node_from_api,
@@ -51,7 +47,10 @@ from inspector.model.snapshot import (
     snapshot_from_manifests,
     workload_from_api,
 )
-from inspector.output.documents import dump, report_json
+from inspector.model.findings import CATALOGUE, Severity
+from inspector.model.selectors import LabelIndex, format_selector, near_misses, parse_selector
+from inspector.model.snapshot import Pod, Service
+from inspector.output.documents import dump, report_json, summary_json
 from inspector.output.text import explain
 
 # the labels the EndpointSlice controller puts on its slices (the inspector reads neither)
@@ -1036,7 +1035,7 @@ def assert_report_invariants(report: Report) -> None:
         assert (sr.status == "error") == any(f.severity is Severity.ERROR for f in sr.findings)
     for f in report.findings:
         assert f.severity is CATALOGUE[f.code].severity
-    summary = report.summary()
+    summary = summary_json(report)
     assert summary["services"] == len(report.services)
     for severity, key in (
         (Severity.ERROR, "errors"),

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from inspector.diagnosis.reach import client_findings, client_of_pod, reachability
+from inspector.diagnosis.policyverdicts import PolicyClient
+from inspector.diagnosis.reach import client_findings, reachability
 from inspector.diagnosis.report import inspect_snapshot
 from inspector.model import netpol
 from inspector.model.snapshot import Route, RouteBackend, Service, Snapshot
+from inspector.output.reachviews import reach_json
 from tests.conftest import snapshot_of
 
 
@@ -53,7 +55,7 @@ def test_the_snapshot_holds_policies_namespace_labels_and_routes(shop: Snapshot)
 
 
 def test_a_namespace_the_policy_admits_reaches_every_endpoint_on_the_named_port(shop: Snapshot) -> None:
-    reach = reachability(shop, api(shop), netpol.Client.in_namespace("frontend"))
+    reach = reachability(shop, api(shop), PolicyClient.in_namespace("frontend"))
 
     assert reach.reachable
     assert [(e.endpoint.pod, e.ingress.message) for e in reach.endpoints] == [
@@ -74,7 +76,7 @@ def test_a_namespace_the_policy_admits_reaches_every_endpoint_on_the_named_port(
 def test_a_namespace_no_rule_admits_is_denied_and_its_own_egress_denial_names_its_policy(
     shop: Snapshot,
 ) -> None:
-    reach = reachability(shop, api(shop), netpol.Client.in_namespace("test-ns"))
+    reach = reachability(shop, api(shop), PolicyClient.in_namespace("test-ns"))
 
     assert not reach.reachable
     assert reach.client_policies == (netpol.PolicyRef("test-ns", "deny-egress"),)
@@ -89,13 +91,13 @@ def test_a_namespace_no_rule_admits_is_denied_and_its_own_egress_denial_names_it
         ),
     ]
     assert reach.dns is not None and not reach.dns.allowed
-    assert reach.as_json()["reachable"] is False
+    assert reach_json(reach)["reachable"] is False
 
 
 def test_a_pod_client_carries_its_labels_and_ip(shop: Snapshot) -> None:
     web = next(p for p in shop.pods if p.name == "web-1")
 
-    reach = reachability(shop, api(shop), client_of_pod(web))
+    reach = reachability(shop, api(shop), PolicyClient.of_pod(web))
 
     assert reach.client.describe() == "pod frontend/web-1"
     assert reach.endpoints[0].ingress.message == (
@@ -106,12 +108,12 @@ def test_a_pod_client_carries_its_labels_and_ip(shop: Snapshot) -> None:
 def test_a_service_without_ready_endpoints_is_not_reachable(shop: Snapshot) -> None:
     idle = shop.service("shop", "idle")
     assert idle is not None
-    reach = reachability(shop, idle, netpol.Client.in_namespace("frontend"))
+    reach = reachability(shop, idle, PolicyClient.in_namespace("frontend"))
     assert reach.endpoints == () and not reach.reachable
 
 
 def test_diff_from_a_namespace_adds_the_policy_findings(shop: Snapshot) -> None:
-    by_service, cluster = client_findings(shop, shop.services, netpol.Client.in_namespace("test-ns"))
+    by_service, cluster = client_findings(shop, shop.services, PolicyClient.in_namespace("test-ns"))
 
     assert {k: [f.message for f in v] for k, v in by_service.items()} == {
         "kube-system/kube-dns": [
@@ -141,7 +143,7 @@ def test_diff_from_a_namespace_adds_the_policy_findings(shop: Snapshot) -> None:
 
 
 def test_a_namespace_the_policies_admit_gets_no_policy_finding_but_the_unused_policy(shop: Snapshot) -> None:
-    by_service, cluster = client_findings(shop, shop.services, netpol.Client.in_namespace("frontend"))
+    by_service, cluster = client_findings(shop, shop.services, PolicyClient.in_namespace("frontend"))
     assert by_service == {}
     assert [f.code for f in cluster] == ["networkpolicy-selects-no-pods"]
 
@@ -202,7 +204,7 @@ def test_an_invalid_policy_in_a_manifest_is_left_out_with_a_note() -> None:
 def test_the_reach_table_names_the_policies_and_the_deciding_rules(shop: Snapshot) -> None:
     from inspector.output.reachviews import reach_text
 
-    text = reach_text(reachability(shop, api(shop), netpol.Client.in_namespace("test-ns")))
+    text = reach_text(reachability(shop, api(shop), PolicyClient.in_namespace("test-ns")))
 
     assert text.splitlines() == [
         "Service:  shop/api (ClusterIP 10.96.1.1)",
@@ -227,7 +229,7 @@ def test_the_reach_table_names_the_policies_and_the_deciding_rules(shop: Snapsho
 
 
 def test_a_bare_ip_client_has_no_egress_policy_and_no_dns_verdict(shop: Snapshot) -> None:
-    reach = reachability(shop, api(shop), netpol.Client.from_ip("10.88.9.9"))
+    reach = reachability(shop, api(shop), PolicyClient.from_ip("10.88.9.9"))
 
     assert [(e.ingress.message, e.egress.message) for e in reach.endpoints] == [
         (

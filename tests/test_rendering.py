@@ -1,4 +1,4 @@
-"""Rendering: the diff JSON contract of DESIGN.md, the services table and the README's table of codes."""
+"""Rendering: the diff JSON contract of the README, the services table and the README's table of codes."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from inspector.output import documents, tables
 from inspector.output.text import explain
 from tests.conftest import inspect_manifests
 
-# DESIGN.md, "JSON (-o json) of diff"
+# the README, `diff`'s `-o json`
 SERVICE_KEYS = {
     "namespace",
     "name",
@@ -30,7 +30,7 @@ SERVICE_KEYS = {
     "unexpected",
     "findings",
 }
-# rendering adds these to each Service, beyond DESIGN.md's list
+# rendering adds these to each Service, beyond the original list
 SERVICE_EXTRA_KEYS = {"externalName", "status", "pods"}
 EXPECTED_KEYS = {"ip", "port", "protocol", "portName", "pod", "node", "ready"}
 ACTUAL_KEYS = EXPECTED_KEYS | {"serving", "terminating"}
@@ -292,8 +292,8 @@ def test_diff_text_ends_with_the_summary_and_shows_missing_and_unexpected() -> N
 
 def test_dns_header_lists_every_replica_asked_with_its_pod_state_and_json_carries_them() -> None:
     from inspector.dns.answers import Answer
-    from inspector.dns.names import Nameserver
     from inspector.dns.oracle import check_record
+    from inspector.dns.querynames import Nameserver
     from inspector.dns.records import version_record
     from inspector.dns.replicas import Replica
     from inspector.output.dnsviews import dns_json, dns_text

@@ -6,6 +6,7 @@ import pytest
 
 from inspector.diagnosis.report import inspect_snapshot
 from inspector.model.findings import Severity
+from inspector.output.documents import summary_json
 from tests.conftest import inspect_manifests, snapshot_of
 
 
@@ -49,7 +50,7 @@ def test_summary_counts_findings_by_severity_and_ok_means_no_error(
 ) -> None:
     report = inspect_manifests(*sources)
 
-    assert report.summary() == summary
+    assert summary_json(report) == summary
     assert report.ok is ok
 
 
@@ -107,7 +108,7 @@ def test_include_keeps_only_the_chosen_services_and_skips_orphan_slices() -> Non
 
     assert [sr.service.name for sr in report.services] == ["web-missing"]
     assert report.cluster_findings == ()
-    assert report.summary() == {"services": 1, "errors": 1, "warnings": 0, "infos": 0}
+    assert summary_json(report) == {"services": 1, "errors": 1, "warnings": 0, "infos": 0}
 
 
 def test_service_report_exposes_expected_and_actual_endpoints_and_node_ports() -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from inspector.dns.answers import UNKNOWN, Answer
 from inspector.dns.corefile import cluster_domain_from_corefile
-from inspector.dns.names import Nameserver, parse_nameserver, validate_qname
+from inspector.dns.querynames import Nameserver, parse_nameserver, validate_qname
 from inspector.dns.resolvconf import (
     ResolvConf,
     Stage,
@@ -19,7 +19,7 @@ from inspector.dns.resolvconf import (
     walk,
 )
 from inspector.errors import BadInput
-from inspector.model.snapshot import pod_from_api
+from inspector.model.building import pod_from_api
 from tests.conftest import load
 
 CLUSTER_FIRST = resolv_conf("test-ns", "cluster.local")

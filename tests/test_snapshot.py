@@ -42,7 +42,7 @@ def test_unusual_objects_build_a_snapshot_that_inspects_and_renders() -> None:
     assert [s.name for s in snapshot.slices] == ["dns-only-empty", "bare/subset-0", "bare/subset-1"]
     assert [n.name for n in snapshot.nodes] == ["node-a"]
     # infos: a port not declared, and two selected pods not ready
-    assert report.summary() == {"services": 3, "errors": 2, "warnings": 0, "infos": 3}
+    assert documents.summary_json(report) == {"services": 3, "errors": 2, "warnings": 0, "infos": 3}
     data = documents.report_json(report)
     assert yaml.safe_load(documents.dump(data, "yaml")) == data
     assert tables.services_table(report, wide=True).count("\n") == 3

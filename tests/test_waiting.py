@@ -7,7 +7,7 @@ import pytest
 from inspector.diagnosis.readiness import Target, endpoint_drift, parse_targets
 from inspector.diagnosis.report import inspect_snapshot
 from inspector.errors import BadInput
-from inspector.model.snapshot import snapshot_from_manifests
+from inspector.model.building import snapshot_from_manifests
 from tests.conftest import load
 
 WEB = """

@@ -6,6 +6,19 @@ from __future__ import annotations
 import pytest
 
 from inspector.cli import run
+from inspector.diagnosis.checklist import (
+    NamedService,
+    ProbeSite,
+    StepStatus,
+    Vantage,
+    Verdict,
+    active_steps,
+    chain,
+    parse_target,
+    probe_plan,
+    sentence,
+    skipped_active,
+)
 from inspector.diagnosis.probes import (
     PROBE_DEADLINE_S,
     Check,
@@ -15,20 +28,10 @@ from inspector.diagnosis.probes import (
     probe_script,
 )
 from inspector.diagnosis.report import ServiceReport
-from inspector.diagnosis.troubleshooting import (
-    StepStatus,
-    Target,
-    Vantage,
-    active_steps,
-    chain,
-    parse_target,
-    probe_plan,
-    sentence,
-    skipped_active,
-)
 from inspector.errors import BadInput
+from inspector.model.building import pod_from_api
 from inspector.model.findings import CATALOGUE
-from inspector.model.snapshot import pod_from_api
+from inspector.output.whyviews import why_json, why_text
 from tests.conftest import inspect_manifests, load
 
 WEB = """
@@ -112,7 +115,7 @@ def log_of(**lines: str) -> str:
     return "\n".join([*out, "inspector-probe done"])
 
 
-def judged(target: Target, client: Vantage, log: str) -> list[tuple[str, str, list[str]]]:
+def judged(target: NamedService, client: Vantage, log: str) -> list[tuple[str, str, list[str]]]:
     sr = web()
     plan = probe_plan(sr, target, inspect_manifests(WEB).snapshot.nodes)
     steps = chain(
@@ -135,13 +138,17 @@ FROM_OTHER_NS = Vantage("other", node="real-node")
 @pytest.mark.parametrize(
     ("raw", "namespace", "expected"),
     [
-        ("web", "shop", Target("web", "web", "shop", False)),
-        ("web.shop", "other", Target("web.shop", "web", "shop", True)),
-        ("web.shop.svc", "other", Target("web.shop.svc", "web", "shop", True)),
-        ("web.shop.svc.cluster.local.", "x", Target("web.shop.svc.cluster.local.", "web", "shop", True)),
+        ("web", "shop", NamedService("web", "web", "shop", False)),
+        ("web.shop", "other", NamedService("web.shop", "web", "shop", True)),
+        ("web.shop.svc", "other", NamedService("web.shop.svc", "web", "shop", True)),
+        (
+            "web.shop.svc.cluster.local.",
+            "x",
+            NamedService("web.shop.svc.cluster.local.", "web", "shop", True),
+        ),
     ],
 )
-def test_the_service_is_the_name_a_client_writes(raw: str, namespace: str, expected: Target) -> None:
+def test_the_service_is_the_name_a_client_writes(raw: str, namespace: str, expected: NamedService) -> None:
     assert parse_target(raw, namespace) == expected
 
 
@@ -219,6 +226,8 @@ def test_the_probe_pod_is_labelled_bounded_and_never_restarted() -> None:
     pod = probe_pod("other", "web", "agnhost:1", "echo hi\n")
 
     assert pod["metadata"]["labels"]["app.kubernetes.io/component"] == "why-probe"
+    assert pod["metadata"]["labels"]["app.kubernetes.io/name"] == "svc-inspect"
+    assert pod["metadata"]["labels"]["svc-inspect.io/service"] == "web"
     assert pod["spec"]["activeDeadlineSeconds"] == PROBE_DEADLINE_S
     assert pod["spec"]["restartPolicy"] == "Never"
     assert pod["spec"]["containers"][0]["command"] == ["/bin/sh", "-c", "echo hi\n"]
@@ -439,3 +448,57 @@ def test_a_probe_that_cannot_start_says_why_in_one_line(status: dict[str, object
         _wait_ended(PodStatusSource(status), "ns", "p", "inspector-why-probe", "img:1", ephemeral=False)  # type: ignore[arg-type]
 
     assert str(raised.value) == says
+
+
+@pytest.mark.parametrize(
+    ("site", "head", "document"),
+    [
+        pytest.param(
+            ProbeSite("pod", "other/inspector-why-x7k2p", "real-node", "agnhost:1", kept=True),
+            "why web.shop: Service shop/web, from a pod in namespace other "
+            "(probe pod other/inspector-why-x7k2p on node real-node)",
+            {
+                "kind": "pod",
+                "pod": "other/inspector-why-x7k2p",
+                "node": "real-node",
+                "image": "agnhost:1",
+                "kept": True,
+            },
+            id="a probe pod",
+        ),
+        pytest.param(
+            ProbeSite(
+                "ephemeral-container",
+                "other/client",
+                None,
+                "agnhost:1",
+                container="inspector-why-probe-1a2b3",
+            ),
+            "why web.shop: Service shop/web, from a pod in namespace other "
+            "(ephemeral container inspector-why-probe-1a2b3 on node ?; it stays in the pod's spec)",
+            {
+                "kind": "ephemeral-container",
+                "pod": "other/client",
+                "container": "inspector-why-probe-1a2b3",
+                "node": None,
+                "image": "agnhost:1",
+                "staysInPodSpec": True,
+            },
+            id="an ephemeral container",
+        ),
+        pytest.param(
+            None, "why web.shop: Service shop/web, from a pod in namespace other", {}, id="no probe ran"
+        ),
+    ],
+)
+def test_the_verdict_says_where_the_probe_ran(
+    site: ProbeSite | None, head: str, document: dict[str, object]
+) -> None:
+    target = parse_target("web.shop", "shop")
+    steps = chain(web(), target, FROM_OTHER_NS, skipped_active("no permission to create a probe pod"))
+    verdict = Verdict(
+        target, FROM_OTHER_NS, tuple(steps), sentence(steps, target, FROM_OTHER_NS, web()), (), site
+    )
+
+    assert why_text(verdict).splitlines()[0] == head
+    assert why_json(verdict)["probe"] == document

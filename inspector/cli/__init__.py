@@ -12,6 +12,9 @@ Once the command has run, the process ends at once (`os._exit`, after flushing s
 instead of tearing the interpreter down: freeing every module and object (the Kubernetes client's
 thousand model classes among them) took about 0.3 s of CPU after the output was written, 3 s of
 wall time on a busy machine, and delayed `wait`'s return by as much. Nothing of ours runs at exit.
+
+The commands, their options and `run` are in `commands.py`; kubectl's completion protocol in
+`completing.py`; Go durations (`--timeout 1m30s`) in `durations.py`.
 """
 
 from __future__ import annotations

@@ -434,8 +434,8 @@ app.command("svc", help="Alias of services.", hidden=True)(services)
 
 def _detail_sections(report: Report, sr: ServiceReport) -> list[tuple[str, str]]:
     """The routes leading to the Service and the NetworkPolicies isolating its ready endpoints."""
+    from inspector.diagnosis.policyverdicts import PolicyClient
     from inspector.diagnosis.reach import reachability
-    from inspector.model.netpol import Client as PolicyClient
     from inspector.output import reachviews
 
     sections = []
@@ -636,7 +636,7 @@ def reach(
         result, snapshot = reach_service(
             client, opts.namespace or client.namespace, service, from_namespace, from_pod, from_labels
         )
-    _told(opts, result.as_json, lambda: reachviews.reach_text(result))
+    _told(opts, lambda: reachviews.reach_json(result), lambda: reachviews.reach_text(result))
     if snapshot.notes:
         typer.echo("\n".join(f"note: {n}" for n in snapshot.notes), err=True)
     return ExitStatus.OK if result.reachable else ExitStatus.ERROR

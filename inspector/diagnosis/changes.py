@@ -33,7 +33,7 @@ class Subject(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class Change:
+class ReportChange:
     event: Event
     subject: Subject
     service: str  # namespace/name
@@ -52,19 +52,19 @@ def _endpoint_detail(e: Endpoint) -> str:
     return f"pod {e.pod or '-'} node {e.node or '-'} {conditions(e)}"
 
 
-def _endpoints(key: str, before: ServiceReport | None, after: ServiceReport | None) -> Iterator[Change]:
+def _endpoints(key: str, before: ServiceReport | None, after: ServiceReport | None) -> Iterator[ReportChange]:
     old = {e.key: e for e in (before.actual if before else ())}
     new = {e.key: e for e in (after.actual if after else ())}
     for k, e in old.items():
         if k not in new:
-            yield Change(Event.DELETED, Subject.ENDPOINT, key, e.address, _endpoint_detail(e))
+            yield ReportChange(Event.DELETED, Subject.ENDPOINT, key, e.address, _endpoint_detail(e))
     for k, e in new.items():
         was = old.get(k)
         if was is None:
-            yield Change(Event.ADDED, Subject.ENDPOINT, key, e.address, _endpoint_detail(e))
+            yield ReportChange(Event.ADDED, Subject.ENDPOINT, key, e.address, _endpoint_detail(e))
         elif conditions(was) != conditions(e) or was.pod != e.pod:
             detail = f"pod {e.pod or '-'} node {e.node or '-'} {conditions(was)} -> {conditions(e)}"
-            yield Change(Event.MODIFIED, Subject.ENDPOINT, key, e.address, detail)
+            yield ReportChange(Event.MODIFIED, Subject.ENDPOINT, key, e.address, detail)
 
 
 def _by_code(findings: tuple[Finding, ...]) -> dict[str, list[Finding]]:
@@ -78,34 +78,38 @@ def _words(findings: list[Finding]) -> str:
     return "; ".join(f"{f.severity.value} {f.message}" for f in findings)
 
 
-def _findings(key: str, before: ServiceReport | None, after: ServiceReport | None) -> Iterator[Change]:
+def _findings(key: str, before: ServiceReport | None, after: ServiceReport | None) -> Iterator[ReportChange]:
     old = _by_code(before.findings if before else ())
     new = _by_code(after.findings if after else ())
     for code in old:
         if code not in new:
-            yield Change(Event.DELETED, Subject.FINDING, key, code, "resolved")
+            yield ReportChange(Event.DELETED, Subject.FINDING, key, code, "resolved")
     for code, found in new.items():
         if code not in old:
-            yield Change(Event.ADDED, Subject.FINDING, key, code, _words(found))
+            yield ReportChange(Event.ADDED, Subject.FINDING, key, code, _words(found))
         elif [f.message for f in old[code]] != [f.message for f in found]:
-            yield Change(Event.MODIFIED, Subject.FINDING, key, code, _words(found))
+            yield ReportChange(Event.MODIFIED, Subject.FINDING, key, code, _words(found))
 
 
-def report_changes(before: Report, after: Report) -> list[Change]:
+def report_changes(before: Report, after: Report) -> list[ReportChange]:
     """What changed from `before` to `after`, Service by Service (in `after`'s order, then the ones
     that left)."""
     old = {sr.service.key: sr for sr in before.services}
     new = {sr.service.key: sr for sr in after.services}
-    out: list[Change] = []
+    out: list[ReportChange] = []
     for key in [*new, *(k for k in old if k not in new)]:
         was, now = old.get(key), new.get(key)
         if was is None and now is not None:
-            out.append(Change(Event.ADDED, Subject.SERVICE, key, now.service.type.value, now.status.value))
+            out.append(
+                ReportChange(Event.ADDED, Subject.SERVICE, key, now.service.type.value, now.status.value)
+            )
         elif was is not None and now is None:
-            out.append(Change(Event.DELETED, Subject.SERVICE, key, was.service.type.value, was.status.value))
+            out.append(
+                ReportChange(Event.DELETED, Subject.SERVICE, key, was.service.type.value, was.status.value)
+            )
         elif was is not None and now is not None and was.status != now.status:
             detail = f"{was.status.value} -> {now.status.value}"
-            out.append(Change(Event.MODIFIED, Subject.SERVICE, key, now.service.type.value, detail))
+            out.append(ReportChange(Event.MODIFIED, Subject.SERVICE, key, now.service.type.value, detail))
         out += _endpoints(key, was, now)
         out += _findings(key, was, now)
     return out

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
 from inspector.model.snapshot import EndpointSlice, Service, SlicePort
 
@@ -40,19 +39,10 @@ class Endpoint:
         host = f"[{self.ip}]" if ":" in self.ip else self.ip
         return f"{host}:{self.port}" if self.port is not None else host
 
-    def as_json(self, actual: bool = False) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "ip": self.ip,
-            "port": self.port,
-            "protocol": self.protocol,
-            "portName": self.port_name,
-            "pod": self.pod,
-            "node": self.node,
-            "ready": self.ready,
-        }
-        if actual:
-            out |= {"serving": self.serving, "terminating": self.terminating}
-        return out
+    @property
+    def actual(self) -> bool:
+        """Read from an EndpointSlice (an expected endpoint comes from a pod, and has no slice)."""
+        return self.slice is not None
 
 
 class SliceIndex:

@@ -26,7 +26,8 @@ CONNECT_TIMEOUT_S = 3
 AGAIN_S = 2
 PROBE_DEADLINE_S = 120  # activeDeadlineSeconds: the kubelet ends a probe pod that outlives this
 MARK = "inspector-probe"
-PROBE_LABELS = {"app.kubernetes.io/name": "kubectl-inspect", "app.kubernetes.io/component": "why-probe"}
+PROBE_LABELS = {"app.kubernetes.io/name": "svc-inspect", "app.kubernetes.io/component": "why-probe"}
+SERVICE_LABEL = "svc-inspect.io/service"  # the Service a probe pod was started for
 PROBE_CONTAINER = "inspector-why-probe"
 
 
@@ -169,7 +170,7 @@ def probe_pod(namespace: str, service: str, image: str, script: str) -> dict[str
         "metadata": {
             "generateName": "inspector-why-",
             "namespace": namespace,
-            "labels": {**PROBE_LABELS, "inspector.kubectl-inspect.io/service": service[:63].rstrip("-.")},
+            "labels": {**PROBE_LABELS, SERVICE_LABEL: service[:63].rstrip("-.")},
         },
         "spec": {
             "restartPolicy": "Never",

@@ -3,7 +3,7 @@
 Why it exists: a Service can be perfect and still receive nothing, because a NetworkPolicy drops
 the client's packets, or the client's own egress to the pods or to kube-dns. `reachability` joins
 the snapshot (the Service's expected endpoints, its pods, the policies, the namespaces' labels) to
-the pure policy reasoning of `inspector.model.netpol`, so `reach`, `services NAME`, `diff
+the pure policy verdicts of `inspector.diagnosis.policyverdicts`, so `reach`, `services NAME`, `diff
 --from-namespace` and `why` all show the same verdicts. Pure: snapshot in, verdicts out.
 """
 
@@ -11,32 +11,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
+from inspector.diagnosis import policyverdicts as verdicts
 from inspector.diagnosis.endpoints import Endpoint
 from inspector.diagnosis.expectations import Expectation, expect
+from inspector.diagnosis.policyverdicts import PolicyClient, PolicyVerdict
 from inspector.model import netpol
 from inspector.model.findings import Finding, finding
-from inspector.model.selectors import LabelIndex
+from inspector.model.selectors import LabelIndex, LabelSelector, Operator
 from inspector.model.snapshot import Pod, Service, Snapshot
 
 DNS_NAMESPACE = "kube-system"
 DNS_SERVICE = "kube-dns"
-
-
-def policy_pod(pod: Pod) -> netpol.Pod:
-    """A snapshot pod as the policy reasoning sees it."""
-    return netpol.Pod(
-        pod.namespace,
-        pod.name,
-        pod.labels,
-        pod.ip,
-        tuple(netpol.ContainerPort(cp.port, cp.name, cp.protocol) for cp in pod.container_ports),
-    )
-
-
-def client_of_pod(pod: Pod) -> netpol.Client:
-    return netpol.Client.of_pod(policy_pod(pod))
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,15 +30,15 @@ class EndpointReach:
     """One ready endpoint: may the client's packets leave (egress) and enter (ingress)?"""
 
     endpoint: Endpoint
-    ingress: netpol.Verdict
-    egress: netpol.Verdict
+    ingress: PolicyVerdict
+    egress: PolicyVerdict
 
     @property
     def allowed(self) -> bool:
         return self.ingress.allowed and self.egress.allowed
 
     @property
-    def deciding(self) -> netpol.Verdict:
+    def deciding(self) -> PolicyVerdict:
         """The verdict that denies, or the ingress one when both allow."""
         return self.ingress if not self.ingress.allowed or self.egress.allowed else self.egress
 
@@ -60,9 +46,9 @@ class EndpointReach:
 @dataclass(frozen=True, slots=True)
 class Reachability:
     service: Service
-    client: netpol.Client
+    client: PolicyClient
     endpoints: tuple[EndpointReach, ...]  # one per ready expected endpoint
-    dns: netpol.Verdict | None  # None: no kube-dns pod to judge against
+    dns: PolicyVerdict | None  # None: no kube-dns pod to judge against
     client_policies: tuple[netpol.PolicyRef, ...]  # the policies selecting the client for egress
 
     @property
@@ -73,37 +59,6 @@ class Reachability:
     def reachable(self) -> bool:
         """Every ready endpoint is reachable, and so is kube-dns (when known); none: not reachable."""
         return bool(self.endpoints) and not self.denied and (self.dns is None or self.dns.allowed)
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "service": self.service.key,
-            "client": self.client.describe(),
-            "clientPolicies": [str(r) for r in self.client_policies],
-            "endpoints": [
-                {
-                    "pod": e.endpoint.pod,
-                    "ip": e.endpoint.ip,
-                    "port": e.endpoint.port,
-                    "protocol": e.endpoint.protocol,
-                    "portName": e.endpoint.port_name,
-                    "allowed": e.allowed,
-                    "ingress": verdict_json(e.ingress),
-                    "egress": verdict_json(e.egress),
-                }
-                for e in self.endpoints
-            ],
-            "dns": None if self.dns is None else verdict_json(self.dns),
-            "reachable": self.reachable,
-        }
-
-
-def verdict_json(v: netpol.Verdict) -> dict[str, Any]:
-    return {
-        "allowed": v.allowed,
-        "policies": [str(r) for r in v.selecting],
-        "rule": None if v.admitted_by is None else str(v.admitted_by),
-        "message": v.message,
-    }
 
 
 def dns_pods(snapshot: Snapshot, index: LabelIndex | None = None) -> tuple[Pod, ...]:
@@ -127,7 +82,7 @@ class Reasoner:
         self.policies: dict[str, tuple[netpol.NetworkPolicy, ...]] = {}
         for policy in snapshot.network_policies:
             self.policies[policy.namespace] = (*self.policies.get(policy.namespace, ()), policy)
-        self.dns_pods = tuple(policy_pod(p) for p in dns_pods(snapshot, self.index))
+        self.dns_pods = dns_pods(snapshot, self.index)
         self._selecting: dict[
             tuple[str, str, tuple[tuple[str, str], ...]], tuple[netpol.NetworkPolicy, ...]
         ] = {}
@@ -148,23 +103,23 @@ class Reasoner:
             self._selecting[key] = found
         return found
 
-    def dns(self, client: netpol.Client) -> netpol.Verdict | None:
+    def dns(self, client: PolicyClient) -> PolicyVerdict | None:
         if not self.dns_pods or client.namespace is None:
             return None
-        return netpol.dns_egress_verdict(
+        return verdicts.dns_egress_verdict(
             self.policies.get(client.namespace, ()), client, self.dns_pods, namespaces=self.namespaces
         )
 
     def reachability(
-        self, service: Service, client: netpol.Client, expectation: Expectation | None = None
+        self, service: Service, client: PolicyClient, expectation: Expectation | None = None
     ) -> Reachability:
         exp = expectation if expectation is not None else expect(service, self.index)
         egress = (
             () if client.namespace is None else self.selecting(client.namespace, client.labels, netpol.EGRESS)
         )
-        unselected: netpol.Verdict | None = None  # no egress policy: one verdict for every destination
+        unselected: PolicyVerdict | None = None  # no egress policy: one verdict for every destination
         if client.namespace is None:
-            unselected = netpol.Verdict(
+            unselected = PolicyVerdict(
                 True,
                 netpol.EGRESS,
                 (),
@@ -176,10 +131,9 @@ class Reasoner:
             pod = self.pods.get((service.namespace, ep.pod or ""))
             if not ep.ready or pod is None or ep.port is None:
                 continue
-            target = policy_pod(pod)
             if egress or unselected is None:
-                egress_verdict = netpol.egress_verdict(
-                    egress, client, target, ep.port, ep.protocol, namespaces=self.namespaces
+                egress_verdict = verdicts.egress_verdict(
+                    egress, client, pod, ep.port, ep.protocol, namespaces=self.namespaces
                 )
                 if not egress:
                     unselected = egress_verdict
@@ -188,9 +142,9 @@ class Reasoner:
             rows.append(
                 EndpointReach(
                     ep,
-                    netpol.ingress_verdict(
+                    verdicts.ingress_verdict(
                         self.selecting(pod.namespace, pod.labels, netpol.INGRESS),
-                        target,
+                        pod,
                         client,
                         ep.port,
                         ep.protocol,
@@ -203,19 +157,25 @@ class Reasoner:
         return Reachability(service, client, tuple(rows), self.dns(client), selecting)
 
 
-def reachability(snapshot: Snapshot, service: Service, client: netpol.Client) -> Reachability:
+def reachability(snapshot: Snapshot, service: Service, client: PolicyClient) -> Reachability:
     """May `client` reach every ready endpoint of `service`, and kube-dns? (The function `why` calls.)"""
     return Reasoner(snapshot).reachability(service, client)
 
 
-def format_policy_selector(selector: netpol.LabelSelector) -> str:
-    parts = [f"{k}={v}" for k, v in selector.match_labels]
-    for r in selector.match_expressions:
+def format_policy_selector(selector: LabelSelector) -> str:
+    """kubectl's selector syntax (matchLabels first, as the policy's parsing orders them); `{}` for
+    the empty selector, as the policy writes it."""
+    parts = []
+    for r in selector.requirements:
         values = ",".join(sorted(r.values))
         parts.append(
-            {"In": f"{r.key} in ({values})", "NotIn": f"{r.key} notin ({values})", "Exists": r.key}.get(
-                r.operator, f"!{r.key}"
-            )
+            {
+                Operator.EQUALS: f"{r.key}={values}",
+                Operator.NOT_EQUALS: f"{r.key}!={values}",
+                Operator.IN: f"{r.key} in ({values})",
+                Operator.NOT_IN: f"{r.key} notin ({values})",
+                Operator.EXISTS: r.key,
+            }.get(r.operator, f"!{r.key}")
         )
     return ",".join(parts) or "{}"
 
@@ -242,7 +202,7 @@ def policies_selecting_no_pods(snapshot: Snapshot) -> list[Finding]:
 def client_findings(
     snapshot: Snapshot,
     services: Iterable[Service],
-    client: netpol.Client,
+    client: PolicyClient,
     expectations: Mapping[str, Expectation] | None = None,
 ) -> tuple[Mapping[str, list[Finding]], list[Finding]]:
     """diff --from-namespace: per Service, networkpolicy-denies-client; for the client,

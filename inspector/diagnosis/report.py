@@ -11,7 +11,6 @@ import dataclasses
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
 
 from inspector.diagnosis.checks import ServiceFacts, run_checks
 from inspector.diagnosis.checks.naming import naming_findings
@@ -83,14 +82,6 @@ class Report:
     @property
     def ok(self) -> bool:
         return self.count(Severity.ERROR) == 0
-
-    def summary(self) -> dict[str, Any]:
-        return {
-            "services": len(self.services),
-            "errors": self.count(Severity.ERROR),
-            "warnings": self.count(Severity.WARNING),
-            "infos": self.count(Severity.INFO),
-        }
 
     def service(self, namespace: str, name: str) -> ServiceReport | None:
         return next(

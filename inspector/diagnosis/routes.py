@@ -33,16 +33,6 @@ class BackendState:
     state: str  # ok, service-missing, port-missing, no-endpoints, externalname
     finding: Finding | None
 
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "kind": self.route.kind,
-            "route": self.route.key,
-            "where": self.backend.where,
-            "service": self.backend.service_key,
-            "port": self.backend.port,
-            "state": self.state,
-        }
-
 
 def _state(backend: RouteBackend, service: Service | None, ready: bool) -> str:
     if service is None:

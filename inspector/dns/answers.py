@@ -8,7 +8,6 @@ lowercase, sorted; a CNAME met while asking another type appears as "CNAME <targ
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 UNKNOWN = "UNKNOWN"  # the rcode of a name the API cannot vouch for (outside the cluster's zones)
 CNAME_PREFIX = "CNAME "
@@ -22,9 +21,6 @@ class Answer:
     qtype: str
     rcode: str
     answers: tuple[str, ...] = ()
-
-    def as_json(self) -> dict[str, Any]:
-        return {"qname": self.qname, "qtype": self.qtype, "rcode": self.rcode, "answers": list(self.answers)}
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from inspector.dns.names import validate_qname
+from inspector.dns.querynames import validate_qname
 from inspector.errors import BadInput
 from inspector.model.findings import Finding, finding
 

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from inspector.dns.answers import Answer, Failure, Outcome
-from inspector.dns.names import Nameserver
+from inspector.dns.querynames import Nameserver
 from inspector.dns.records import Kind, Record, RecordBook, same_answers
 from inspector.dns.resolvconf import Candidate, ResolvConf, Walk, walk
 from inspector.model.findings import Finding, finding

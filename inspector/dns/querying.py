@@ -30,7 +30,7 @@ import dns.rcode
 import dns.rdatatype
 
 from inspector.dns.answers import CNAME_PREFIX, Answer, Failure
-from inspector.dns.names import Nameserver
+from inspector.dns.querynames import Nameserver
 from inspector.errors import BadInput, DNSUnreachable
 
 log = logging.getLogger("inspector.dns.querying")

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from inspector.dns.answers import UNKNOWN, Answer
-from inspector.dns.names import MAX_LABEL, MAX_NAME
+from inspector.dns.querynames import MAX_LABEL, MAX_NAME
 from inspector.model.snapshot import DNSPolicy, Pod
 
 GLIBC_DEFAULT_NDOTS = 1

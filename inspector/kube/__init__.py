@@ -2,8 +2,10 @@
 `kubernetes` (and `urllib3`).
 
 It loads kubeconfig with kubectl's semantics and sends GETs with bounded retries that honour
-Retry-After (`connection`), reads a kind in pages (`listing`), follows kinds with watches that
-re-list on 410 Gone and close what they open (`watching`), and opens the one non-read, the DNS
-port-forward (`portforward`). It returns the API's JSON as plain data and raises only our own errors
-(`inspector.errors`): nothing above it knows HTTP, and it knows nothing of what the data means.
+Retry-After (`connection.py`), knows the kinds it reads and where they are served (`resources.py`),
+reads a kind in pages (`listing.py`) decoded straight to the fields read (`decoding.py`), follows
+kinds with watches that re-list on 410 Gone and close what they open (`watching.py`), opens the DNS
+port-forward (`portforward.py`) and makes `why`'s writes, its probe pod (`probing.py`). It returns
+the API's JSON as plain data and raises only our own errors (`inspector.errors`): nothing above it
+knows HTTP, and it knows nothing of what the data means.
 """

@@ -18,7 +18,7 @@ what bounds a command (the API server's transfer is: README, "Performance").
 
 Adding a field the snapshot reads is a one-line change here: name it, with its JSON type, in the
 TypedDict of the object it sits in (e.g. `"hostname": str | None` in `PodSpec` for Pod.hostname),
-then read it in the builder in inspector/model/snapshot.py as usual. A field not named here reaches
+then read it in the builder in inspector/model/building.py as usual. A field not named here reaches
 the builder absent, as if the API had not sent it (a test checks that every field the builders read
 on a full manifest survives the decoding).
 

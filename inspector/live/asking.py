@@ -28,8 +28,8 @@ from inspector.diagnosis.report import Report, ServiceReport, inspect_snapshot
 from inspector.dns import querying
 from inspector.dns.answers import Answer, Failure, Outcome
 from inspector.dns.corefile import cluster_domain_from_corefile, corefile_findings, kubernetes_plugin
-from inspector.dns.names import DNS_PORT, Nameserver, parse_nameserver, validate_qname
 from inspector.dns.oracle import RecordCheck, Resolution, check_records, judge, nothing_answered
+from inspector.dns.querynames import DNS_PORT, Nameserver, parse_nameserver, validate_qname
 from inspector.dns.records import (
     CLUSTER,
     Record,

@@ -22,7 +22,8 @@ from inspector.kube.watching import Stream, Watch
 from inspector.live.inspecting import Scope
 from inspector.live.reading import check_namespace
 from inspector.live.waiting import SETTLE_S, _Store, watch_seconds
-from inspector.model.snapshot import Service, SnapshotBuilder
+from inspector.model.building import SnapshotBuilder
+from inspector.model.snapshot import Service
 
 FOLLOWED = (SERVICES, ENDPOINTSLICES, PODS, NODES, DEPLOYMENTS, STATEFULSETS)
 REQUIRED = (SERVICES, ENDPOINTSLICES, PODS)

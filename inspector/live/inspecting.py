@@ -10,18 +10,17 @@ import dataclasses
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from inspector.diagnosis.policyverdicts import PolicyClient
 from inspector.diagnosis.reach import (
     DNS_NAMESPACE,
     Reachability,
     client_findings,
-    client_of_pod,
     reachability,
 )
 from inspector.diagnosis.report import Report, inspect_snapshot
 from inspector.errors import BadInput, InspectorError, NotFound
 from inspector.kube.connection import Client, connect
 from inspector.live.reading import check_namespace, read_snapshot
-from inspector.model import netpol
 from inspector.model.names import validate_name
 from inspector.model.selectors import LabelSelector, parse_selector
 from inspector.model.snapshot import Service, Snapshot
@@ -177,16 +176,16 @@ def make_client(
     from_pod: str | None,
     pod_namespace: str,
     labels: dict[str, str],
-) -> netpol.Client:
+) -> PolicyClient:
     """The client `--from-namespace NS [--from-labels K=V,...]` or `--from-pod [NS/]POD` names."""
     if from_pod is not None:
         pod_namespace, name = pod_location(from_pod, pod_namespace)
         pod = next((p for p in snapshot.pods if p.namespace == pod_namespace and p.name == name), None)
         if pod is None:
             raise NotFound(f'pod "{name}" not found in namespace "{pod_namespace}"')
-        return client_of_pod(pod)
+        return PolicyClient.of_pod(pod)
     assert from_namespace is not None
-    return netpol.Client.in_namespace(from_namespace, labels)
+    return PolicyClient.in_namespace(from_namespace, labels)
 
 
 def reach_service(
@@ -220,7 +219,7 @@ def with_client_findings(client: Client, report: Report, from_namespace: str) ->
     by_service, cluster = client_findings(
         snapshot,
         (sr.service for sr in report.services),
-        netpol.Client.in_namespace(from_namespace),
+        PolicyClient.in_namespace(from_namespace),
         {sr.service.key: sr.expectation for sr in report.services},
     )
     report = dataclasses.replace(report, snapshot=dataclasses.replace(report.snapshot, notes=snapshot.notes))

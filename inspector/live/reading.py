@@ -29,7 +29,8 @@ from inspector.kube.resources import (
     WORKLOADS,
     Resource,
 )
-from inspector.model.snapshot import Snapshot, SnapshotBuilder
+from inspector.model.building import SnapshotBuilder
+from inspector.model.snapshot import Snapshot
 
 
 def check_namespace(client: Client, namespace: str) -> None:

@@ -20,18 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from inspector.diagnosis.probes import (
-    DEFAULT_IMAGE,
-    PROBE_CONTAINER,
-    PROBE_DEADLINE_S,
-    parse_probe_log,
-    probe_container,
-    probe_pod,
-    probe_script,
-)
-from inspector.diagnosis.reach import Reachability, policy_pod, reachability
-from inspector.diagnosis.report import ServiceReport, inspect_snapshot
-from inspector.diagnosis.troubleshooting import (
+from inspector.diagnosis.checklist import (
+    ProbeSite,
     StepStatus,
     Vantage,
     Verdict,
@@ -43,13 +33,25 @@ from inspector.diagnosis.troubleshooting import (
     sentence,
     skipped_active,
 )
+from inspector.diagnosis.policyverdicts import PolicyClient
+from inspector.diagnosis.probes import (
+    DEFAULT_IMAGE,
+    PROBE_CONTAINER,
+    PROBE_DEADLINE_S,
+    parse_probe_log,
+    probe_container,
+    probe_pod,
+    probe_script,
+)
+from inspector.diagnosis.reach import Reachability, reachability
+from inspector.diagnosis.report import ServiceReport, inspect_snapshot
 from inspector.errors import BadInput, Forbidden, InspectorError, NotFound
 from inspector.kube.connection import Client
 from inspector.kube.probing import add_ephemeral_container, container_log, create_pod, delete_pod
 from inspector.live.reading import check_namespace, read_snapshot
-from inspector.model import netpol
+from inspector.model.building import JSON, pod_from_api
 from inspector.model.names import validate_name
-from inspector.model.snapshot import JSON, Pod, Snapshot, pod_from_api
+from inspector.model.snapshot import Pod, Snapshot
 
 _POD_NAME = re.compile(r"[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?")
 START_TIMEOUT_S = 60.0  # a probe that has not started by then will not
@@ -76,7 +78,7 @@ class ProbeFailed(InspectorError):
 class ProbeRun:
     text: str  # the probe's log
     node: str | None
-    info: dict[str, Any]
+    site: ProbeSite
     duration: float
 
 
@@ -158,8 +160,8 @@ def _probe_in_pod(
                     f"could not delete the probe pod {namespace}/{name} ({exc}): it ends within {PROBE_DEADLINE_S}s"
                 )
     node = (obj.get("spec") or {}).get("nodeName")
-    info = {"kind": "pod", "pod": f"{namespace}/{name}", "node": node, "image": image, "kept": keep}
-    return ProbeRun(text, node, info, time.monotonic() - t0)
+    site = ProbeSite("pod", f"{namespace}/{name}", node, image, kept=keep)
+    return ProbeRun(text, node, site, time.monotonic() - t0)
 
 
 def _probe_in_ephemeral(
@@ -175,15 +177,8 @@ def _probe_in_ephemeral(
     obj = _wait_ended(client, namespace, pod, name, image, ephemeral=True)
     text = container_log(client, namespace, pod, name)
     node = (obj.get("spec") or {}).get("nodeName")
-    info = {
-        "kind": "ephemeral-container",
-        "pod": f"{namespace}/{pod}",
-        "container": name,
-        "node": node,
-        "image": image,
-        "staysInPodSpec": True,
-    }
-    return ProbeRun(text, node, info, time.monotonic() - t0)
+    site = ProbeSite("ephemeral-container", f"{namespace}/{pod}", node, image, container=name)
+    return ProbeRun(text, node, site, time.monotonic() - t0)
 
 
 def validate_arguments(
@@ -235,12 +230,11 @@ def why_service(
     vantage = Vantage(client_ns, pod)
     notes = list(snapshot.notes)
     policies = _policies(snapshot, sr, client_ns, pod)
-    probe_info: dict[str, Any] = {}
     passive = passive_steps(sr, target)
     if sr is None or any(s.status is StepStatus.FAILED for s in passive):
         steps = chain(sr, target, vantage, skipped_active("an earlier step failed"))
         return Verdict(
-            target, vantage, tuple(steps), sentence(steps, target, vantage, sr), tuple(notes), {}, policies
+            target, vantage, tuple(steps), sentence(steps, target, vantage, sr), tuple(notes), None, policies
         )
     plan = probe_plan(sr, target, snapshot.nodes)
     notes += plan.notes
@@ -255,18 +249,17 @@ def why_service(
         reason = f"no permission to {what} in namespace {client_ns} (grant {RBAC_HINT}): {exc}"
         steps = chain(sr, target, vantage, skipped_active(reason))
         return Verdict(
-            target, vantage, tuple(steps), sentence(steps, target, vantage, sr), tuple(notes), {}, policies
+            target, vantage, tuple(steps), sentence(steps, target, vantage, sr), tuple(notes), None, policies
         )
     except ProbeFailed as exc:
         steps = chain(sr, target, vantage, skipped_active(str(exc)))
         return Verdict(
-            target, vantage, tuple(steps), sentence(steps, target, vantage, sr), tuple(notes), {}, policies
+            target, vantage, tuple(steps), sentence(steps, target, vantage, sr), tuple(notes), None, policies
         )
     log = parse_probe_log(run.text, plan.checks)
     if not log.complete:
         notes.append("the probe did not print all its results (ended early?)")
     vantage = Vantage(client_ns, pod, run.node)
-    probe_info = run.info
     steps = chain(sr, target, vantage, active_steps(sr, target, vantage, plan, log), run.duration)
     return Verdict(
         target,
@@ -274,7 +267,7 @@ def why_service(
         tuple(steps),
         sentence(steps, target, vantage, sr),
         tuple(notes),
-        probe_info,
+        run.site,
         policies,
     )
 
@@ -288,7 +281,7 @@ def _policies(
         return None
     if not any(p.namespace == sr.service.namespace for p in snapshot.network_policies):
         return None
-    who = netpol.Client.of_pod(policy_pod(pod)) if pod is not None else netpol.Client.in_namespace(client_ns)
+    who = PolicyClient.of_pod(pod) if pod is not None else PolicyClient.in_namespace(client_ns)
     return reachability(snapshot, sr.service, who)
 
 
@@ -304,7 +297,7 @@ def why(
     context: str | None = None,
     request_timeout: float | None = None,
 ) -> Verdict:
-    """The Python API of `why`: the verdict chain for a Service, as `kubectl-inspect why` runs it.
+    """The Python API of `why`: the verdict chain for a Service, as `kubectl svc-inspect why` runs it.
     `verdict.ok`, `verdict.sentence` and `verdict.steps` let a test suite fail with the broken link.
     Raises `InspectorError` subclasses on bad input or an unreachable cluster; the probe pod is
     deleted before it returns or raises (unless `keep`)."""

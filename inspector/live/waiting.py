@@ -33,7 +33,8 @@ from inspector.kube.resources import (
 )
 from inspector.kube.watching import Event, Reset, Stream, Watch
 from inspector.live.reading import check_namespace, readable
-from inspector.model.snapshot import Snapshot, SnapshotBuilder
+from inspector.model.building import SnapshotBuilder
+from inspector.model.snapshot import Snapshot
 
 WATCHED = (SERVICES, ENDPOINTSLICES, PODS, DEPLOYMENTS, STATEFULSETS)
 REQUIRED = (SERVICES, ENDPOINTSLICES, PODS)

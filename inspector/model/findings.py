@@ -398,15 +398,7 @@ class Finding:
     code: FindingCode
     severity: Severity
     message: str
-    details: Mapping[str, Any] = field(default_factory=dict)
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "code": self.code,
-            "severity": self.severity.value,
-            "message": self.message,
-            "details": dict(self.details),
-        }
+    details: Mapping[str, Any] = field(default_factory=dict)  # the facts, by camelCase name
 
 
 def finding(code: FindingCode, /, *, extra: Mapping[str, Any] | None = None, **facts: Any) -> Finding:

@@ -1,7 +1,7 @@
 """Rendering of the DNS commands: `resolve` (every query of the search walk) and `dns` (the oracle).
 
 Why it exists: the decisions are made in `inspector.dns.oracle`; this module only lays them out, as text and
-as the JSON of DESIGN.md (`resolve -o json`: name, fromNamespace, searchList, ndots, attempts,
+as the JSON the README documents (`resolve -o json`: name, fromNamespace, searchList, ndots, attempts,
 answer, expected, match; plus the server and how it was found).
 """
 
@@ -11,13 +11,19 @@ from collections.abc import Sequence
 from typing import Any
 
 from inspector.diagnosis.report import Report
-from inspector.dns.names import Nameserver
+from inspector.dns.answers import Answer
 from inspector.dns.oracle import RecordCheck, Resolution
+from inspector.dns.querynames import Nameserver
 from inspector.dns.replicas import Replica
 from inspector.dns.resolvconf import ndots_explanation
 from inspector.model.findings import Finding, Severity
+from inspector.output.documents import finding_json
 from inspector.output.tables import table
 from inspector.output.text import clip, findings_text
+
+
+def answer_json(a: Answer) -> dict[str, Any]:
+    return {"qname": a.qname, "qtype": a.qtype, "rcode": a.rcode, "answers": list(a.answers)}
 
 
 def _server_json(server: Nameserver) -> dict[str, str]:
@@ -40,9 +46,9 @@ def resolution_json(res: Resolution) -> dict[str, Any]:
         "fromNamespace": res.conf.namespace,
         "searchList": list(res.conf.searches),
         "ndots": res.conf.ndots,
-        "attempts": [a.as_json() for a in res.walk.attempts],
-        "answer": res.answer.as_json() if res.answer else None,
-        "expected": res.expected.as_json() if res.expected else None,
+        "attempts": [answer_json(a) for a in res.walk.attempts],
+        "answer": answer_json(res.answer) if res.answer else None,
+        "expected": answer_json(res.expected) if res.expected else None,
         "match": res.match,
         "server": _server_json(res.server),
     }
@@ -115,7 +121,7 @@ def _record_json(c: RecordCheck) -> dict[str, Any]:
         "qtype": c.record.qtype,
         "kind": c.record.kind.value,
         "expected": {"rcode": c.record.rcode, "answers": list(c.record.answers)},
-        "got": c.answer.as_json() if c.answer else None,
+        "got": answer_json(c.answer) if c.answer else None,
         "failure": c.failure,
         "ok": c.ok,
     }
@@ -154,8 +160,8 @@ def dns_json(
                 "type": sr.service.type.value,
                 "headless": sr.service.headless,
                 "records": [_record_json(c) for c in mine],
-                "findings": [f.as_json() for c in mine for f in c.findings]
-                + [f.as_json() for f in others if f.details.get("service") == sr.service.key],
+                "findings": [finding_json(f) for c in mine for f in c.findings]
+                + [finding_json(f) for f in others if f.details.get("service") == sr.service.key],
             }
         )
     cluster = by_service.get("", [])
@@ -165,8 +171,8 @@ def dns_json(
         "services": services,
         "cluster": {
             "records": [_record_json(c) for c in cluster],
-            "findings": [f.as_json() for c in cluster for f in c.findings]
-            + [f.as_json() for f in others if not f.details.get("service")],
+            "findings": [finding_json(f) for c in cluster for f in c.findings]
+            + [finding_json(f) for f in others if not f.details.get("service")],
         },
         "summary": _summary(report, checks, others),
     }

@@ -1,4 +1,4 @@
-"""Documents: the JSON and YAML of every command, with the stable camelCase keys of DESIGN.md.
+"""Documents: the JSON and YAML of every command, with the stable camelCase keys the README shows.
 
 Why it exists: `-o json` is a contract scripts rely on, so each shape is written once, here; enum
 values are written as their plain strings, which both JSON and YAML can carry.
@@ -12,8 +12,11 @@ from typing import Any
 
 import msgspec
 
+from inspector.diagnosis.endpoints import Endpoint
 from inspector.diagnosis.readiness import WaitResult
 from inspector.diagnosis.report import Report, ServiceReport
+from inspector.diagnosis.routes import BackendState
+from inspector.model.findings import Finding, Severity
 from inspector.model.snapshot import Pod
 from inspector.output.tables import endpoint_rows
 
@@ -58,6 +61,49 @@ def _indented(value: Any, newline: str) -> str:
     return text.replace("\n", newline)
 
 
+def endpoint_json(e: Endpoint) -> dict[str, Any]:
+    """An endpoint; one read from an EndpointSlice carries its serving and terminating conditions too."""
+    out: dict[str, Any] = {
+        "ip": e.ip,
+        "port": e.port,
+        "protocol": e.protocol,
+        "portName": e.port_name,
+        "pod": e.pod,
+        "node": e.node,
+        "ready": e.ready,
+    }
+    if e.actual:
+        out |= {"serving": e.serving, "terminating": e.terminating}
+    return out
+
+
+def finding_json(f: Finding) -> dict[str, Any]:
+    """A finding; the endpoints among its details (endpoints-missing, endpoints-unexpected) as above."""
+    return {
+        "code": f.code,
+        "severity": f.severity.value,
+        "message": f.message,
+        "details": {k: _detail_json(v) for k, v in f.details.items()},
+    }
+
+
+def _detail_json(value: Any) -> Any:
+    if isinstance(value, tuple) and value and all(isinstance(e, Endpoint) for e in value):
+        return [endpoint_json(e) for e in value]
+    return value
+
+
+def backend_json(b: BackendState) -> dict[str, Any]:
+    return {
+        "kind": b.route.kind,
+        "route": b.route.key,
+        "where": b.backend.where,
+        "service": b.backend.service_key,
+        "port": b.backend.port,
+        "state": b.state,
+    }
+
+
 def service_json(sr: ServiceReport) -> dict[str, Any]:
     svc = sr.service
     return {
@@ -80,12 +126,21 @@ def service_json(sr: ServiceReport) -> dict[str, Any]:
         "externalName": svc.external_name,
         "status": sr.status.value,
         "pods": {"selected": len(sr.expectation.selected), "ready": len(sr.expectation.ready_pods)},
-        "expected": [e.as_json() for e in sr.expected],
-        "actual": [e.as_json(actual=True) for e in sr.actual],
-        "missing": [e.as_json() for e in sr.facts.missing],
-        "unexpected": [e.as_json(actual=True) for e in sr.facts.unexpected],
-        "findings": [f.as_json() for f in sr.findings],
-    } | ({"routes": [b.as_json() for b in sr.routes]} if sr.routes else {})
+        "expected": [endpoint_json(e) for e in sr.expected],
+        "actual": [endpoint_json(e) for e in sr.actual],
+        "missing": [endpoint_json(e) for e in sr.facts.missing],
+        "unexpected": [endpoint_json(e) for e in sr.facts.unexpected],
+        "findings": [finding_json(f) for f in sr.findings],
+    } | ({"routes": [backend_json(b) for b in sr.routes]} if sr.routes else {})
+
+
+def summary_json(report: Report) -> dict[str, int]:
+    return {
+        "services": len(report.services),
+        "errors": report.count(Severity.ERROR),
+        "warnings": report.count(Severity.WARNING),
+        "infos": report.count(Severity.INFO),
+    }
 
 
 def report_json(report: Report, lazy: bool = False) -> dict[str, Any]:
@@ -93,12 +148,12 @@ def report_json(report: Report, lazy: bool = False) -> dict[str, Any]:
     services = (service_json(s) for s in report.services)
     out: dict[str, Any] = {
         "services": services if lazy else list(services),
-        "summary": report.summary(),
+        "summary": summary_json(report),
     }
     if report.routes:
-        out["routes"] = [b.as_json() for b in report.routes]
+        out["routes"] = [backend_json(b) for b in report.routes]
     if report.cluster_findings:
-        out["findings"] = [f.as_json() for f in report.cluster_findings]
+        out["findings"] = [finding_json(f) for f in report.cluster_findings]
     if report.notes:
         out["notes"] = list(report.notes)
     return out
@@ -113,8 +168,8 @@ def endpoints_json(report: Report) -> dict[str, Any]:
                 "endpoints": [
                     {
                         "state": state.value,
-                        "expected": e.as_json() if e else None,
-                        "actual": a.as_json(actual=True) if a else None,
+                        "expected": endpoint_json(e) if e else None,
+                        "actual": endpoint_json(a) if a else None,
                     }
                     for state, e, a in endpoint_rows(sr)
                 ],

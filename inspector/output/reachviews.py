@@ -5,9 +5,42 @@ from __future__ import annotations
 
 from typing import Any
 
+from inspector.diagnosis.policyverdicts import PolicyVerdict
 from inspector.diagnosis.reach import Reachability
 from inspector.diagnosis.routes import BackendState
 from inspector.output.tables import table
+
+
+def policy_verdict_json(v: PolicyVerdict) -> dict[str, Any]:
+    return {
+        "allowed": v.allowed,
+        "policies": [str(r) for r in v.selecting],
+        "rule": None if v.admitted_by is None else str(v.admitted_by),
+        "message": v.message,
+    }
+
+
+def reach_json(reach: Reachability) -> dict[str, Any]:
+    return {
+        "service": reach.service.key,
+        "client": reach.client.describe(),
+        "clientPolicies": [str(r) for r in reach.client_policies],
+        "endpoints": [
+            {
+                "pod": e.endpoint.pod,
+                "ip": e.endpoint.ip,
+                "port": e.endpoint.port,
+                "protocol": e.endpoint.protocol,
+                "portName": e.endpoint.port_name,
+                "allowed": e.allowed,
+                "ingress": policy_verdict_json(e.ingress),
+                "egress": policy_verdict_json(e.egress),
+            }
+            for e in reach.endpoints
+        ],
+        "dns": None if reach.dns is None else policy_verdict_json(reach.dns),
+        "reachable": reach.reachable,
+    }
 
 
 def _refs(refs: tuple[Any, ...]) -> str:

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from inspector.diagnosis.changes import Change
+from inspector.diagnosis.changes import ReportChange
 from inspector.diagnosis.readiness import WaitResult
 from inspector.diagnosis.report import Report
-from inspector.model.findings import Finding
+from inspector.model.findings import Finding, Severity
 
 GAP = "   "  # as kubectl's printers, and our tables
 
@@ -50,9 +50,9 @@ def explain(report: Report) -> str:
         blocks.append("\n".join(lines))
     if report.cluster_findings:
         blocks.append(findings_text(report.cluster_findings))
-    s = report.summary()
     blocks.append(
-        f"{s['services']} service(s): {s['errors']} error(s), {s['warnings']} warning(s), {s['infos']} info(s)"
+        f"{len(report.services)} service(s): {report.count(Severity.ERROR)} error(s), "
+        f"{report.count(Severity.WARNING)} warning(s), {report.count(Severity.INFO)} info(s)"
     )
     return "\n\n".join(blocks)
 
@@ -78,7 +78,7 @@ def wait_text(result: WaitResult) -> str:
     return "\n".join([*lines, f"after {result.elapsed:.1f}s"])
 
 
-def change_line(change: Change) -> str:
+def change_line(change: ReportChange) -> str:
     """One line of `-w`: the event and what it is about, in columns three spaces apart."""
     return GAP.join(
         [f"{change.event.value:<8}", f"{change.subject.value:<8}", change.service, change.what, change.detail]

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from inspector.diagnosis.troubleshooting import Verdict
-from inspector.output.reachviews import policies_for_client
+from inspector.diagnosis.checklist import ProbeSite, Step, Verdict
+from inspector.output.documents import finding_json
+from inspector.output.reachviews import policies_for_client, reach_json
 from inspector.output.text import finding_line
 
 MARKS = {"passed": "ok", "failed": "FAILED", "skipped": "skipped", "n/a": "n/a"}
@@ -20,11 +21,11 @@ def why_text(verdict: Verdict) -> str:
     t = verdict.target
     head = f"why {t.name}: Service {t.namespace}/{t.service}, from {verdict.client.describe}"
     probe = verdict.probe
-    if probe.get("kind") == "pod":
-        head += f" (probe pod {probe['pod']} on node {probe.get('node') or '?'})"
-    elif probe.get("kind") == "ephemeral-container":
+    if probe is not None and probe.kind == "pod":
+        head += f" (probe pod {probe.pod} on node {probe.node or '?'})"
+    elif probe is not None and probe.kind == "ephemeral-container":
         head += (
-            f" (ephemeral container {probe['container']} on node {probe.get('node') or '?'}; "
+            f" (ephemeral container {probe.container} on node {probe.node or '?'}; "
             "it stays in the pod's spec)"
         )
     lines = [head, ""]
@@ -44,5 +45,53 @@ def why_text(verdict: Verdict) -> str:
     return "\n".join(lines)
 
 
+def probe_json(probe: ProbeSite | None) -> dict[str, Any]:
+    """Where the probe ran; an ephemeral container says it stays in the pod's spec; {} when none ran."""
+    if probe is None:
+        return {}
+    if probe.kind == "ephemeral-container":
+        return {
+            "kind": probe.kind,
+            "pod": probe.pod,
+            "container": probe.container,
+            "node": probe.node,
+            "image": probe.image,
+            "staysInPodSpec": True,
+        }
+    return {
+        "kind": probe.kind,
+        "pod": probe.pod,
+        "node": probe.node,
+        "image": probe.image,
+        "kept": probe.kept,
+    }
+
+
+def step_json(step: Step) -> dict[str, Any]:
+    return {
+        "name": step.name,
+        "title": step.title,
+        "status": step.status.value,
+        "evidence": list(step.evidence),
+        "findings": [finding_json(f) for f in step.findings],
+        "duration": round(step.duration, 3),
+    }
+
+
 def why_json(verdict: Verdict) -> dict[str, Any]:
-    return verdict.as_json()
+    return {
+        "name": verdict.target.name,
+        "service": f"{verdict.target.namespace}/{verdict.target.service}",
+        "client": {
+            "namespace": verdict.client.namespace,
+            "pod": verdict.client.pod.name if verdict.client.pod else None,
+            "node": verdict.client.node,
+        },
+        "steps": [step_json(s) for s in verdict.steps],
+        "verdict": verdict.sentence,
+        "ok": verdict.ok,
+        "brokenStep": verdict.broken.name if verdict.broken else None,
+        "notes": list(verdict.notes),
+        "probe": probe_json(verdict.probe),
+        "policies": None if verdict.policies is None else reach_json(verdict.policies),
+    }

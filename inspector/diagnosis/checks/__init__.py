@@ -4,6 +4,10 @@ Why it exists: popeye's lesson. A check reads only the facts gathered for one Se
 its expectation, its actual endpoints and the diff between them) and says what is wrong; the
 catalogue says how serious that is. `CHECKS_BY_TYPE` is the one place that decides which checks a
 type runs.
+
+The facts (`facts.py`); checks every Service with a selector runs (`selecting.py`), ClusterIP
+(`clusterip.py`), NodePort (`nodeport.py`), LoadBalancer (`loadbalancer.py`), ExternalName
+(`externalname.py`), and the names Services and pods are given (`naming.py`).
 """
 
 from __future__ import annotations

@@ -124,7 +124,7 @@ def check_endpoints_match(facts: ServiceFacts) -> Iterator[Finding]:
             "endpoints-missing",
             count=len(facts.missing),
             endpoints=_addresses(facts.missing),
-            extra={"endpoints": [e.as_json() for e in facts.missing]},
+            extra={"endpoints": tuple(facts.missing)},
         )
     if facts.unexpected and facts.service.selector:
         slices = sorted({e.slice for e in facts.unexpected if e.slice})
@@ -133,7 +133,7 @@ def check_endpoints_match(facts: ServiceFacts) -> Iterator[Finding]:
             count=len(facts.unexpected),
             slices=_listed(slices),
             endpoints=_addresses(facts.unexpected),
-            extra={"endpoints": [e.as_json(actual=True) for e in facts.unexpected]},
+            extra={"endpoints": tuple(facts.unexpected)},
         )
     if facts.conditions_differ:
         yield finding(

@@ -15,9 +15,8 @@ results in, steps and a one-sentence verdict out.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
 
 from inspector.diagnosis.endpoints import Endpoint
 from inspector.diagnosis.probes import Check, Outcome, ProbeLog, Result, host_port
@@ -47,16 +46,6 @@ class Step:
     findings: tuple[Finding, ...] = ()
     duration: float = 0.0  # seconds; the active steps share the probe's run
 
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "title": self.title,
-            "status": self.status.value,
-            "evidence": list(self.evidence),
-            "findings": [f.as_json() for f in self.findings],
-            "duration": round(self.duration, 3),
-        }
-
 
 STEPS: dict[str, str] = {
     "service-exists": "Service exists",
@@ -77,7 +66,7 @@ ACTIVE = tuple(s for s in STEPS if s not in PASSIVE)
 
 
 @dataclass(frozen=True, slots=True)
-class Target:
+class NamedService:
     """The Service as the client writes its name: `web`, `web.ns`, `web.ns.svc[.domain][.]`."""
 
     name: str  # as written, resolved as is by the client
@@ -86,13 +75,13 @@ class Target:
     qualified: bool  # the name says its namespace
 
 
-def parse_target(raw: str, namespace: str) -> Target:
+def parse_target(raw: str, namespace: str) -> NamedService:
     """The Service a name stands for; the namespace in the name wins over -n only when they agree."""
     text = raw.strip()
     labels = text.rstrip(".").split(".") if text else [""]
     service = validate_name(labels[0], "Service name")
     if len(labels) == 1:
-        return Target(text, service, validate_name(namespace, "namespace"), False)
+        return NamedService(text, service, validate_name(namespace, "namespace"), False)
     named_ns = validate_name(labels[1], "namespace")
     if len(labels) > 2 and labels[2] != "svc":
         raise BadInput(
@@ -100,7 +89,7 @@ def parse_target(raw: str, namespace: str) -> Target:
         )
     for label in labels[3:]:
         validate_name(label, "DNS label")
-    return Target(text, service, named_ns, True)
+    return NamedService(text, service, named_ns, True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +123,7 @@ class Plan:
         return bool(self.checks)
 
 
-def probe_plan(sr: ServiceReport, target: Target, nodes: tuple[Node, ...]) -> Plan:
+def probe_plan(sr: ServiceReport, target: NamedService, nodes: tuple[Node, ...]) -> Plan:
     """The connections and the lookup the probe makes for this Service: every ready TCP endpoint,
     every TCP port on the ClusterIP, every node port on each real node (kwok nodes have no network)."""
     svc = sr.service
@@ -177,13 +166,26 @@ def probe_plan(sr: ServiceReport, target: Target, nodes: tuple[Node, ...]) -> Pl
 
 
 @dataclass(frozen=True, slots=True)
+class ProbeSite:
+    """Where the probe ran: its own pod (`kind` "pod"), or an ephemeral container (`kind`
+    "ephemeral-container", named `container`) in the client's pod, which stays in that pod's spec."""
+
+    kind: str
+    pod: str  # namespace/name
+    node: str | None
+    image: str
+    container: str | None = None  # the ephemeral container's name
+    kept: bool = False  # a probe pod left in place (--keep)
+
+
+@dataclass(frozen=True, slots=True)
 class Verdict:
-    target: Target
+    target: NamedService
     client: Vantage
     steps: tuple[Step, ...]
     sentence: str
     notes: tuple[str, ...] = ()
-    probe: Mapping[str, Any] = field(default_factory=dict)  # how the probe ran (pod, node, image)
+    probe: ProbeSite | None = None  # where and how the probe ran; None when it did not
     # the NetworkPolicies isolating the Service's ready endpoints, judged for the client (ingress
     # side: the policies of the Service's namespace); None when none is there
     policies: Reachability | None = None
@@ -200,30 +202,12 @@ class Verdict:
     def findings(self) -> tuple[Finding, ...]:
         return tuple(f for s in self.steps for f in s.findings)
 
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "name": self.target.name,
-            "service": f"{self.target.namespace}/{self.target.service}",
-            "client": {
-                "namespace": self.client.namespace,
-                "pod": self.client.pod.name if self.client.pod else None,
-                "node": self.client.node,
-            },
-            "steps": [s.as_json() for s in self.steps],
-            "verdict": self.sentence,
-            "ok": self.ok,
-            "brokenStep": self.broken.name if self.broken else None,
-            "notes": list(self.notes),
-            "probe": dict(self.probe),
-            "policies": None if self.policies is None else self.policies.as_json(),
-        }
-
 
 def _step(name: str, status: StepStatus, evidence: list[str], findings: list[Finding] | None = None) -> Step:
     return Step(name, STEPS[name], status, tuple(evidence), tuple(findings or ()))
 
 
-def _passive(sr: ServiceReport | None, target: Target) -> list[Step]:
+def _passive(sr: ServiceReport | None, target: NamedService) -> list[Step]:
     if sr is None:
         return [
             _step(
@@ -311,7 +295,7 @@ def _passive(sr: ServiceReport | None, target: Target) -> list[Step]:
     return steps
 
 
-def passive_steps(sr: ServiceReport | None, target: Target) -> list[Step]:
+def passive_steps(sr: ServiceReport | None, target: NamedService) -> list[Step]:
     """The steps the API alone answers; the chain's later steps are skipped after a failure."""
     return _after_failure(_passive(sr, target))
 
@@ -341,7 +325,7 @@ def expected_addresses(sr: ServiceReport) -> tuple[str, ...]:
     return tuple(ip for ip in svc.cluster_ips if ":" not in ip)
 
 
-def _dns_step(sr: ServiceReport, target: Target, client: Vantage, log: ProbeLog) -> Step:
+def _dns_step(sr: ServiceReport, target: NamedService, client: Vantage, log: ProbeLog) -> Step:
     svc = sr.service
     if svc.type is ServiceType.EXTERNAL_NAME:
         return _step(
@@ -504,7 +488,9 @@ def _nodeports_step(sr: ServiceReport, plan: Plan, client: Vantage, log: ProbeLo
     )
 
 
-def active_steps(sr: ServiceReport, target: Target, client: Vantage, plan: Plan, log: ProbeLog) -> list[Step]:
+def active_steps(
+    sr: ServiceReport, target: NamedService, client: Vantage, plan: Plan, log: ProbeLog
+) -> list[Step]:
     service_ip, hairpin = _service_ip_step(sr, plan, client, log)
     return [
         _dns_step(sr, target, client, log),
@@ -522,7 +508,7 @@ def skipped_active(reason: str) -> list[Step]:
 
 def chain(
     sr: ServiceReport | None,
-    target: Target,
+    target: NamedService,
     client: Vantage,
     active: list[Step],
     duration: float = 0.0,
@@ -534,7 +520,7 @@ def chain(
     return _after_failure(steps)
 
 
-def sentence(steps: list[Step], target: Target, client: Vantage, sr: ServiceReport | None) -> str:
+def sentence(steps: list[Step], target: NamedService, client: Vantage, sr: ServiceReport | None) -> str:
     """One sentence: the broken link and what to do about it; or that every link holds."""
     broken = next((s for s in steps if s.status is StepStatus.FAILED), None)
     where = f"{target.namespace}/{target.service}"
