@@ -5,7 +5,7 @@
 # through the API server's port-forward to kube-dns (no INSPECTOR_DNS_SERVER is reachable from the host).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-name=${KIND_CLUSTER:-kubectl-inspect-e2e}
+name=${KIND_CLUSTER:-svc-inspect-e2e}
 created=0
 if ! kind get clusters 2>/dev/null | grep -qx "$name"; then
     kind create cluster --name "$name" --config e2e/kind.yaml --wait 120s

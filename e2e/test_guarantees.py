@@ -90,7 +90,7 @@ def one_line_error(res: subprocess.CompletedProcess[str], status: int, text: str
 def inspector_sa(cluster: Cluster) -> str:
     """deploy/rbac.yaml applied; a TokenRequest token for its ServiceAccount."""
     cluster.kubectl("apply", "-f", str(ROOT / "deploy" / "rbac.yaml"))
-    return cluster.kubectl("create", "token", "kubectl-inspect", "-n", "default", "--duration=30m").strip()
+    return cluster.kubectl("create", "token", "svc-inspect", "-n", "default", "--duration=30m").strip()
 
 
 # --------------------------------------------------------------------------- read-only, least privilege
@@ -149,7 +149,7 @@ def test_every_command_works_as_the_least_privileged_service_account_and_only_re
     assert (follower.returncode, err.splitlines()) == (130, ["interrupted"])
     if not cluster.local:
         return
-    user = "system:serviceaccount:default:kubectl-inspect"
+    user = "system:serviceaccount:default:svc-inspect"
     seen: set[tuple[str, str]] = set()
     with audit.open() as f:
         f.seek(start)

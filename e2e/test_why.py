@@ -492,7 +492,7 @@ def test_without_the_why_role_passive_steps_run_and_with_it_the_only_writes_are_
     from e2e.test_guarantees import token_kubeconfig
 
     real_node.kubectl("apply", "-f", str(ROOT / "deploy" / "rbac.yaml"))
-    token = real_node.kubectl("create", "token", "kubectl-inspect", "-n", "default", "--duration=30m").strip()
+    token = real_node.kubectl("create", "token", "svc-inspect", "-n", "default", "--duration=30m").strip()
     kubeconfig = token_kubeconfig(real_node, token, tmp_path / "sa.kubeconfig", namespace)
     deploy_web(real_node, namespace, replicas=1)
     apply(real_node, namespace, WEB_SVC)
@@ -518,10 +518,10 @@ def test_without_the_why_role_passive_steps_run_and_with_it_the_only_writes_are_
         "why",
         "-n",
         namespace,
-        "--clusterrole=kubectl-inspect-why",
-        "--serviceaccount=default:kubectl-inspect",
+        "--clusterrole=svc-inspect-why",
+        "--serviceaccount=default:svc-inspect",
     )
-    as_sa = "--as=system:serviceaccount:default:kubectl-inspect"
+    as_sa = "--as=system:serviceaccount:default:svc-inspect"
     wait_until(
         lambda: (
             real_node.kubectl("auth", "can-i", "create", "pods", "-n", namespace, as_sa, check=False).strip()
@@ -538,7 +538,7 @@ def test_without_the_why_role_passive_steps_run_and_with_it_the_only_writes_are_
     assert_no_probe_pod(real_node, namespace)
     if not real_node.local:
         return
-    user = "system:serviceaccount:default:kubectl-inspect"
+    user = "system:serviceaccount:default:svc-inspect"
     writes = set()
     with audit.open() as f:
         f.seek(start)
