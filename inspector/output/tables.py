@@ -2,8 +2,7 @@
 
 Why it exists: the decisions are made in the diagnosis; this module only lays them out as kubectl's
 printers do (columns three spaces apart, no other padding, headers left out on request), drawn by
-tabulate in a format of its own (`KUBECTL`); tables fit
-120 columns.
+tabulate in a format of its own (`KUBECTL`); tables fit 120 columns.
 """
 
 from __future__ import annotations
