@@ -8,7 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from inspector.cli import run
-from inspector.cli.commands import kubectl_verbosity
+from inspector.cli.running import kubectl_verbosity
+from inspector.live.viewing import pods_with_services
 from inspector.output import tables
 from tests.conftest import inspect_manifests
 
@@ -72,7 +73,7 @@ def test_no_headers_leaves_out_the_header_line_only() -> None:
 
 def test_endpoints_and_pods_tables_leave_out_their_headers_too() -> None:
     report = inspect_manifests("shop.yaml", "drift.yaml")
-    rows = tables.pods_with_services(report, report.snapshot.pods)
+    rows = pods_with_services(report, report.snapshot.pods)
 
     assert (
         tables.endpoints_rows_text(report.services, no_headers=True).splitlines()

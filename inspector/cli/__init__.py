@@ -1,5 +1,7 @@
-"""The command line: a thin typer adapter over the live runs and the output. `run` is the one place
-failures become exit statuses.
+"""The command line: a thin typer adapter over the live runs and the output, in rooms: the options and
+output types (`options`), the output plumbing every command shares (`showing`), the commands
+(`commands`), the one place failures become exit statuses (`running`), the values a TAB offers
+(`candidates`) and kubectl's completion executable (`completing`), Go durations (`durations`).
 
 `main` is the executable's entry point. Before anything heavy is imported it puts the Ctrl-C handler
 in place (one line, "interrupted", and 130, at any moment of a run) and, for supervisors and tests,
@@ -53,7 +55,7 @@ def main() -> None:
 
         sys.stdout.write(f"kubectl svc-inspect {__version__}\n")
         return
-    from inspector.cli.commands import run  # typer and the commands, once Ctrl-C is handled
+    from inspector.cli.running import run  # typer and the commands, once Ctrl-C is handled
 
     status = run()
     for stream in (sys.stdout, sys.stderr):
@@ -64,7 +66,7 @@ def main() -> None:
 
 def run(argv: list[str] | None = None) -> int:
     """The main program without the process-wide handler (as tests call it)."""
-    from inspector.cli.commands import run as run_commands
+    from inspector.cli.running import run as run_commands
 
     return run_commands(argv)
 

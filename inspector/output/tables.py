@@ -296,14 +296,6 @@ def slice_names(reports: Iterable[ServiceReport]) -> str:
 # ------------------------------------------------------------------------- pods
 
 
-def pods_with_services(report: Report, pods: Iterable[Pod]) -> list[tuple[Pod, list[str]]]:
-    selecting: dict[tuple[str, str], list[str]] = {}
-    for sr in report.services:
-        for p in sr.expectation.selected:
-            selecting.setdefault((p.namespace, p.name), []).append(sr.service.name)
-    return [(p, selecting.get((p.namespace, p.name), [])) for p in pods]
-
-
 def pods_table(
     rows: list[tuple[Pod, list[str]]],
     wide: bool = False,
