@@ -23,6 +23,10 @@ import os
 import signal
 import sys
 from types import FrameType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from inspector.settings import Settings
 
 READY_FD_ENV = "INSPECTOR_READY_FD"
 INTERRUPTED = 130  # ExitStatus.INTERRUPTED, without importing anything at this point
@@ -64,11 +68,12 @@ def main() -> None:
     os._exit(status)
 
 
-def run(argv: list[str] | None = None) -> int:
-    """The main program without the process-wide handler (as tests call it)."""
+def run(argv: list[str] | None = None, settings: Settings | None = None) -> int:
+    """The main program without the process-wide handler (as tests call it); `settings` are read from
+    the environment unless given."""
     from inspector.cli.running import run as run_commands
 
-    return run_commands(argv)
+    return run_commands(argv, settings)
 
 
 __all__ = ["main", "run"]

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from inspector.settings import Settings
+
 ASK_TIMEOUT_S = 5.0  # a TAB that waits longer than this is worse than no candidate
 
 
@@ -34,9 +36,10 @@ class Line:
 class Asker:
     """What completion asks a cluster or a kubeconfig (the real ones; tests give their own)."""
 
-    def __init__(self, line: Line) -> None:
+    def __init__(self, line: Line, settings: Settings | None = None) -> None:
         self.kubeconfig = line.values.get("--kubeconfig")
         self.context = line.values.get("--context")
+        self.settings = Settings() if settings is None else settings  # KUBECONFIG, in a pod or not
 
     def contexts(self) -> list[str]:
         """The kubeconfig's context names, read as kubectl merges its files (no client needed)."""
@@ -44,8 +47,8 @@ class Asker:
 
         if self.kubeconfig:
             files = [self.kubeconfig]
-        elif os.environ.get("KUBECONFIG"):
-            files = [p for p in os.environ["KUBECONFIG"].split(os.pathsep) if p]
+        elif self.settings.kubeconfig:
+            files = [p for p in self.settings.kubeconfig.split(os.pathsep) if p]
         else:
             files = [str(Path("~/.kube/config").expanduser())]
         names: list[str] = []
@@ -73,7 +76,7 @@ class Asker:
         from inspector.kube.connection import connect
         from inspector.kube.listing import list_objects
 
-        with connect(self.kubeconfig, self.context, ASK_TIMEOUT_S) as client:
+        with connect(self.kubeconfig, self.context, ASK_TIMEOUT_S, self.settings) as client:
             scope = None if everywhere else (namespace or client.namespace)
             if resource.namespaced is False:
                 scope = None
@@ -107,18 +110,23 @@ def _quietly(names: Callable[[], list[str]], incomplete: str) -> list[str]:
         return []
 
 
+def _asker(ctx: Any) -> Asker:
+    """The asker for the line typer parsed, with the settings of the run (typer's `obj`)."""
+    return Asker(_line_of(ctx), Settings.handed(ctx.find_root().obj))
+
+
 def namespace_values(ctx: Any, incomplete: str) -> list[str]:
-    return _quietly(lambda: Asker(_line_of(ctx)).namespaces(), incomplete)
+    return _quietly(lambda: _asker(ctx).namespaces(), incomplete)
 
 
 def context_values(ctx: Any, incomplete: str) -> list[str]:
-    return _quietly(lambda: Asker(_line_of(ctx)).contexts(), incomplete)
+    return _quietly(lambda: _asker(ctx).contexts(), incomplete)
 
 
 def service_values(ctx: Any, incomplete: str) -> list[str]:
     line = _line_of(ctx)
     everywhere = "--all-namespaces" in line.flags
-    return _quietly(lambda: Asker(line).services(line.values.get("--namespace"), everywhere), incomplete)
+    return _quietly(lambda: _asker(ctx).services(line.values.get("--namespace"), everywhere), incomplete)
 
 
 __all__ = ["ASK_TIMEOUT_S", "Asker", "Line", "context_values", "namespace_values", "service_values"]

@@ -35,7 +35,6 @@ from inspector.cli.options import (
     ServiceArg,
     WaitFor,
     WatchOpt,
-    parse_dns_options,
     with_options,
 )
 from inspector.errors import BadInput
@@ -166,7 +165,7 @@ def diff(
         if dns:
             raise BadInput("-w follows the API's objects; --dns cannot be combined with it")
         return showing.followed(opts, service, text.explain)
-    dns_options = parse_dns_options(dns_server, cluster_domain, timeout, retries) if dns else None
+    dns_options = opts.dns_options(dns_server, cluster_domain, timeout, retries) if dns else None
     if from_namespace is not None:
         from inspector.model.names import validate_name
 
@@ -217,7 +216,7 @@ def resolve(
     from inspector.output import dnsviews
 
     opts.allow(DOCUMENTS, "resolve")
-    options = parse_dns_options(dns_server, cluster_domain, timeout, retries)
+    options = opts.dns_options(dns_server, cluster_domain, timeout, retries)
     with opts.connect() as client:
         res = resolve_name(client, name, qtype.value, options, from_namespace or opts.namespace, from_pod)
     return showing.answered(
@@ -246,7 +245,7 @@ def dns(
     from inspector.output import dnsviews
 
     opts.allow(DOCUMENTS, "dns")
-    options = dataclasses.replace(parse_dns_options(dns_server, cluster_domain, timeout, retries), tcp=tcp)
+    options = dataclasses.replace(opts.dns_options(dns_server, cluster_domain, timeout, retries), tcp=tcp)
     client, report = opts.report(service)
     with client:
         found = inspect_dns(client, report, options)
@@ -359,7 +358,7 @@ def wait(
     with --for all both. Exit 0, or 1 at the timeout with what is still missing explained. Follows
     changes with watches."""
     from inspector.diagnosis.readiness import parse_targets
-    from inspector.live.waiting import wait_for, watch_seconds
+    from inspector.live.waiting import wait_for
     from inspector.model.names import validate_name
     from inspector.output import documents, text
 
@@ -367,9 +366,9 @@ def wait(
     limit = parse_duration(timeout) or 0.0
     if opts.namespace is not None:
         validate_name(opts.namespace, "namespace")
-    watch_seconds()  # a bad INSPECTOR_WATCH_SECONDS is bad input before any request
+    seconds = opts.settings.watch_seconds()  # a bad INSPECTOR_WATCH_SECONDS is bad input before any request
     dns_options = (
-        parse_dns_options(dns_server, cluster_domain, "2s", 1) if for_ is not WaitFor.endpoints else None
+        opts.dns_options(dns_server, cluster_domain, "2s", 1) if for_ is not WaitFor.endpoints else None
     )
     with opts.connect() as client:
         targets = parse_targets(services, opts.namespace or client.namespace)
@@ -378,7 +377,14 @@ def wait(
             from inspector.live.asking import dns_drift
 
             dns_check = dns_drift(client, dns_options)
-        result = wait_for(client, targets, limit, dns_check=dns_check, endpoints=for_ is not WaitFor.dns)
+        result = wait_for(
+            client,
+            targets,
+            limit,
+            dns_check=dns_check,
+            endpoints=for_ is not WaitFor.dns,
+            watch_seconds=seconds,
+        )
     return showing.answered(
         opts, lambda: documents.wait_json(result), lambda: text.wait_text(result), result.ok
     )

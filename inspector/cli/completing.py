@@ -23,6 +23,7 @@ from typing import Any
 from inspector.cli.candidates import Asker, Line
 from inspector.cli.commands import app
 from inspector.cli.options import DOCUMENTS, NAMED, PICTURED, Output
+from inspector.settings import Settings
 
 DEFAULT = 0  # cobra.ShellCompDirectiveDefault: the shell may complete file names
 NO_FILE = 4  # cobra.ShellCompDirectiveNoFileComp
@@ -187,7 +188,8 @@ def main() -> None:
     with_descriptions = args[:1] != ["__completeNoDesc"]
     if args[:1] in (["__complete"], ["__completeNoDesc"]):
         args = args[1:]
-    candidates, directive = complete(args)
+    settings = Settings.from_environment()  # KUBECONFIG, and whether this runs in a pod
+    candidates, directive = complete(args, functools.partial(Asker, settings=settings))
     lines = [f"{w}\t{d}" if d and with_descriptions else w for w, d in candidates]
     sys.stdout.write("".join(f"{line}\n" for line in lines) + f":{directive}\n")
 

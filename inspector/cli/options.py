@@ -22,6 +22,7 @@ import typer
 from inspector.cli import candidates
 from inspector.cli.durations import parse_duration, parse_seconds
 from inspector.errors import BadInput
+from inspector.settings import Settings
 from inspector.status import ExitStatus
 
 if TYPE_CHECKING:
@@ -146,13 +147,20 @@ class Common:
     output: Output
     request_timeout: str | None
     verbose: int
+    settings: Settings  # what the environment says, read once when the command line started to run
 
     def connect(self) -> Client:
         from inspector.kube.connection import connect
 
         timeout = parse_duration(self.request_timeout)
         setup_logging(self.verbose)
-        return connect(self.kubeconfig, self.context, timeout)
+        return connect(self.kubeconfig, self.context, timeout, self.settings)
+
+    def dns_options(self, server: str | None, domain: str | None, timeout: str, retries: int) -> DNSOptions:
+        """--dns-server (else INSPECTOR_DNS_SERVER), --cluster-domain, --timeout and --retries."""
+        from inspector.live.asking import DNSOptions
+
+        return DNSOptions.from_cli(server, domain, parse_seconds(timeout), retries, self.settings)
 
     @property
     def as_document(self) -> bool:
@@ -208,8 +216,9 @@ _OPTIONS: dict[str, tuple[Any, Any]] = {
 
 def with_options(kind: type[Common]) -> Callable[[Callable[..., int]], Callable[..., int]]:
     """Gives a command the options of `kind` (typer sees them in its signature) and hands them to it
-    as one `opts` value, so that each is declared once for all commands."""
-    names = [f.name for f in fields(kind)]
+    as one `opts` value, so that each is declared once for all commands. The settings come from the
+    run (`inspector.cli.running.run` hands them to typer as the context's `obj`)."""
+    names = [f.name for f in fields(kind) if f.name != "settings"]
 
     def decorate(command: Callable[..., int]) -> Callable[..., int]:
         own = [p for p in inspect.signature(command, eval_str=True).parameters.values() if p.name != "opts"]
@@ -219,19 +228,25 @@ def with_options(kind: type[Common]) -> Callable[[Callable[..., int]], Callable[
             )
             for n in names
         ]
+        # typer hands a parameter annotated with its Context the one of the run
+        run = inspect.Parameter(INVOCATION, inspect.Parameter.KEYWORD_ONLY, annotation=typer.Context)
 
         @functools.wraps(command)
         def with_opts(**kwargs: Any) -> int:
-            opts = kind(**{n: kwargs.pop(n) for n in names})
+            settings = Settings.handed(kwargs.pop(INVOCATION).find_root().obj)
+            opts = kind(**{n: kwargs.pop(n) for n in names}, settings=settings)
             return command(opts=opts, **kwargs)
 
-        params = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own] + shared
+        params = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own] + shared + [run]
         with_opts.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
         with_opts.__annotations__ = {p.name: p.annotation for p in params}
         del with_opts.__wrapped__  # typer reads the signature above, not the command's own
         return with_opts
 
     return decorate
+
+
+INVOCATION = "invocation"  # the name of typer's Context among a command's parameters
 
 
 def setup_logging(verbose: int) -> None:
@@ -244,9 +259,3 @@ def setup_logging(verbose: int) -> None:
     ours = logging.getLogger("inspector")
     ours.addHandler(handler)
     ours.setLevel(logging.DEBUG if verbose > 1 else logging.INFO)
-
-
-def parse_dns_options(server: str | None, domain: str | None, timeout: str, retries: int) -> DNSOptions:
-    from inspector.live.asking import DNSOptions
-
-    return DNSOptions.from_cli(server, domain, parse_seconds(timeout), retries)

@@ -8,7 +8,6 @@ a bug of ours) becomes one line on stderr and a status of `ExitStatus`, never a 
 from __future__ import annotations
 
 import gc
-import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,6 +17,7 @@ import typer
 from inspector.cli.commands import app
 from inspector.cli.options import PROG
 from inspector.errors import InspectorError
+from inspector.settings import Settings
 from inspector.status import ExitStatus
 
 
@@ -38,14 +38,13 @@ def _cycle_collector_paused() -> Iterator[None]:
 
 
 EXECUTABLE = "kubectl-svc_inspect"
-COMPLETE_VAR = "_KUBECTL_SVC_INSPECT_COMPLETE"
 
 
-def _prog_name(argv: list[str] | None) -> str:
+def _prog_name(argv: list[str] | None, settings: Settings) -> str:
     """`kubectl svc-inspect` in help and errors; the executable's own name where a shell completes it
     (the completion scripts name the program they complete)."""
     args = sys.argv[1:] if argv is None else argv
-    completing_itself = os.environ.get(COMPLETE_VAR) or {"--show-completion", "--install-completion"} & {
+    completing_itself = settings.shell_completion or {"--show-completion", "--install-completion"} & {
         a.partition("=")[0] for a in args
     }
     return EXECUTABLE if completing_itself else PROG
@@ -67,11 +66,18 @@ def kubectl_verbosity(argv: list[str] | None) -> list[str]:
     return out
 
 
-def run(argv: list[str] | None = None) -> int:
-    """The main program; failures become exit statuses here and nowhere else."""
+def run(argv: list[str] | None = None, settings: Settings | None = None) -> int:
+    """The main program; failures become exit statuses here and nowhere else. The settings are read
+    from the environment here, once, unless given, and reach the commands as typer's `obj`."""
+    settings = Settings.from_environment() if settings is None else settings
     try:
         with _cycle_collector_paused():
-            result = app(args=kubectl_verbosity(argv), standalone_mode=False, prog_name=_prog_name(argv))
+            result = app(
+                args=kubectl_verbosity(argv),
+                standalone_mode=False,
+                prog_name=_prog_name(argv, settings),
+                obj=settings,
+            )
     except typer.Exit as exc:
         return int(exc.exit_code)
     except typer.Abort:
@@ -95,7 +101,7 @@ def run(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         return ExitStatus.OK
     except Exception as exc:  # a bug of ours: still one line, unless asked for the traceback
-        if os.environ.get("INSPECTOR_DEBUG"):
+        if settings.debug:
             raise
         typer.echo(
             f"internal error, please report it (INSPECTOR_DEBUG=1 shows the traceback): "

@@ -109,8 +109,9 @@ def followed(opts: Scoped, name: str | None, first: Callable[[Report], str]) -> 
     from inspector.output.text import change_line
 
     scope = make_scope(opts.namespace, opts.all_namespaces, name, opts.selector)
+    seconds = opts.settings.watch_seconds()
     with opts.connect() as client:
-        reports = follow(client, scope)
+        reports = follow(client, scope, seconds)
         try:
             before = next(reports)
             typer.echo(first(before))
