@@ -23,6 +23,7 @@ import os
 import re
 import subprocess
 import sys
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -123,6 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "-n", "--namespace", default="demo", help="the namespace to compare on (default: demo)"
     )
+    parser.add_argument("--only", metavar="COMMAND", action="append", help="only these commands (repeatable)")
     args = parser.parse_args(argv)
     for executable in (args.base, args.new):
         if not os.access(executable, os.X_OK) or not Path(executable).is_file():
@@ -138,23 +140,28 @@ def main(argv: list[str] | None = None) -> int:
     compared = same = 0
     differing: list[str] = []
     unstable: list[str] = []
+    statuses: Counter[int] = Counter()
     for line in command_lines(args.namespace, services):
+        if args.only and line[0] not in args.only:
+            continue
         masked = line[0] == "wait"
         base, new = ask(args.base, line, masked), ask(args.new, line, masked)
         compared += 1
+        statuses[base.status] += 1
         shown = " ".join(line)
         if base == new:
             same += 1
             continue
         if ask(args.base, line, masked) != base:
             unstable.append(shown)
-            print(f"unstable (the base answers differently twice): {shown}")
+            print(f"unstable (the base answers differently twice): {shown}", flush=True)
             continue
         differing.append(shown)
-        print(f"DIFFERS: {shown}\n{difference(base, new)}")
+        print(f"DIFFERS: {shown}\n{difference(base, new)}", flush=True)
     print(
         f"{compared} command lines on namespace {args.namespace} ({len(services)} Services): "
-        f"{same} identical, {len(differing)} different, {len(unstable)} unstable"
+        f"{same} identical, {len(differing)} different, {len(unstable)} unstable; the base's exit "
+        f"statuses: {', '.join(f'{n} x {status}' for status, n in sorted(statuses.items()))}"
     )
     return 1 if differing else 0
 
