@@ -6,7 +6,8 @@ name, the last one the word being completed (empty when a new word starts). It p
 line (`candidate<TAB>description`), then `:<directive>` (cobra's ShellCompDirective bits: 4, no file
 completion, unless a file is what is wanted). Commands and flags come from the typer app itself, so
 they cannot drift from it; namespaces and Service names come from the cluster the line names (its
-`--kubeconfig`, `--context`, `-n`), contexts from the kubeconfig. Nothing imports the DNS client,
+`--kubeconfig`, `--context`, `-n`), contexts from the kubeconfig, both asked through
+`inspector.cli.candidates` (which the bare executable's completion uses too). Nothing imports the DNS client,
 and the Kubernetes client only when the API must be asked. A failure prints no candidate: a TAB never
 prints an error into the user's line.
 """
