@@ -8,7 +8,8 @@ subclasses carrying their exit status. The names are loaded on first use, so imp
 The tiers, top down (docs/ARCHITECTURE.md; import-linter keeps them): the command line (`cli/`) and
 the pytest plugin (`pytest_plugin.py`); the live runs (`live/`) and the output (`output/`); the kube
 client (`kube/`), the diagnosis (`diagnosis/`) and DNS (`dns/`), side by side; the model (`model/`);
-our errors (`errors.py`); the exit statuses (`status.py`). `python -m inspector` runs the command line.
+our errors (`errors.py`); the settings, read once from the environment where a
+run starts (`settings.py`); the exit statuses (`status.py`). `python -m inspector` runs the command line.
 """
 
 from __future__ import annotations

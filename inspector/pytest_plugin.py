@@ -18,6 +18,7 @@ from inspector.diagnosis.readiness import WaitResult, parse_targets
 from inspector.kube.connection import Client, connect
 from inspector.live.waiting import wait_for
 from inspector.output.text import wait_explanation
+from inspector.settings import Settings
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -41,15 +42,21 @@ def discoverable(
     kubeconfig: str | None = None,
     context: str | None = None,
     client: Client | None = None,
+    settings: Settings | None = None,
 ) -> WaitResult:
     """Waits until every Service ("ns/name" or "name") has all its expected endpoints; raises
     NotDiscoverable with the remaining drift explained at the timeout. Every connection and watch it
-    opens is closed when it returns (a `client` passed in stays open: it is the caller's)."""
+    opens is closed when it returns (a `client` passed in stays open: it is the caller's). The
+    environment (KUBECONFIG, INSPECTOR_WATCH_SECONDS) is read once, here, unless `settings` are given."""
+    settings = Settings.from_environment() if settings is None else settings
+    seconds = settings.watch_seconds()
     if client is not None:
-        result = wait_for(client, parse_targets(services, namespace or client.namespace), timeout)
+        targets = parse_targets(services, namespace or client.namespace)
+        result = wait_for(client, targets, timeout, watch_seconds=seconds)
     else:
-        with connect(kubeconfig, context) as own:
-            result = wait_for(own, parse_targets(services, namespace or own.namespace), timeout)
+        with connect(kubeconfig, context, settings=settings) as own:
+            targets = parse_targets(services, namespace or own.namespace)
+            result = wait_for(own, targets, timeout, watch_seconds=seconds)
     if not result.ok:
         raise NotDiscoverable(wait_explanation(result))
     return result

@@ -4,9 +4,12 @@ one line with exit 2 for an output a command does not have."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from inspector.cli import run
-from inspector.cli.commands import kubectl_verbosity
+from inspector.cli.running import kubectl_verbosity
+from inspector.live.viewing import pods_with_services
 from inspector.output import tables
 from tests.conftest import inspect_manifests
 
@@ -21,6 +24,43 @@ def test_columns_are_three_spaces_apart_as_kubectls_printers_put_them() -> None:
     ]
 
 
+def _kubectl_layout(rows: list[list[str]], headers: list[str], no_headers: bool) -> str:
+    """kubectl's printers, written out: each column as wide as its widest cell (header included),
+    left-aligned, three spaces apart, no trailing blanks."""
+    grid = [[cell.strip() for cell in row] for row in [headers, *rows]]
+    widths = [max(len(row[i]) for row in grid) for i in range(len(headers))]
+    lines = ["   ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in grid]
+    return "\n".join(lines[1:] if no_headers else lines)
+
+
+# what tables hold: names, IPs, ports, selectors, numbers, blanks, "<none>", "-"
+_CELL = st.text(alphabet=st.sampled_from("abz09.-/:=,<>()[] _"), max_size=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.integers(min_value=1, max_value=5).flatmap(
+        lambda n: st.tuples(
+            st.lists(_CELL, min_size=n, max_size=n),
+            st.lists(st.lists(_CELL, min_size=n, max_size=n), min_size=1, max_size=6),
+        )
+    ),
+    st.booleans(),
+)
+def test_tabulate_draws_exactly_kubectls_layout(
+    table: tuple[list[str], list[list[str]]], no_headers: bool
+) -> None:
+    headers, rows = table
+
+    assert tables.table(rows, headers, no_headers) == _kubectl_layout(rows, headers, no_headers)
+
+
+def test_numbers_stay_left_aligned_text() -> None:
+    text = tables.table([["web", "80", "1.5"], ["api", "8080", "10"]], ["NAME", "PORT", "N"])
+
+    assert text.splitlines() == ["NAME   PORT   N", "web    80     1.5", "api    8080   10"]
+
+
 def test_no_headers_leaves_out_the_header_line_only() -> None:
     report = inspect_manifests("shop.yaml", "service-types.yaml")
 
@@ -33,7 +73,7 @@ def test_no_headers_leaves_out_the_header_line_only() -> None:
 
 def test_endpoints_and_pods_tables_leave_out_their_headers_too() -> None:
     report = inspect_manifests("shop.yaml", "drift.yaml")
-    rows = tables.pods_with_services(report, report.snapshot.pods)
+    rows = pods_with_services(report, report.snapshot.pods)
 
     assert (
         tables.endpoints_rows_text(report.services, no_headers=True).splitlines()

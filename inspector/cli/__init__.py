@@ -1,5 +1,7 @@
-"""The command line: a thin typer adapter over the live runs and the output. `run` is the one place
-failures become exit statuses.
+"""The command line: a thin typer adapter over the live runs and the output, in rooms: the options and
+output types (`options.py`), the output plumbing every command shares (`showing.py`), the commands
+(`commands.py`), the one place failures become exit statuses (`running.py`), the values a TAB offers
+(`candidates.py`) and kubectl's completion executable (`completing.py`), Go durations (`durations.py`).
 
 `main` is the executable's entry point. Before anything heavy is imported it puts the Ctrl-C handler
 in place (one line, "interrupted", and 130, at any moment of a run) and, for supervisors and tests,
@@ -24,6 +26,10 @@ import os
 import signal
 import sys
 from types import FrameType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from inspector.settings import Settings
 
 READY_FD_ENV = "INSPECTOR_READY_FD"
 INTERRUPTED = 130  # ExitStatus.INTERRUPTED, without importing anything at this point
@@ -56,7 +62,7 @@ def main() -> None:
 
         sys.stdout.write(f"kubectl svc-inspect {__version__}\n")
         return
-    from inspector.cli.commands import run  # typer and the commands, once Ctrl-C is handled
+    from inspector.cli.running import run  # typer and the commands, once Ctrl-C is handled
 
     status = run()
     for stream in (sys.stdout, sys.stderr):
@@ -65,11 +71,12 @@ def main() -> None:
     os._exit(status)
 
 
-def run(argv: list[str] | None = None) -> int:
-    """The main program without the process-wide handler (as tests call it)."""
-    from inspector.cli.commands import run as run_commands
+def run(argv: list[str] | None = None, settings: Settings | None = None) -> int:
+    """The main program without the process-wide handler (as tests call it); `settings` are read from
+    the environment unless given."""
+    from inspector.cli.running import run as run_commands
 
-    return run_commands(argv)
+    return run_commands(argv, settings)
 
 
 __all__ = ["main", "run"]

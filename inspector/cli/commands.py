@@ -1,72 +1,47 @@
-"""The commands: typer's options and arguments, each command's few steps, and `run`, the one place
-failures become exit statuses.
+"""The commands: each command's few steps, from its options to a live run and the answer shown.
 
-Options follow kubectl (`--kubeconfig`, `--context`, `-n`, `-A`, `-l`, `-o`, `--request-timeout`)
-and are accepted after the command, as `kubectl svc-inspect diff -A -o json`; so are kubectl's `-v=N`,
-`--no-headers` and `-o name`. Nothing here imports the
-Kubernetes or DNS client at import time: each command imports the tiers it uses when it runs.
+Nothing here imports the Kubernetes or DNS client at import time: each command imports the tiers it
+uses when it runs. Failures are not handled here: `inspector.cli.running` is the one place they
+become exit statuses.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import functools
-import gc
-import inspect
-import logging
-import os
-import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, fields
-from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from inspector import __version__
-from inspector.cli import completing
-from inspector.cli.durations import parse_duration, parse_seconds
-from inspector.errors import BadInput, InspectorError
+from inspector.cli import candidates, showing
+from inspector.cli.durations import parse_duration
+from inspector.cli.options import (
+    DOCUMENTS,
+    NAMED,
+    PICTURED,
+    PROG,
+    AllNamespaces,
+    ClusterDomain,
+    Common,
+    DNSRetries,
+    DNSServer,
+    DNSTimeout,
+    NoHeaders,
+    Output,
+    QType,
+    Scoped,
+    ServiceArg,
+    WaitFor,
+    WatchOpt,
+    with_options,
+)
+from inspector.errors import BadInput
 from inspector.status import ExitStatus
 
 if TYPE_CHECKING:
-    from inspector.diagnosis.report import Report, ServiceReport
-    from inspector.kube.connection import Client
-    from inspector.live.asking import DNSOptions
-
-
-class Output(StrEnum):
-    table = "table"
-    wide = "wide"
-    json = "json"
-    yaml = "yaml"
-    name = "name"  # as kubectl: `service/<name>`, one a line
-    dot = "dot"  # the Graphviz picture (services, diff)
-    svg = "svg"  # the picture rendered by Graphviz's `dot`
-
-
-DOCUMENTS = frozenset({Output.table, Output.wide, Output.json, Output.yaml})
-NAMED = DOCUMENTS | {Output.name}
-PICTURED = NAMED | {Output.dot, Output.svg}
-
-
-class QType(StrEnum):  # resolve -t
-    A = "A"
-    AAAA = "AAAA"
-    SRV = "SRV"
-    CNAME = "CNAME"
-    PTR = "PTR"
-    TXT = "TXT"
-
-
-class WaitFor(StrEnum):  # wait --for
-    endpoints = "endpoints"
-    dns = "dns"
-    all = "all"
-
-
-PROG = "kubectl svc-inspect"  # how kubectl runs the executable kubectl-svc_inspect
+    from inspector.diagnosis.report import Report
 
 app = typer.Typer(
     name=PROG,
@@ -77,305 +52,6 @@ app = typer.Typer(
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-
-Kubeconfig = Annotated[
-    str | None, typer.Option("--kubeconfig", help="Path to the kubeconfig file.", show_default=False)
-]
-Context = Annotated[
-    str | None,
-    typer.Option(
-        "--context", help="The kubeconfig context to use.", autocompletion=completing.context_values
-    ),
-]
-Namespace = Annotated[
-    str | None,
-    typer.Option(
-        "-n",
-        "--namespace",
-        help="Namespace (default: the context's namespace).",
-        autocompletion=completing.namespace_values,
-    ),
-]
-AllNamespaces = Annotated[bool, typer.Option("-A", "--all-namespaces", help="Inspect every namespace.")]
-Selector = Annotated[str | None, typer.Option("-l", "--selector", help="Label selector (kubectl syntax).")]
-OutputOpt = Annotated[
-    Output,
-    typer.Option(
-        "-o",
-        "--output",
-        help="table, wide, json or yaml; name (services, endpoints, pods, diff); dot or svg (services, diff).",
-    ),
-]
-ServiceArg = Annotated[
-    str | None, typer.Argument(help="Only this Service.", autocompletion=completing.service_values)
-]
-NoHeaders = Annotated[bool, typer.Option("--no-headers", help="Leave out the tables' header line.")]
-WatchOpt = Annotated[
-    bool,
-    typer.Option(
-        "-w", "--watch", help="After the table, print one line per change until Ctrl-C (table or wide only)."
-    ),
-]
-RequestTimeout = Annotated[
-    str | None,
-    typer.Option("--request-timeout", help="Per-request timeout, e.g. 5s, 1m30s, 500ms (0: none)."),
-]
-ExitZero = Annotated[bool, typer.Option("--exit-zero", help="Exit 0 even when there are error findings.")]
-Verbose = Annotated[
-    int,
-    typer.Option(
-        "-v", "--verbose", count=True, help="More logging on stderr (-vv or -v=2 and up: every request)."
-    ),
-]
-DNSServer = Annotated[
-    str | None,
-    typer.Option(
-        "--dns-server",
-        help="The cluster DNS, HOST[:PORT] (or env INSPECTOR_DNS_SERVER; default: the kube-dns Service, "
-        "through the API server's port-forward when outside the cluster).",
-        show_default=False,
-    ),
-]
-ClusterDomain = Annotated[
-    str | None,
-    typer.Option(
-        "--cluster-domain",
-        help="The cluster's DNS domain (default: what kube-system/coredns says, else cluster.local).",
-        show_default=False,
-    ),
-]
-DNSTimeout = Annotated[
-    str, typer.Option("--timeout", help="How long to wait for each DNS answer, e.g. 2s, 500ms.")
-]
-DNSRetries = Annotated[int, typer.Option("--retries", help="How often to ask again after a DNS timeout.")]
-
-
-# --------------------------------------------------------------------------- options every command shares
-
-
-@dataclass(frozen=True, slots=True)
-class Common:
-    """The options of every command that reads the cluster."""
-
-    kubeconfig: str | None
-    context: str | None
-    namespace: str | None
-    output: Output
-    request_timeout: str | None
-    verbose: int
-
-    def connect(self) -> Client:
-        from inspector.kube.connection import connect
-
-        timeout = parse_duration(self.request_timeout)
-        _setup_logging(self.verbose)
-        return connect(self.kubeconfig, self.context, timeout)
-
-    @property
-    def as_document(self) -> bool:
-        return self.output in (Output.json, Output.yaml)
-
-    def allow(self, outputs: frozenset[Output], command: str) -> None:
-        """Bad input, before any request, when this command has no such output."""
-        if self.output not in outputs:
-            known = ", ".join(o.value for o in Output if o in outputs)
-            raise BadInput(f"{command} has no output {self.output.value!r} (it has {known})")
-        if self.output is Output.svg:
-            from inspector.output.pictures import check_renderer
-
-            check_renderer()
-
-
-@dataclass(frozen=True, slots=True)
-class Scoped(Common):
-    """... and of every command that reads Services: which ones, and the exit status's strictness."""
-
-    all_namespaces: bool
-    selector: str | None
-    exit_zero: bool
-
-    def report(self, name: str | None) -> tuple[Client, Report]:
-        """The connection (to close) and the report of the Services in scope."""
-        from inspector.live.inspecting import inspect_cluster, make_scope
-
-        scope = make_scope(self.namespace, self.all_namespaces, name, self.selector)
-        client = self.connect()
-        try:
-            return client, inspect_cluster(client, scope)
-        except BaseException:
-            client.close()
-            raise
-
-    def status(self, failed: bool) -> int:
-        return ExitStatus.ERROR if failed and not self.exit_zero else ExitStatus.OK
-
-
-_OPTIONS: dict[str, tuple[Any, Any]] = {
-    "kubeconfig": (Kubeconfig, None),
-    "context": (Context, None),
-    "namespace": (Namespace, None),
-    "all_namespaces": (AllNamespaces, False),
-    "selector": (Selector, None),
-    "output": (OutputOpt, Output.table),
-    "request_timeout": (RequestTimeout, None),
-    "exit_zero": (ExitZero, False),
-    "verbose": (Verbose, 0),
-}
-
-
-def _with_options(kind: type[Common]) -> Callable[[Callable[..., int]], Callable[..., int]]:
-    """Gives a command the options of `kind` (typer sees them in its signature) and hands them to it
-    as one `opts` value, so that each is declared once for all commands."""
-    names = [f.name for f in fields(kind)]
-
-    def decorate(command: Callable[..., int]) -> Callable[..., int]:
-        own = [p for p in inspect.signature(command, eval_str=True).parameters.values() if p.name != "opts"]
-        shared = [
-            inspect.Parameter(
-                n, inspect.Parameter.KEYWORD_ONLY, default=_OPTIONS[n][1], annotation=_OPTIONS[n][0]
-            )
-            for n in names
-        ]
-
-        @functools.wraps(command)
-        def with_opts(**kwargs: Any) -> int:
-            opts = kind(**{n: kwargs.pop(n) for n in names})
-            return command(opts=opts, **kwargs)
-
-        params = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own] + shared
-        with_opts.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
-        with_opts.__annotations__ = {p.name: p.annotation for p in params}
-        del with_opts.__wrapped__  # typer reads the signature above, not the command's own
-        return with_opts
-
-    return decorate
-
-
-def _setup_logging(verbose: int) -> None:
-    """-v: our progress; -vv: every request we make (method and URL only). The client library's own
-    debug logging is never switched on: it would print request headers, bearer tokens included."""
-    if not verbose:
-        return
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-    ours = logging.getLogger("inspector")
-    ours.addHandler(handler)
-    ours.setLevel(logging.DEBUG if verbose > 1 else logging.INFO)
-
-
-def _dns_options(server: str | None, domain: str | None, timeout: str, retries: int) -> DNSOptions:
-    from inspector.live.asking import DNSOptions
-
-    return DNSOptions.from_cli(server, domain, parse_seconds(timeout), retries)
-
-
-def _emit(text: str) -> None:
-    if text:
-        typer.echo(text)
-
-
-def _document(data: Any, output: Output) -> None:
-    from inspector.output.documents import dump, write_json
-
-    if output is Output.json and isinstance(data, dict):  # written as it is made (a lazy document)
-        write_json(data, sys.stdout.write)
-        sys.stdout.write("\n")
-        return
-    _emit(dump(data, output.value))
-
-
-def _notes(report: Report) -> None:
-    from inspector.output.text import notes_text
-
-    if report.notes:
-        typer.echo(notes_text(report), err=True)
-
-
-def _told(opts: Common, document: Callable[[], Any], text: Callable[[], str]) -> None:
-    """The document `-o json|yaml` asks for, else the text."""
-    if opts.as_document:
-        _document(document(), opts.output)
-    else:
-        _emit(text())
-
-
-def _answered(opts: Common, document: Callable[[], Any], text: Callable[[], str], ok: bool) -> int:
-    """The answer told, and the exit status it calls for."""
-    _told(opts, document, text)
-    return ExitStatus.OK if ok else ExitStatus.ERROR
-
-
-def _shown(opts: Scoped, report: Report, document: Callable[[], Any], text: Callable[[], str]) -> int:
-    """Shows the report as the document or the text `-o` asks for, its notes on stderr; the exit
-    status its findings call for."""
-    if opts.as_document:
-        _document(document(), opts.output)
-    elif opts.output in (Output.dot, Output.svg):
-        from inspector.output import pictures
-
-        graph = pictures.dot_graph(report)
-        _emit(graph if opts.output is Output.dot else pictures.render(graph))
-    else:
-        _emit(text())
-    _notes(report)
-    return opts.status(not report.ok)
-
-
-def _listed(
-    opts: Scoped,
-    name: str | None,
-    watch: bool,
-    names: Callable[[Report], str],
-    table: Callable[[Report], str],
-    document: Callable[[Report], Any],
-) -> int:
-    """A command that lists what the report says of the Services in scope: `-o name` lists their
-    names, a table (or detail view) otherwise; `-w` follows it, or it is shown once."""
-
-    def shown(report: Report) -> str:
-        if opts.output is Output.name:
-            return names(report)
-        return table(report) or _none_found(report)
-
-    if watch:
-        return _followed(opts, name, shown)
-    client, report = opts.report(name)
-    client.close()
-    return _shown(opts, report, lambda: document(report), lambda: shown(report))
-
-
-def _followed(opts: Scoped, name: str | None, first: Callable[[Report], str]) -> int:
-    """-w: the command's own text, then one line per change (endpoints, findings, Services), as
-    `kubectl get -w`; only Ctrl-C ends it (one line, 130)."""
-    if opts.output not in (Output.table, Output.wide):
-        raise BadInput(
-            f"-w prints a table, then one line per change: it cannot be combined with -o {opts.output}"
-        )
-    from inspector.diagnosis.changes import report_changes
-    from inspector.live.following import follow
-    from inspector.live.inspecting import make_scope
-    from inspector.output.text import change_line
-
-    scope = make_scope(opts.namespace, opts.all_namespaces, name, opts.selector)
-    with opts.connect() as client:
-        reports = follow(client, scope)
-        try:
-            before = next(reports)
-            typer.echo(first(before))
-            _notes(before)
-            for report in reports:
-                for change in report_changes(before, report):
-                    typer.echo(change_line(change))
-                before = report
-        finally:
-            reports.close()  # stops the watches, joins their threads
-    return ExitStatus.OK
-
-
-def _none_found(report: Report) -> str:
-    ns = report.snapshot.namespaces
-    where = "any namespace" if ns is None else f"namespace {', '.join(ns)}"
-    return f"No Services found in {where}."
 
 
 def _version(value: bool) -> None:
@@ -397,29 +73,31 @@ def root(
 
 
 @app.command("services")
-@_with_options(Scoped)
+@with_options(Scoped)
 def services(
     opts: Scoped,
     name: Annotated[
         str | None,
-        typer.Argument(help="A Service: show its detail view.", autocompletion=completing.service_values),
+        typer.Argument(help="A Service: show its detail view.", autocompletion=candidates.service_values),
     ] = None,
     no_headers: NoHeaders = False,
     watch: WatchOpt = False,
 ) -> int:
     """One row per Service; with NAME, its detail view (pods, near misses, ports, endpoints, findings)."""
-    from inspector.output import documents, tables
+    from inspector.live.viewing import service_details
+    from inspector.output import documents, reachviews, tables
 
     opts.allow(PICTURED, "services")
 
     def table(report: Report) -> str:
         if name is not None:
             return "\n\n---\n\n".join(
-                tables.service_detail(sr, _detail_sections(report, sr)) for sr in report.services
+                tables.service_detail(d.service, reachviews.detail_sections(d.service.routes, d.policies))
+                for d in service_details(report)
             )
         return tables.services_table(report, wide=opts.output is Output.wide, no_headers=no_headers)
 
-    return _listed(
+    return showing.listed(
         opts,
         name,
         watch,
@@ -432,29 +110,8 @@ def services(
 app.command("svc", help="Alias of services.", hidden=True)(services)
 
 
-def _detail_sections(report: Report, sr: ServiceReport) -> list[tuple[str, str]]:
-    """The routes leading to the Service and the NetworkPolicies isolating its ready endpoints."""
-    from inspector.diagnosis.policyverdicts import PolicyClient
-    from inspector.diagnosis.reach import reachability
-    from inspector.output import reachviews
-
-    sections = []
-    if sr.routes:
-        sections.append(("Routes leading here", reachviews.routes_rows(sr.routes, with_service=False)))
-    svc = sr.service
-    if svc.selects_pods and any(p.namespace == svc.namespace for p in report.snapshot.network_policies):
-        reach = reachability(report.snapshot, svc, PolicyClient.in_namespace(svc.namespace))
-        sections.append(
-            (
-                "NetworkPolicies on the ready endpoints (reach --from-namespace NS for another client)",
-                reachviews.policies_section(reach),
-            )
-        )
-    return sections
-
-
 @app.command("endpoints")
-@_with_options(Scoped)
+@with_options(Scoped)
 def endpoints(
     opts: Scoped,
     service: ServiceArg = None,
@@ -465,7 +122,7 @@ def endpoints(
     from inspector.output import documents, tables
 
     opts.allow(NAMED, "endpoints")
-    return _listed(
+    return showing.listed(
         opts,
         service,
         watch,
@@ -481,7 +138,7 @@ app.command("ep", help="Alias of endpoints.", hidden=True)(endpoints)
 
 
 @app.command("diff")
-@_with_options(Scoped)
+@with_options(Scoped)
 def diff(
     opts: Scoped,
     service: ServiceArg = None,
@@ -507,8 +164,8 @@ def diff(
     if watch:
         if dns:
             raise BadInput("-w follows the API's objects; --dns cannot be combined with it")
-        return _followed(opts, service, text.explain)
-    dns_options = _dns_options(dns_server, cluster_domain, timeout, retries) if dns else None
+        return showing.followed(opts, service, text.explain)
+    dns_options = opts.dns_options(dns_server, cluster_domain, timeout, retries) if dns else None
     if from_namespace is not None:
         from inspector.model.names import validate_name
 
@@ -529,11 +186,11 @@ def diff(
             return tables.service_names(sr for sr in report.services if sr.status.value != "ok")
         return text.explain(report)
 
-    return _shown(opts, report, lambda: documents.report_json(report, lazy=True), words)
+    return showing.shown(opts, report, lambda: documents.report_json(report, lazy=True), words)
 
 
 @app.command("resolve")
-@_with_options(Common)
+@with_options(Common)
 def resolve(
     opts: Common,
     name: Annotated[
@@ -559,16 +216,16 @@ def resolve(
     from inspector.output import dnsviews
 
     opts.allow(DOCUMENTS, "resolve")
-    options = _dns_options(dns_server, cluster_domain, timeout, retries)
+    options = opts.dns_options(dns_server, cluster_domain, timeout, retries)
     with opts.connect() as client:
         res = resolve_name(client, name, qtype.value, options, from_namespace or opts.namespace, from_pod)
-    return _answered(
+    return showing.answered(
         opts, lambda: dnsviews.resolution_json(res), lambda: dnsviews.resolution_text(res), res.ok
     )
 
 
 @app.command("dns")
-@_with_options(Scoped)
+@with_options(Scoped)
 def dns(
     opts: Scoped,
     service: ServiceArg = None,
@@ -588,23 +245,23 @@ def dns(
     from inspector.output import dnsviews
 
     opts.allow(DOCUMENTS, "dns")
-    options = dataclasses.replace(_dns_options(dns_server, cluster_domain, timeout, retries), tcp=tcp)
+    options = dataclasses.replace(opts.dns_options(dns_server, cluster_domain, timeout, retries), tcp=tcp)
     client, report = opts.report(service)
     with client:
         found = inspect_dns(client, report, options)
     checks, server, replicas, others = found.checks, found.server, found.replicas, found.findings
-    _told(
+    showing.told(
         opts,
         lambda: dnsviews.dns_json(report, checks, server, replicas, others),
         lambda: dnsviews.dns_text(report, checks, server, replicas, others),
     )
-    _notes(report)
+    showing.notes(report)
     errors = [*(f for c in checks for f in c.findings), *others]
     return opts.status(any(f.severity is Severity.ERROR for f in errors))
 
 
 @app.command("reach")
-@_with_options(Common)
+@with_options(Common)
 def reach(
     opts: Common,
     service: Annotated[str, typer.Argument(help="The Service (in -n, or the context's namespace).")],
@@ -636,14 +293,14 @@ def reach(
         result, snapshot = reach_service(
             client, opts.namespace or client.namespace, service, from_namespace, from_pod, from_labels
         )
-    _told(opts, lambda: reachviews.reach_json(result), lambda: reachviews.reach_text(result))
+    showing.told(opts, lambda: reachviews.reach_json(result), lambda: reachviews.reach_text(result))
     if snapshot.notes:
         typer.echo("\n".join(f"note: {n}" for n in snapshot.notes), err=True)
     return ExitStatus.OK if result.reachable else ExitStatus.ERROR
 
 
 @app.command("pods")
-@_with_options(Common)
+@with_options(Common)
 def pods(
     opts: Common,
     all_namespaces: AllNamespaces = False,
@@ -651,9 +308,8 @@ def pods(
     no_headers: NoHeaders = False,
 ) -> int:
     """Labelled pods: labels, IP, readiness, node, and which Services select each pod."""
-    from inspector.diagnosis.report import inspect_snapshot
     from inspector.live.inspecting import make_scope
-    from inspector.live.reading import read_snapshot
+    from inspector.live.viewing import view_pods
     from inspector.model.selectors import parse_selector
     from inspector.output import documents, tables
 
@@ -661,18 +317,12 @@ def pods(
     scope = make_scope(opts.namespace, all_namespaces)
     pod_selector = parse_selector(selector) if selector else None
     with opts.connect() as client:
-        snapshot = read_snapshot(client, scope.namespace_in(client))
-    report = inspect_snapshot(snapshot)
-    chosen = [
-        p
-        for p in sorted(snapshot.pods, key=lambda p: (p.namespace, p.name))
-        if pod_selector is None or pod_selector.matches(p.labels)
-    ]
-    rows = tables.pods_with_services(report, chosen)
+        view = view_pods(client, scope, pod_selector)
+    report, rows = view.report, view.rows
     if opts.as_document:
-        _document(documents.pods_json(rows), opts.output)
+        showing.write_document(documents.pods_json(rows), opts.output)
     elif opts.output is Output.name:
-        _emit("\n".join(f"pod/{p.name}" for p, _ in rows))
+        showing.emit("\n".join(f"pod/{p.name}" for p, _ in rows))
     else:
         table = tables.pods_table(
             rows,
@@ -680,20 +330,20 @@ def pods(
             with_namespace=tables.across_namespaces(report),
             no_headers=no_headers,
         )
-        _emit(table or "No pods found.")
-    _notes(report)
+        showing.emit(table or "No pods found.")
+    showing.notes(report)
     return ExitStatus.OK
 
 
 @app.command("wait")
-@_with_options(Common)
+@with_options(Common)
 def wait(
     opts: Common,
     services: Annotated[
         list[str],
         typer.Argument(
             help="Services to wait for: NAME (in -n) or NAMESPACE/NAME.",
-            autocompletion=completing.service_values,
+            autocompletion=candidates.service_values,
         ),
     ],
     for_: Annotated[WaitFor, typer.Option("--for", help="endpoints, dns or all.")] = WaitFor.endpoints,
@@ -708,7 +358,7 @@ def wait(
     with --for all both. Exit 0, or 1 at the timeout with what is still missing explained. Follows
     changes with watches."""
     from inspector.diagnosis.readiness import parse_targets
-    from inspector.live.waiting import wait_for, watch_seconds
+    from inspector.live.waiting import wait_for
     from inspector.model.names import validate_name
     from inspector.output import documents, text
 
@@ -716,8 +366,10 @@ def wait(
     limit = parse_duration(timeout) or 0.0
     if opts.namespace is not None:
         validate_name(opts.namespace, "namespace")
-    watch_seconds()  # a bad INSPECTOR_WATCH_SECONDS is bad input before any request
-    dns_options = _dns_options(dns_server, cluster_domain, "2s", 1) if for_ is not WaitFor.endpoints else None
+    seconds = opts.settings.watch_seconds()  # a bad INSPECTOR_WATCH_SECONDS is bad input before any request
+    dns_options = (
+        opts.dns_options(dns_server, cluster_domain, "2s", 1) if for_ is not WaitFor.endpoints else None
+    )
     with opts.connect() as client:
         targets = parse_targets(services, opts.namespace or client.namespace)
         dns_check = None
@@ -725,12 +377,21 @@ def wait(
             from inspector.live.asking import dns_drift
 
             dns_check = dns_drift(client, dns_options)
-        result = wait_for(client, targets, limit, dns_check=dns_check, endpoints=for_ is not WaitFor.dns)
-    return _answered(opts, lambda: documents.wait_json(result), lambda: text.wait_text(result), result.ok)
+        result = wait_for(
+            client,
+            targets,
+            limit,
+            dns_check=dns_check,
+            endpoints=for_ is not WaitFor.dns,
+            watch_seconds=seconds,
+        )
+    return showing.answered(
+        opts, lambda: documents.wait_json(result), lambda: text.wait_text(result), result.ok
+    )
 
 
 @app.command("why")
-@_with_options(Common)
+@with_options(Common)
 def why(
     opts: Common,
     service: Annotated[
@@ -778,7 +439,9 @@ def why(
             keep=keep,
             notify=lambda line: typer.echo(line, err=True),
         )
-    return _answered(opts, lambda: whyviews.why_json(verdict), lambda: whyviews.why_text(verdict), verdict.ok)
+    return showing.answered(
+        opts, lambda: whyviews.why_json(verdict), lambda: whyviews.why_text(verdict), verdict.ok
+    )
 
 
 @contextmanager
@@ -802,93 +465,3 @@ def _interruptible() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
-
-
-# --------------------------------------------------------------------------- failures become exits
-
-
-@contextmanager
-def _cycle_collector_paused() -> Iterator[None]:
-    """The command's process is ours: its cycle collector is paused while a command runs. Reading a
-    snapshot and inspecting it make hundreds of thousands of objects without reference cycles, and
-    each burst of allocations made the collector rescan everything (measured at 20,000 pods: reading
-    5.5-6.1 s with the collector, 2.9-3.1 s without; inspecting 0.83-0.88 s against 0.45-0.54 s).
-    Library calls (`inspector.inspect`, `assert_discoverable`) leave the user's process alone."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
-EXECUTABLE = "kubectl-svc_inspect"
-COMPLETE_VAR = "_KUBECTL_SVC_INSPECT_COMPLETE"
-
-
-def _prog_name(argv: list[str] | None) -> str:
-    """`kubectl svc-inspect` in help and errors; the executable's own name where a shell completes it
-    (the completion scripts name the program they complete)."""
-    args = sys.argv[1:] if argv is None else argv
-    completing_itself = os.environ.get(COMPLETE_VAR) or {"--show-completion", "--install-completion"} & {
-        a.partition("=")[0] for a in args
-    }
-    return EXECUTABLE if completing_itself else PROG
-
-
-def kubectl_verbosity(argv: list[str] | None) -> list[str]:
-    """kubectl's `-v=N` (and `--v=N`) as N times `-v`: 1 logs our progress, 2 and more every request.
-    A level that is not a number is left for the parser to refuse."""
-    args = sys.argv[1:] if argv is None else argv
-    out: list[str] = []
-    for arg in args:
-        if arg == "--":
-            return out + args[len(out) :]
-        head, eq, level = arg.partition("=")
-        if head in ("-v", "--v") and eq and level.isdigit():
-            out += ["-v"] * min(int(level), 10)
-        else:
-            out.append(arg)
-    return out
-
-
-def run(argv: list[str] | None = None) -> int:
-    """The main program; failures become exit statuses here and nowhere else."""
-    try:
-        with _cycle_collector_paused():
-            result = app(args=kubectl_verbosity(argv), standalone_mode=False, prog_name=_prog_name(argv))
-    except typer.Exit as exc:
-        return int(exc.exit_code)
-    except typer.Abort:
-        typer.echo("interrupted", err=True)
-        return ExitStatus.INTERRUPTED
-    except typer.TyperException as exc:  # typer's (vendored click) usage errors
-        if type(exc).__name__ == "NoArgsIsHelpError":
-            exc.show()  # type: ignore[attr-defined]
-            return ExitStatus.USAGE
-        ctx = getattr(exc, "ctx", None)
-        hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
-        message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
-        typer.echo(f"error: {' '.join(message.split())}{hint}", err=True)
-        return ExitStatus.USAGE
-    except InspectorError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        return exc.exit_status
-    except KeyboardInterrupt:
-        typer.echo("interrupted", err=True)
-        return ExitStatus.INTERRUPTED
-    except BrokenPipeError:
-        return ExitStatus.OK
-    except Exception as exc:  # a bug of ours: still one line, unless asked for the traceback
-        if os.environ.get("INSPECTOR_DEBUG"):
-            raise
-        typer.echo(
-            f"internal error, please report it (INSPECTOR_DEBUG=1 shows the traceback): "
-            f"{exc.__class__.__name__}: {exc}",
-            err=True,
-        )
-        return ExitStatus.ERROR
-    if result == ExitStatus.INTERRUPTED:  # typer turns Ctrl-C into a returned 130, silently
-        typer.echo("interrupted", err=True)
-    return int(result) if isinstance(result, int) else ExitStatus.OK

@@ -6,7 +6,8 @@ name, the last one the word being completed (empty when a new word starts). It p
 line (`candidate<TAB>description`), then `:<directive>` (cobra's ShellCompDirective bits: 4, no file
 completion, unless a file is what is wanted). Commands and flags come from the typer app itself, so
 they cannot drift from it; namespaces and Service names come from the cluster the line names (its
-`--kubeconfig`, `--context`, `-n`), contexts from the kubeconfig. Nothing imports the DNS client,
+`--kubeconfig`, `--context`, `-n`), contexts from the kubeconfig, both asked through
+`inspector.cli.candidates` (which the bare executable's completion uses too). Nothing imports the DNS client,
 and the Kubernetes client only when the API must be asked. A failure prints no candidate: a TAB never
 prints an error into the user's line.
 """
@@ -14,30 +15,21 @@ prints an error into the user's line.
 from __future__ import annotations
 
 import functools
-import os
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
-from pathlib import Path
 from typing import Any
+
+from inspector.cli.candidates import Asker, Line
+from inspector.cli.commands import app
+from inspector.cli.options import DOCUMENTS, NAMED, PICTURED, Output
+from inspector.settings import Settings
 
 DEFAULT = 0  # cobra.ShellCompDirectiveDefault: the shell may complete file names
 NO_FILE = 4  # cobra.ShellCompDirectiveNoFileComp
-ASK_TIMEOUT_S = 5.0  # a TAB that waits longer than this is worse than no candidate
 
 Candidate = tuple[str, str]  # (word, description)
-
-
-@dataclass
-class Line:
-    """What the words before the one being completed say: the command, the flags' values, how many
-    arguments the command already has."""
-
-    command: str | None = None
-    values: dict[str, str] = field(default_factory=dict)  # long flag name -> value
-    flags: set[str] = field(default_factory=set)  # long names of boolean flags given
-    arguments: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,8 +55,6 @@ def _first_sentence(text: str | None) -> str:
 def root() -> Any:
     """The typer app as click sees it: its options and its commands."""
     import typer.main
-
-    from inspector.cli.commands import app
 
     return typer.main.get_command(app)
 
@@ -116,65 +106,10 @@ def parse(words: Sequence[str], known: dict[str, Any]) -> Line:
     return line
 
 
-class Asker:
-    """What completion asks a cluster or a kubeconfig (the real ones; tests give their own)."""
-
-    def __init__(self, line: Line) -> None:
-        self.kubeconfig = line.values.get("--kubeconfig")
-        self.context = line.values.get("--context")
-
-    def contexts(self) -> list[str]:
-        """The kubeconfig's context names, read as kubectl merges its files (no client needed)."""
-        import yaml
-
-        if self.kubeconfig:
-            files = [self.kubeconfig]
-        elif os.environ.get("KUBECONFIG"):
-            files = [p for p in os.environ["KUBECONFIG"].split(os.pathsep) if p]
-        else:
-            files = [str(Path("~/.kube/config").expanduser())]
-        names: list[str] = []
-        for f in files:
-            try:
-                data = yaml.safe_load(Path(f).expanduser().read_text())
-            except (OSError, UnicodeDecodeError, yaml.YAMLError):
-                continue
-            for ctx in (data or {}).get("contexts") or [] if isinstance(data, dict) else []:
-                if isinstance(ctx, dict) and ctx.get("name") and ctx["name"] not in names:
-                    names.append(str(ctx["name"]))
-        return names
-
-    def namespaces(self) -> list[str]:
-        from inspector.kube.resources import NAMESPACES
-
-        return self._names(NAMESPACES, None)
-
-    def services(self, namespace: str | None, everywhere: bool) -> list[str]:
-        from inspector.kube.resources import SERVICES
-
-        return self._names(SERVICES, namespace, everywhere)
-
-    def _names(self, resource: Any, namespace: str | None, everywhere: bool = False) -> list[str]:
-        from inspector.kube.connection import connect
-        from inspector.kube.listing import list_objects
-
-        with connect(self.kubeconfig, self.context, ASK_TIMEOUT_S) as client:
-            scope = None if everywhere else (namespace or client.namespace)
-            if resource.namespaced is False:
-                scope = None
-            names = [
-                str((o.get("metadata") or {}).get("name") or "")
-                for o in list_objects(client, resource, scope)
-            ]
-        return sorted(set(names) - {""})
-
-
 SERVICE_ARGUMENT = frozenset({"services", "svc", "endpoints", "ep", "diff", "dns", "wait", "resolve"})
 
 
 def _output_values(command: str | None) -> list[Candidate]:
-    from inspector.cli.commands import DOCUMENTS, NAMED, PICTURED, Output
-
     allowed = {
         "services": PICTURED,
         "svc": PICTURED,
@@ -247,43 +182,6 @@ def _values(long: str, command: Any, line: Line, asker: Callable[[Line], Asker])
     return _choices(command, long) if command is not None else []
 
 
-# ---------------------------------------------------------------- the bare executable's shell completion
-# typer (click) completes `kubectl-svc_inspect` itself in bash, zsh and fish (`--show-completion`); these
-# give its options and arguments the same values as kubectl's completion above.
-
-
-def _line_of(ctx: Any) -> Line:
-    params = ctx.params or {}
-    line = Line(command=ctx.info_name)
-    for key, flag in (("kubeconfig", "--kubeconfig"), ("context", "--context"), ("namespace", "--namespace")):
-        if params.get(key):
-            line.values[flag] = str(params[key])
-    if params.get("all_namespaces"):
-        line.flags.add("--all-namespaces")
-    return line
-
-
-def _quietly(names: Callable[[], list[str]], incomplete: str) -> list[str]:
-    try:
-        return [n for n in names() if n.startswith(incomplete)]
-    except Exception:  # a TAB prints no error into the user's line
-        return []
-
-
-def namespace_values(ctx: Any, incomplete: str) -> list[str]:
-    return _quietly(lambda: Asker(_line_of(ctx)).namespaces(), incomplete)
-
-
-def context_values(ctx: Any, incomplete: str) -> list[str]:
-    return _quietly(lambda: Asker(_line_of(ctx)).contexts(), incomplete)
-
-
-def service_values(ctx: Any, incomplete: str) -> list[str]:
-    line = _line_of(ctx)
-    everywhere = "--all-namespaces" in line.flags
-    return _quietly(lambda: Asker(line).services(line.values.get("--namespace"), everywhere), incomplete)
-
-
 def main() -> None:
     """The executable: `kubectl_complete-svc_inspect WORD... CURRENT` (or `__complete WORD...` and
     `__completeNoDesc WORD...`, as cobra programs are called)."""
@@ -291,7 +189,8 @@ def main() -> None:
     with_descriptions = args[:1] != ["__completeNoDesc"]
     if args[:1] in (["__complete"], ["__completeNoDesc"]):
         args = args[1:]
-    candidates, directive = complete(args)
+    settings = Settings.from_environment()  # KUBECONFIG, and whether this runs in a pod
+    candidates, directive = complete(args, functools.partial(Asker, settings=settings))
     lines = [f"{w}\t{d}" if d and with_descriptions else w for w, d in candidates]
     sys.stdout.write("".join(f"{line}\n" for line in lines) + f":{directive}\n")
 

@@ -37,6 +37,7 @@ from inspector.errors import (
     RequestTimedOut,
 )
 from inspector.kube.resources import JSON
+from inspector.settings import Settings
 
 # the logger's name is what `-vv` prints before every request ("DEBUG inspector.fetching: GET ...")
 log = logging.getLogger("inspector.fetching")
@@ -81,10 +82,10 @@ class _HTTPError(Exception):
         self.status, self.reason, self.path = status, reason, path
 
 
-def _kubeconfig_files(kubeconfig: str | None) -> list[str]:
+def _kubeconfig_files(kubeconfig: str | None, settings: Settings) -> list[str]:
     if kubeconfig:
         return [kubeconfig]
-    env = os.environ.get("KUBECONFIG")
+    env = settings.kubeconfig
     if env:
         return [p for p in env.split(os.pathsep) if p]
     return [str(Path("~/.kube/config").expanduser())]
@@ -241,17 +242,18 @@ def _status_message(data: bytes) -> str | None:
 
 
 def connect(
-    kubeconfig: str | None = None, context: str | None = None, request_timeout: float | None = None
+    kubeconfig: str | None = None,
+    context: str | None = None,
+    request_timeout: float | None = None,
+    settings: Settings = Settings(),  # noqa: B008 (frozen: one shared value is safe)
 ) -> Client:
     """Load kubeconfig as kubectl does: --kubeconfig, else KUBECONFIG (files merged), else ~/.kube/config;
-    in a pod without any of these, the in-cluster ServiceAccount."""
+    in a pod without any of these, the in-cluster ServiceAccount. `settings` carries KUBECONFIG and
+    whether this runs in a pod (the default: an empty environment)."""
     cfg = k8s_client.Configuration()
-    files = _kubeconfig_files(kubeconfig)
+    files = _kubeconfig_files(kubeconfig, settings)
     in_cluster = (
-        not kubeconfig
-        and not os.environ.get("KUBECONFIG")
-        and not Path(files[0]).is_file()
-        and os.environ.get("KUBERNETES_SERVICE_HOST")
+        not kubeconfig and not settings.kubeconfig and not Path(files[0]).is_file() and settings.in_cluster
     )
     if in_cluster:
         try:

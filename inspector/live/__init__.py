@@ -1,8 +1,9 @@
 """Live: the inspector's runs against a live cluster, wiring the kube client to the pure tiers.
 
 Reading a snapshot with the RBAC fallbacks (`reading.py`), the Python API and the commands' common
-path (`inspecting.py`), following Services for `-w` (`following.py`), waiting with watches until the
-readiness verdict says yes (`waiting.py`), asking the cluster DNS where it is found (`asking.py`),
-and `why`'s run with its probe (`troubleshooting.py`). It decides what to read and ask, never what the answers
+path (`inspecting.py`), what the `pods` command and a Service's detail view gather (`viewing.py`),
+following Services for `-w` (`following.py`), waiting with watches until the readiness verdict says
+yes (`waiting.py`), asking the cluster DNS where it is found (`asking.py`), and `why`'s run with its
+probe (`troubleshooting.py`). It decides what to read and ask, never what the answers
 mean (diagnosis, dns) nor how they look (output).
 """

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -49,12 +48,10 @@ from inspector.live.reading import config_map, read_snapshot
 from inspector.model.findings import Finding, finding
 from inspector.model.names import validate_name
 from inspector.model.snapshot import Snapshot
+from inspector.settings import ENV_DNS_SERVER, Settings, parse_dns_via
 
 DNS_NAMESPACE = "kube-system"
 DNS_SERVICE = "kube-dns"
-ENV_DNS_SERVER = "INSPECTOR_DNS_SERVER"
-ENV_DNS_VIA = "INSPECTOR_DNS_VIA"
-DNS_VIA = ("auto", "direct", "port-forward")
 PROBE_TIMEOUT_S = 0.5
 DIRECT = "direct, UDP (TCP on truncation)"
 DIRECT_TCP = "direct, DNS over TCP"
@@ -73,6 +70,8 @@ class DNSOptions:
     retries: int = 1  # tries again after a timeout
     domain_given: bool = True  # False: ask the cluster's DNS configuration (with_cluster_domain)
     tcp: bool = False  # ask the replicas over TCP only (default: UDP, TCP on truncation)
+    in_cluster: bool = False  # the inspector runs in a pod: the kube-dns ClusterIP and pod IPs are routable
+    via: str = "auto"  # INSPECTOR_DNS_VIA as given: how `dns` reaches the replicas (checked when it does)
 
     @classmethod
     def from_cli(
@@ -81,24 +80,33 @@ class DNSOptions:
         domain: str | None,
         timeout: float = DEFAULT_TIMEOUT_S,
         retries: int = 1,
-        env: dict[str, str] | None = None,
+        settings: Settings = Settings(),  # noqa: B008 (frozen: one shared value is safe)
     ) -> DNSOptions:
-        """--dns-server, else INSPECTOR_DNS_SERVER; a validated cluster domain (None: the cluster's)."""
-        env = dict(os.environ) if env is None else env
+        """--dns-server, else INSPECTOR_DNS_SERVER; a validated cluster domain (None: the cluster's).
+        `settings` is what the environment says (the default: an empty environment)."""
         via = "--dns-server"
-        if not server and env.get(ENV_DNS_SERVER):
-            server, via = env[ENV_DNS_SERVER], ENV_DNS_SERVER
+        if not server and settings.dns_server:
+            server, via = settings.dns_server, ENV_DNS_SERVER
         if timeout <= 0:
             raise BadInput(f"invalid --timeout {timeout:g}s: must be more than 0 seconds")
         if retries < 0:
             raise BadInput(f"invalid --retries {retries}: must be 0 or more")
-        if domain is None:
-            return cls(server or None, via, DEFAULT_DOMAIN, timeout, retries, domain_given=False)
-        try:
-            zone = validate_qname(domain).strip(".")
-        except BadInput:
-            raise BadInput(f"invalid --cluster-domain {domain!r}: not a DNS name") from None
-        return cls(server or None, via, zone, timeout, retries)
+        zone, given = DEFAULT_DOMAIN, False
+        if domain is not None:
+            try:
+                zone, given = validate_qname(domain).strip("."), True
+            except BadInput:
+                raise BadInput(f"invalid --cluster-domain {domain!r}: not a DNS name") from None
+        return cls(
+            server or None,
+            via,
+            zone,
+            timeout,
+            retries,
+            domain_given=given,
+            in_cluster=settings.in_cluster,
+            via=settings.dns_via,
+        )
 
 
 def read_corefile(client: Client) -> str | None:
@@ -147,7 +155,7 @@ def open_server(client: Client, options: DNSOptions) -> Iterator[querying.Server
         return
     sr, _ = _dns_service(client)
     tcp = [p for p in sr.service.ports if p.protocol == "TCP" and p.port == DNS_PORT]
-    if os.environ.get("KUBERNETES_SERVICE_HOST") and sr.service.cluster_ip and not sr.service.headless:
+    if options.in_cluster and sr.service.cluster_ip and not sr.service.headless:
         # inside the cluster the Service's ClusterIP is routable: ask it directly
         yield querying.Server(
             Nameserver(sr.service.cluster_ip, DNS_PORT, f"Service {sr.service.key}, in-cluster")
@@ -215,13 +223,6 @@ class DNSInspection:
         return services, cluster
 
 
-def _via(options: DNSOptions) -> str:
-    via = os.environ.get(ENV_DNS_VIA, "auto") or "auto"
-    if via not in DNS_VIA:
-        raise BadInput(f"invalid {ENV_DNS_VIA} {via!r}: use one of {', '.join(DNS_VIA)}")
-    return via
-
-
 def _replica_targets(sr: ServiceReport, snapshot: Snapshot) -> list[tuple[Replica, int, int | None]]:
     """Each ready pod of kube-dns once: its state, its UDP (else TCP) port 53 and its TCP one."""
     pods = {p.name: p for p in snapshot.pods}
@@ -258,7 +259,7 @@ def _ask_replica(
         ),
         tcp=options.tcp,
     )
-    if via == "auto" and not os.environ.get("KUBERNETES_SERVICE_HOST"):
+    if via == "auto" and not options.in_cluster:
         try:
             querying.query(direct, questions[0][0], questions[0][1], PROBE_TIMEOUT_S, 0)
         except DNSUnreachable:
@@ -304,7 +305,7 @@ def inspect_dns(client: Client, report: Report, options: DNSOptions) -> DNSInspe
             raise _unreachable(server.label, checks[0].record.qname, checks[0].failure or "no answer")
         return DNSInspection(checks, server.nameserver, (), notes)
 
-    via = _via(options)
+    via = parse_dns_via(options.via)
     sr, snapshot = _dns_service(client)
     targets = _replica_targets(sr, snapshot)
     if not targets:

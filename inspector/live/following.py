@@ -21,17 +21,19 @@ from inspector.kube.resources import DEPLOYMENTS, ENDPOINTSLICES, NODES, PODS, S
 from inspector.kube.watching import Stream, Watch
 from inspector.live.inspecting import Scope
 from inspector.live.reading import check_namespace
-from inspector.live.waiting import SETTLE_S, _Store, watch_seconds
+from inspector.live.waiting import SETTLE_S, _Store
 from inspector.model.building import SnapshotBuilder
 from inspector.model.snapshot import Service
+from inspector.settings import WATCH_SECONDS
 
 FOLLOWED = (SERVICES, ENDPOINTSLICES, PODS, NODES, DEPLOYMENTS, STATEFULSETS)
 REQUIRED = (SERVICES, ENDPOINTSLICES, PODS)
 
 
-def follow(client: Client, scope: Scope) -> Generator[Report, None, None]:
+def follow(client: Client, scope: Scope, watch_seconds: int = WATCH_SECONDS) -> Generator[Report, None, None]:
     """The report of the Services in scope, then one after every burst of watch events, until the
-    caller stops asking (or Ctrl-C). The watches are stopped when the generator is closed."""
+    caller stops asking (or Ctrl-C). The watches are stopped when the generator is closed; each lasts
+    `watch_seconds` (the settings' INSPECTOR_WATCH_SECONDS)."""
     namespace = scope.namespace_in(client)
     if namespace is not None:
         check_namespace(client, namespace)
@@ -60,7 +62,7 @@ def follow(client: Client, scope: Scope) -> Generator[Report, None, None]:
         where = f'namespace "{namespace}"' if namespace else "any namespace"
         raise NotFound(f'service "{scope.name}" not found in {where}')
     yield first
-    with Watch(client, watch_seconds()) as watch:
+    with Watch(client, watch_seconds) as watch:
         for stream, store in stores.items():
             watch.follow(stream, store.version)
         while True:

@@ -24,6 +24,7 @@ from inspector.live.reading import check_namespace, read_snapshot
 from inspector.model.names import validate_name
 from inspector.model.selectors import LabelSelector, parse_selector
 from inspector.model.snapshot import Service, Snapshot
+from inspector.settings import Settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +87,7 @@ def inspect(
     dns: bool = False,
     dns_server: str | None = None,
     cluster_domain: str | None = None,
+    settings: Settings | None = None,
 ) -> Report:
     """Inspect the Services of a namespace (the context's by default) or of all namespaces; with
     `dns`, also ask the cluster DNS for every Service's records (`dns_server` HOST[:PORT], else
@@ -94,16 +96,18 @@ def inspect(
 
     Raises `inspector.errors.InspectorError` subclasses (each with its `exit_status`) on bad input or
     an unreachable cluster or DNS; findings are data in the returned report, never exceptions. Every
-    connection it opens is closed when it returns.
+    connection it opens is closed when it returns. The environment (KUBECONFIG, INSPECTOR_DNS_SERVER,
+    ...) is read once, here, unless `settings` are given.
     """
+    settings = Settings.from_environment() if settings is None else settings
     scope = make_scope(namespace, all_namespaces, service, selector)
     if not dns:
-        with connect(kubeconfig, context, request_timeout) as client:
+        with connect(kubeconfig, context, request_timeout, settings) as client:
             return inspect_cluster(client, scope)
     from inspector.live.asking import DNSOptions, with_dns  # only what asks the DNS imports it
 
-    dns_options = DNSOptions.from_cli(dns_server, cluster_domain)
-    with connect(kubeconfig, context, request_timeout) as client:
+    dns_options = DNSOptions.from_cli(dns_server, cluster_domain, settings=settings)
+    with connect(kubeconfig, context, request_timeout, settings) as client:
         return with_dns(client, inspect_cluster(client, scope), dns_options)
 
 

@@ -52,6 +52,7 @@ from inspector.live.reading import check_namespace, read_snapshot
 from inspector.model.building import JSON, pod_from_api
 from inspector.model.names import validate_name
 from inspector.model.snapshot import Pod, Snapshot
+from inspector.settings import Settings
 
 _POD_NAME = re.compile(r"[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?")
 START_TIMEOUT_S = 60.0  # a probe that has not started by then will not
@@ -296,14 +297,17 @@ def why(
     kubeconfig: str | None = None,
     context: str | None = None,
     request_timeout: float | None = None,
+    settings: Settings | None = None,
 ) -> Verdict:
     """The Python API of `why`: the verdict chain for a Service, as `kubectl svc-inspect why` runs it.
     `verdict.ok`, `verdict.sentence` and `verdict.steps` let a test suite fail with the broken link.
     Raises `InspectorError` subclasses on bad input or an unreachable cluster; the probe pod is
-    deleted before it returns or raises (unless `keep`)."""
+    deleted before it returns or raises (unless `keep`). The environment (KUBECONFIG) is read once,
+    here, unless `settings` are given."""
     from inspector.kube.connection import connect
 
-    with connect(kubeconfig, context, request_timeout) as client:
+    settings = Settings.from_environment() if settings is None else settings
+    with connect(kubeconfig, context, request_timeout, settings) as client:
         return why_service(
             client,
             service,

@@ -13,13 +13,12 @@ before this returns.
 
 from __future__ import annotations
 
-import os
 import queue
 import time
 from dataclasses import dataclass, field
 
 from inspector.diagnosis.readiness import DNSCheck, Target, WaitResult, verdict
-from inspector.errors import BadInput, Forbidden
+from inspector.errors import Forbidden
 from inspector.kube.connection import Client
 from inspector.kube.listing import list_with_version
 from inspector.kube.resources import (
@@ -35,22 +34,11 @@ from inspector.kube.watching import Event, Reset, Stream, Watch
 from inspector.live.reading import check_namespace, readable
 from inspector.model.building import SnapshotBuilder
 from inspector.model.snapshot import Snapshot
+from inspector.settings import WATCH_SECONDS
 
 WATCHED = (SERVICES, ENDPOINTSLICES, PODS, DEPLOYMENTS, STATEFULSETS)
 REQUIRED = (SERVICES, ENDPOINTSLICES, PODS)
-WATCH_SECONDS_ENV = "INSPECTOR_WATCH_SECONDS"
-WATCH_SECONDS = 30  # each watch ends after this and is opened again from the last resourceVersion
 SETTLE_S = 0.05  # gather a burst of events before re-evaluating
-
-
-def watch_seconds() -> int:
-    """How long each watch lasts: INSPECTOR_WATCH_SECONDS (tests shorten it), else WATCH_SECONDS."""
-    text = os.environ.get(WATCH_SECONDS_ENV)
-    if text is None:
-        return WATCH_SECONDS
-    if not text.strip().isdigit() or int(text) < 1:
-        raise BadInput(f"invalid {WATCH_SECONDS_ENV} {text!r}: use a whole number of seconds, 1 or more")
-    return int(text)
 
 
 @dataclass
@@ -93,10 +81,12 @@ def wait_for(
     timeout: float,
     dns_check: DNSCheck | None = None,
     endpoints: bool = True,
+    watch_seconds: int = WATCH_SECONDS,
 ) -> WaitResult:
     """Blocks until every target is discoverable (ok) or `timeout` seconds have passed (not ok):
-    its endpoints (unless `endpoints` is False) and its DNS records (with a `dns_check`)."""
-    seconds = watch_seconds()
+    its endpoints (unless `endpoints` is False) and its DNS records (with a `dns_check`). Each watch
+    lasts `watch_seconds` (the settings' INSPECTOR_WATCH_SECONDS)."""
+    seconds = watch_seconds
     started = time.monotonic()
     deadline = started + timeout
     namespaces = sorted({t.namespace for t in targets})

@@ -102,6 +102,24 @@ def policies_for_client(reach: Reachability) -> str:
     return table(rows, ["ENDPOINT", "POD", "INGRESS-POLICIES", "VERDICT"])
 
 
+def detail_sections(
+    routes: tuple[BackendState, ...] | list[BackendState], policies: Reachability | None
+) -> list[tuple[str, str]]:
+    """The sections (title, body) of a Service's detail view on how it is reached: the routes leading
+    to it and the NetworkPolicies isolating its ready endpoints."""
+    sections = []
+    if routes:
+        sections.append(("Routes leading here", routes_rows(routes, with_service=False)))
+    if policies is not None:
+        sections.append(
+            (
+                "NetworkPolicies on the ready endpoints (reach --from-namespace NS for another client)",
+                policies_section(policies),
+            )
+        )
+    return sections
+
+
 def routes_rows(states: tuple[BackendState, ...] | list[BackendState], with_service: bool) -> str:
     rows = [
         [

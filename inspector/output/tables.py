@@ -1,14 +1,16 @@
 """Tables: reports as kubectl lays them out, and the detail view of one Service.
 
 Why it exists: the decisions are made in the diagnosis; this module only lays them out as kubectl's
-printers do (columns three spaces apart, no other padding, headers left out on request); tables fit
-120 columns.
+printers do (columns three spaces apart, no other padding, headers left out on request), drawn by
+tabulate in a format of its own (`KUBECTL`); tables fit 120 columns.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from enum import StrEnum
+
+from tabulate import DataRow, TableFormat, tabulate
 
 from inspector.diagnosis.endpoints import Endpoint
 from inspector.diagnosis.report import Report, ServiceReport
@@ -33,17 +35,36 @@ CONTROLLER_LABELS = frozenset(
 
 GAP = "   "  # kubectl's printers (a tabwriter with padding 3) put three spaces between columns
 
+# kubectl's layout as tabulate's own format: no rules, no padding inside a cell, columns GAP apart
+# (tabulate strips each row's trailing blanks itself)
+KUBECTL = TableFormat(
+    lineabove=None,
+    linebelowheader=None,
+    linebetweenrows=None,
+    linebelow=None,
+    headerrow=DataRow("", GAP, ""),
+    datarow=DataRow("", GAP, ""),
+    padding=0,
+    with_header_hide=None,
+)
+
 
 def table(rows: Sequence[Sequence[str]], headers: Sequence[str], no_headers: bool = False) -> str:
     """kubectl's layout: left-aligned columns three spaces apart, no padding beyond that, no trailing
     blanks; without the header line when `no_headers` (columns still as wide as the headers would
-    make them, as kubectl's `--no-headers` does not either); empty when there are no rows."""
+    make them, as kubectl's `--no-headers` does not either); empty when there are no rows.
+
+    The header goes to tabulate as the first row of data: as headers, tabulate would widen every
+    column by two (its minimum padding for headers)."""
     if not rows:
         return ""
-    grid = [[cell.strip() for cell in row] for row in [headers, *rows]]
-    widths = [max(len(row[i]) for row in grid) for i in range(len(headers))]
-    lines = [GAP.join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in grid]
-    return "\n".join(lines[1:] if no_headers else lines)
+    text = tabulate(
+        [list(headers), *rows],
+        tablefmt=KUBECTL,
+        disable_numparse=True,  # "80" and "1/3" are text, left-aligned like every cell
+        stralign="left",
+    )
+    return text.split("\n", 1)[1] if no_headers else text
 
 
 # ------------------------------------------------------------------------- services
@@ -273,14 +294,6 @@ def slice_names(reports: Iterable[ServiceReport]) -> str:
 
 
 # ------------------------------------------------------------------------- pods
-
-
-def pods_with_services(report: Report, pods: Iterable[Pod]) -> list[tuple[Pod, list[str]]]:
-    selecting: dict[tuple[str, str], list[str]] = {}
-    for sr in report.services:
-        for p in sr.expectation.selected:
-            selecting.setdefault((p.namespace, p.name), []).append(sr.service.name)
-    return [(p, selecting.get((p.namespace, p.name), [])) for p in pods]
 
 
 def pods_table(
