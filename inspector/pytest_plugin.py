@@ -16,7 +16,7 @@ import pytest
 
 from inspector.diagnosis.readiness import WaitResult, parse_targets
 from inspector.kube.connection import Client, connect
-from inspector.live.waiting import wait_for
+from inspector.live.waiting import wait_for, watch_seconds
 from inspector.output.text import wait_explanation
 
 
@@ -45,11 +45,16 @@ def discoverable(
     """Waits until every Service ("ns/name" or "name") has all its expected endpoints; raises
     NotDiscoverable with the remaining drift explained at the timeout. Every connection and watch it
     opens is closed when it returns (a `client` passed in stays open: it is the caller's)."""
+    seconds = watch_seconds()
     if client is not None:
-        result = wait_for(client, parse_targets(services, namespace or client.namespace), timeout)
+        result = wait_for(
+            client, parse_targets(services, namespace or client.namespace), timeout, watch_seconds=seconds
+        )
     else:
         with connect(kubeconfig, context) as own:
-            result = wait_for(own, parse_targets(services, namespace or own.namespace), timeout)
+            result = wait_for(
+                own, parse_targets(services, namespace or own.namespace), timeout, watch_seconds=seconds
+            )
     if not result.ok:
         raise NotDiscoverable(wait_explanation(result))
     return result

@@ -354,11 +354,13 @@ def _followed(opts: Scoped, name: str | None, first: Callable[[Report], str]) ->
     from inspector.diagnosis.changes import report_changes
     from inspector.live.following import follow
     from inspector.live.inspecting import make_scope
+    from inspector.live.waiting import watch_seconds
     from inspector.output.text import change_line
 
     scope = make_scope(opts.namespace, opts.all_namespaces, name, opts.selector)
+    seconds = watch_seconds()
     with opts.connect() as client:
-        reports = follow(client, scope)
+        reports = follow(client, scope, watch_seconds=seconds, notify=_told_on_stderr)
         try:
             before = next(reports)
             typer.echo(first(before))
@@ -370,6 +372,11 @@ def _followed(opts: Scoped, name: str | None, first: Callable[[Report], str]) ->
         finally:
             reports.close()  # stops the watches, joins their threads
     return ExitStatus.OK
+
+
+def _told_on_stderr(line: str) -> None:
+    """What a watcher tells while it runs (the API server away, and back): one line on stderr."""
+    typer.echo(line, err=True)
 
 
 def _none_found(report: Report) -> str:
@@ -716,7 +723,7 @@ def wait(
     limit = parse_duration(timeout) or 0.0
     if opts.namespace is not None:
         validate_name(opts.namespace, "namespace")
-    watch_seconds()  # a bad INSPECTOR_WATCH_SECONDS is bad input before any request
+    seconds = watch_seconds()  # a bad INSPECTOR_WATCH_SECONDS is bad input before any request
     dns_options = _dns_options(dns_server, cluster_domain, "2s", 1) if for_ is not WaitFor.endpoints else None
     with opts.connect() as client:
         targets = parse_targets(services, opts.namespace or client.namespace)
@@ -725,7 +732,15 @@ def wait(
             from inspector.live.asking import dns_drift
 
             dns_check = dns_drift(client, dns_options)
-        result = wait_for(client, targets, limit, dns_check=dns_check, endpoints=for_ is not WaitFor.dns)
+        result = wait_for(
+            client,
+            targets,
+            limit,
+            dns_check=dns_check,
+            endpoints=for_ is not WaitFor.dns,
+            watch_seconds=seconds,
+            notify=_told_on_stderr,
+        )
     return _answered(opts, lambda: documents.wait_json(result), lambda: text.wait_text(result), result.ok)
 
 

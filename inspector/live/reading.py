@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 
-from inspector.errors import Forbidden, InspectorError, NotFound
+from inspector.errors import Forbidden, NotFound
 from inspector.kube.connection import Client
 from inspector.kube.listing import list_objects
 from inspector.kube.resources import (
@@ -193,10 +193,15 @@ def _slices(client: Client, scope: str | None) -> Iterator[JSON]:
         yield from list_objects(client, ENDPOINTS, scope)
 
 
-def readable(client: Client, resource: Resource, namespace: str) -> list[JSON]:
-    """Every object of a kind in a namespace, or none when it cannot be read (for objects that only
-    sharpen a verdict)."""
+def readable(
+    client: Client, resource: Resource, namespace: str, notes: list[str], lacking: str
+) -> list[JSON]:
+    """Every object of a kind that only sharpens a verdict, in a namespace. Without permission to
+    list it (403), or where the API does not serve it (404), none, and a note saying so and what the
+    result lacks (`lacking`); any other failure is raised: an empty list never stands for a LIST
+    that timed out or failed."""
     try:
         return list(list_objects(client, resource, namespace))
-    except InspectorError:
+    except (Forbidden, NotFound):
+        notes.append(f"cannot list {resource.plural}: {lacking}")
         return []
