@@ -8,12 +8,15 @@ completion, unless a file is what is wanted). Commands and flags come from the t
 they cannot drift from it; namespaces and Service names come from the cluster the line names (its
 `--kubeconfig`, `--context`, `-n`), contexts from the kubeconfig. Nothing imports the DNS client,
 and the Kubernetes client only when the API must be asked. A failure prints no candidate: a TAB never
-prints an error into the user's line.
+prints an error into the user's line; what failed is logged (`inspector.completing`), on stderr when
+the line holds `-v` or INSPECTOR_DEBUG is set (kubectl's completion scripts discard stderr: run
+`kubectl __complete svc-inspect ...` by hand to read it).
 """
 
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -27,6 +30,24 @@ NO_FILE = 4  # cobra.ShellCompDirectiveNoFileComp
 ASK_TIMEOUT_S = 5.0  # a TAB that waits longer than this is worse than no candidate
 
 Candidate = tuple[str, str]  # (word, description)
+
+log = logging.getLogger("inspector.completing")
+
+
+def _swallowed(what: str) -> None:
+    """A TAB prints no error into the user's line: the failure is logged instead, with its traceback."""
+    log.debug("completing %s failed", what, exc_info=True)
+
+
+def _logged_on_stderr(words: Sequence[str]) -> None:
+    """What completion swallows goes to stderr when the line holds -v or INSPECTOR_DEBUG is set."""
+    verbose = any(w in ("-v", "--verbose") or w.startswith(("-v=", "--v=", "--verbose=")) for w in words)
+    if not (verbose or os.environ.get("INSPECTOR_DEBUG")) or log.handlers:
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.DEBUG)
 
 
 @dataclass
@@ -224,7 +245,8 @@ def complete(args: Sequence[str], asker: Callable[[Line], Asker] = Asker) -> tup
         try:
             ask = asker(line)
             names = ask.services(line.values.get("--namespace"), "--all-namespaces" in line.flags)
-        except Exception:  # a TAB prints no error into the user's line
+        except Exception:  # a TAB prints no error into the user's line: logged, see _swallowed
+            _swallowed("Service names")
             return [], NO_FILE
         return [(n, "") for n in names if n.startswith(current)], NO_FILE
     return [], NO_FILE
@@ -242,7 +264,8 @@ def _values(long: str, command: Any, line: Line, asker: Callable[[Line], Asker])
             return [(n, "") for n in asker(line).namespaces()]
         if long == "--context":
             return [(n, "") for n in asker(line).contexts()]
-    except Exception:  # a TAB prints no error into the user's line
+    except Exception:  # a TAB prints no error into the user's line: logged, see _swallowed
+        _swallowed(f"the values of {long}")
         return []
     return _choices(command, long) if command is not None else []
 
@@ -266,7 +289,9 @@ def _line_of(ctx: Any) -> Line:
 def _quietly(names: Callable[[], list[str]], incomplete: str) -> list[str]:
     try:
         return [n for n in names() if n.startswith(incomplete)]
-    except Exception:  # a TAB prints no error into the user's line
+    except Exception:  # a TAB prints no error into the user's line: logged, see _swallowed
+        _logged_on_stderr(())
+        _swallowed(f"{incomplete!r}")
         return []
 
 
@@ -291,6 +316,7 @@ def main() -> None:
     with_descriptions = args[:1] != ["__completeNoDesc"]
     if args[:1] in (["__complete"], ["__completeNoDesc"]):
         args = args[1:]
+    _logged_on_stderr(args[:-1])
     candidates, directive = complete(args)
     lines = [f"{w}\t{d}" if d and with_descriptions else w for w, d in candidates]
     sys.stdout.write("".join(f"{line}\n" for line in lines) + f":{directive}\n")

@@ -9,6 +9,7 @@ failure (a partial result with a clear note). The objects go to `SnapshotBuilder
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterator
 
@@ -31,6 +32,8 @@ from inspector.kube.resources import (
 )
 from inspector.model.snapshot import Snapshot, SnapshotBuilder
 
+log = logging.getLogger("inspector.reading")
+
 
 def check_namespace(client: Client, namespace: str) -> None:
     """NotFound (one line, exit 2) when the namespace does not exist; reading it may still be
@@ -39,8 +42,8 @@ def check_namespace(client: Client, namespace: str) -> None:
         client.get_json(f"/api/v1/namespaces/{namespace}")
     except NotFound:
         raise NotFound(f'namespace "{namespace}" not found') from None
-    except Forbidden:
-        pass
+    except Forbidden as exc:  # may not get it, may still read in it: the LISTs will tell
+        log.debug("cannot tell whether namespace %s exists: %s", namespace, exc)
 
 
 def config_map(client: Client, namespace: str, name: str) -> JSON | None:
@@ -152,8 +155,8 @@ def _policies_and_routes(
     API's CRDs are often absent) is no error; one we may not read is a note."""
     try:
         builder.add(list_objects(client, NETWORKPOLICIES, scope))
-    except NotFound:
-        pass
+    except NotFound:  # not served: no policy can apply
+        log.debug("networkpolicies are not served")
     except Forbidden:
         notes.append("cannot list networkpolicies: reachability verdicts assume no policy applies")
     for res in ROUTES:
@@ -172,8 +175,8 @@ def _readable_scopes(client: Client, notes: list[str]) -> list[str | None]:
     try:
         client.get_json(SERVICES.path(), [("limit", 1)])  # a permission probe: one object, not a page
         return [None]
-    except Forbidden:
-        pass
+    except Forbidden as exc:  # the fallbacks below say so in a note
+        log.debug("cannot list services across namespaces: %s", exc)
     try:
         names = [str((o.get("metadata") or {}).get("name")) for o in list_objects(client, NAMESPACES)]
     except Forbidden:
