@@ -47,18 +47,20 @@ def forbidden(what: str) -> Reply:
 
 class FakeAPI(ThreadingHTTPServer):
     """Answers GET path (without query) with the replies scripted for it, in order, the last one
-    repeated; 404 for anything unscripted. Records every request."""
+    repeated; 404 for anything unscripted. A watch of a path scripted in `watches` takes its replies
+    from there instead (lists and watches then follow scripts of their own). Records every request."""
 
     daemon_threads = True
 
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.script: dict[str, list[Reply]] = {}
+        self.watches: dict[str, list[Reply]] = {}
         self.seen: list[tuple[float, str, dict[str, list[str]]]] = []
         self.closing = threading.Event()
 
-    def reply(self, path: str) -> Reply:
-        queue = self.script.get(path)
+    def reply(self, path: str, watch: bool = False) -> Reply:
+        queue = self.watches.get(path) if watch and path in self.watches else self.script.get(path)
         if not queue:
             return Reply(404, {"kind": "Status", "code": 404, "message": "not found"})
         return queue.pop(0) if len(queue) > 1 else queue[0]
@@ -70,8 +72,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         url = urlsplit(self.path)
-        self.server.seen.append((time.monotonic(), url.path, parse_qs(url.query)))
-        reply = self.server.reply(url.path)
+        query = parse_qs(url.query)
+        self.server.seen.append((time.monotonic(), url.path, query))
+        reply = self.server.reply(url.path, "watch" in query)
         if reply.drop and reply.events is None:
             self._reset()
             return
