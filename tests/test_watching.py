@@ -19,11 +19,12 @@ from inspector.diagnosis.changes import Event, Subject, report_changes
 from inspector.diagnosis.readiness import Target
 from inspector.errors import AuthFailed, ClusterUnreachable, Forbidden
 from inspector.kube.connection import Client
-from inspector.kube.resources import PODS
+from inspector.kube.resources import PODS, REPLICASETS
 from inspector.kube.watching import Change, Interrupted, Reset, Stream, Watch
 from inspector.live.following import follow
 from inspector.live.informing import Informer, Store
 from inspector.live.inspecting import make_scope
+from inspector.live.reading import readable
 from inspector.live.waiting import wait_for
 from tests.fakeapi import FakeAPI, Reply, kubeconfig
 
@@ -102,7 +103,7 @@ def watch_requests(api: FakeAPI, path: str) -> list[list[str] | None]:
 # ----------------------------------------------------------------------------- the watch's own policy
 
 
-def test_a_reset_watch_is_told_once_retried_through_errors_and_answered_by_listing_again(
+def test_a_reset_watch_is_retried_through_errors_and_answered_by_listing_again(
     api: FakeAPI, client: Client
 ) -> None:
     api.script[PODS_PATH] = [
@@ -116,13 +117,17 @@ def test_a_reset_watch_is_told_once_retried_through_errors_and_answered_by_listi
 
     with Watch(client, watch_seconds=30) as watch:
         watch.follow(stream, "7")
-        first = watch.events.get(timeout=10)
-        second = watch.events.get(timeout=10)
-        with pytest.raises(queue.Empty):  # one Interrupted for the whole outage, then the quiet watch
+        got = [watch.events.get(timeout=10)]
+        while not isinstance(got[-1][1], Reset):
+            got.append(watch.events.get(timeout=10))
+        with pytest.raises(queue.Empty):  # then the quiet watch
             watch.events.get(timeout=0.3)
+    *failed, second = got
 
-    assert first[0] == stream and isinstance(first[1], Interrupted)
-    assert first[1].reason.startswith(f"cannot reach the API server {client.server}")
+    assert [type(e) for s, e in failed] == [Interrupted] * 3  # the cut watch, the reset list, the 500s
+    reasons = [e.reason for _, e in failed if isinstance(e, Interrupted)]
+    assert reasons[0].startswith(f"cannot reach the API server {client.server}")
+    assert reasons[-1] == f"the API server {client.server} answered 500 (busy) after 4 retries"
     assert second == (
         stream,
         Reset([{**bare_pod("web-1"), "kind": "Pod"}, {**bare_pod("web-2"), "kind": "Pod"}], "9"),
@@ -221,9 +226,9 @@ def test_an_interruption_that_lasts_is_one_line_and_its_end_another(
         back = informer.burst(timeout=10)
 
     assert quiet == 0 and back == 1
-    assert len(during) == 1
-    assert during[0].startswith(f"watch interrupted: cannot reach the API server {client.server}")
-    assert during[0].endswith(", retrying")
+    assert len(during) == 1  # the reason is the last failure's: the cut watch's, or the 500s'
+    assert during[0].startswith("watch interrupted: ") and during[0].endswith(", retrying")
+    assert client.server in during[0]
     assert told[1:] == ["watch resumed: the API server answers again; what changed meanwhile follows"]
     assert sorted(informer.stores[Stream(PODS, "shop")].objects) == ["shop/web-1", "shop/web-2"]
 
@@ -312,3 +317,40 @@ def test_wait_still_ends_at_its_timeout_while_the_api_server_is_away(api: FakeAP
     assert str(caught.value) == f"the API server {client.server} answered 500 (busy) after 4 retries"
     assert time.monotonic() - started < 10
     assert [t for t in threading.enumerate() if t.name.startswith("watch-")] == []
+
+
+# ----------------------------------------------------------------------------- no silent emptiness
+
+
+@pytest.mark.parametrize(
+    ("reply", "got"),
+    [
+        (listed(bare_pod("web-0")), ["shop/web-0"]),
+        (status(403, "replicasets is forbidden"), []),
+        (status(404, "the server could not find the requested resource"), []),
+    ],
+    ids=["listed", "403", "404"],
+)
+def test_an_optional_kind_not_readable_is_a_note_saying_what_the_result_lacks(
+    api: FakeAPI, client: Client, reply: Reply, got: list[str]
+) -> None:
+    api.script["/apis/apps/v1/namespaces/shop/replicasets"] = [reply]
+    notes: list[str] = []
+
+    objects = readable(client, REPLICASETS, "shop", notes, "scaled to zero looks like an error")
+
+    assert [f"{o['metadata']['namespace']}/{o['metadata']['name']}" for o in objects] == got
+    assert notes == ([] if got else ["cannot list replicasets: scaled to zero looks like an error"])
+
+
+@pytest.mark.parametrize("reply", [BUSY, RESET], ids=["500", "reset"])
+def test_a_list_that_fails_is_never_an_empty_result(api: FakeAPI, client: Client, reply: Reply) -> None:
+    shop(api)
+    api.script["/apis/apps/v1/namespaces/shop/replicasets"] = [reply]
+    notes: list[str] = []
+
+    with pytest.raises(ClusterUnreachable):
+        readable(client, REPLICASETS, "shop", notes, "scaled to zero looks like an error")
+    with pytest.raises(ClusterUnreachable):  # and wait, which reads them, says so: exit 3
+        wait_for(client, [Target("shop", "web")], timeout=0)
+    assert notes == []

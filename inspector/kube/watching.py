@@ -6,8 +6,8 @@ the API server goes away. The policy, in one place (`transient`): a watch the AP
 its timeout) is opened again from the last resourceVersion; one that has expired (410 Gone, as an
 ERROR event or as the answer to opening it) is answered by listing the kind again, which arrives as a
 `Reset` carrying the fresh list. A transient failure (connection refused or reset, a timeout, 5xx,
-429 once the transport's own Retry-After waits are spent) is told as `Interrupted`, once per outage,
-and retried with capped backoff; the first request that succeeds again is a LIST, so the changes made
+429 once the transport's own Retry-After waits are spent) is told as `Interrupted`, at each failed
+attempt, and retried with capped backoff; the first request that succeeds again is a LIST, so the changes made
 while away arrive in its `Reset` (the store above compares it with what it had: nothing lost, nothing
 twice). Anything else (401, 403, a kind no longer served) ends the stream with `Failed`, naming the
 kind and what is missing: the consumer raises it. Each followed stream runs in its own thread; `stop`
@@ -69,8 +69,8 @@ class Reset:
 
 @dataclass(frozen=True, slots=True)
 class Interrupted:
-    """The stream's watch failed for a reason that passes (`transient`); it is retried, and the
-    `Reset` that follows once the API server answers again ends the interruption."""
+    """An attempt of the stream failed for a reason that passes (`transient`); it is retried, and
+    the `Reset` that follows once the API server answers again ends the interruption."""
 
     reason: str
 
@@ -150,7 +150,7 @@ class Watch:
     def _follow(self, stream: Stream, version: str) -> None:
         """Re-watches when a watch ends, re-lists when it has expired or after an interruption,
         retries transient failures with capped backoff, ends on any other failure; until stopped."""
-        relist = interrupted = False
+        relist = False
         backoff = BACKOFF_S
         while not self._stop.is_set():
             try:
@@ -159,7 +159,7 @@ class Watch:
                         self.client, stream.resource, stream.namespace or None, stream.field_selector
                     )
                     self.events.put((stream, Reset(items, version)))
-                    relist = interrupted = False
+                    relist = False
                     backoff = BACKOFF_S
                 for change in self._changes(stream, version):
                     version = str((change.object.get("metadata") or {}).get("resourceVersion") or version)
@@ -175,9 +175,7 @@ class Watch:
                 log.info(
                     "watch of %s in %s failed (%s); retrying", stream.resource.plural, stream.namespace, exc
                 )
-                if not interrupted:
-                    self.events.put((stream, Interrupted(str(exc))))
-                    interrupted = True
+                self.events.put((stream, Interrupted(str(exc))))
                 relist = True  # what changed while we were away comes with the fresh list
                 if self._stop.wait(backoff):
                     return

@@ -129,7 +129,8 @@ class Informer:
         self.required = required
         self.stores: dict[Stream, Store] = {}
         self._watch: Watch | None = None
-        self._away: dict[Stream, tuple[float, str]] = {}  # interrupted streams: since when, why
+        self._away: dict[Stream, float] = {}  # interrupted streams: since when
+        self._why = ""  # the last failure of an interrupted stream
         self._told = False  # the interruption line was written
 
     def load(self) -> None:
@@ -210,7 +211,8 @@ class Informer:
         if isinstance(event, Failed):
             raise event.error
         if isinstance(event, Interrupted):
-            self._away.setdefault(stream, (time.monotonic(), event.reason))
+            self._away.setdefault(stream, time.monotonic())
+            self._why = event.reason
             self._tell()
             return 0
         self.stores[stream].apply(event)
@@ -222,11 +224,10 @@ class Informer:
     def _notice_due(self) -> float | None:
         if not self._away or self._told:
             return None
-        return min(since for since, _ in self._away.values()) + NOTICE_AFTER_S
+        return min(self._away.values()) + NOTICE_AFTER_S
 
     def _tell(self) -> None:
         due = self._notice_due()
         if due is not None and time.monotonic() >= due:
-            reason = min(self._away.values())[1]
-            self.notify(f"watch interrupted: {reason}, retrying")
+            self.notify(f"watch interrupted: {self._why}, retrying")
             self._told = True
