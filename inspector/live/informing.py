@@ -120,7 +120,7 @@ class Informer:
         streams: Sequence[Stream],
         watch_seconds: int = WATCH_SECONDS,
         notify: Notify | None = None,
-        required: Collection[object] = REQUIRED,
+        required: Collection[Resource] = REQUIRED,
     ) -> None:
         self.client = client
         self.streams = list(streams)
