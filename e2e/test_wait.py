@@ -123,9 +123,10 @@ def test_wait_follows_changes_across_watches_that_end(cluster: Cluster, namespac
     wait_until(lambda: err.count(*opened) >= 3, what="the Service's watch ended and opened again, twice")
     assert waiter.poll() is None
     web(cluster, namespace)
-    waiter.wait(timeout=90)
-    out = waiter.stdout.read()
-    err.thread.join(10)
+    with waiter:  # closes the pipes once it has ended
+        waiter.wait(timeout=90)
+        out = waiter.stdout.read()
+        err.thread.join(10)
     assert waiter.returncode == 0, (out, "".join(err.lines[-20:]))
     assert '"ok": true' in out
 
