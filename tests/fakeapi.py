@@ -32,6 +32,7 @@ class Reply:
     events: list[Any] | None = None  # a watch: these lines, then (hold=True) an open stream
     hold: bool = False
     drop: bool = False  # the connection is reset: before any answer, or after a watch's lines
+    stall: bool = False  # no answer at all, as from a frozen API server (until the test ends)
 
 
 def items(*names: str, version: str = "7", token: str | None = None) -> dict[str, Any]:
@@ -75,6 +76,10 @@ class _Handler(BaseHTTPRequestHandler):
         query = parse_qs(url.query)
         self.server.seen.append((time.monotonic(), url.path, query))
         reply = self.server.reply(url.path, "watch" in query)
+        if reply.stall:
+            self.server.closing.wait()
+            self.close_connection = True
+            return
         if reply.drop and reply.events is None:
             self._reset()
             return

@@ -135,6 +135,21 @@ def test_a_reset_watch_is_retried_through_errors_and_answered_by_listing_again(
     assert watch_requests(api, PODS_PATH) == [["7"], ["9"]]
 
 
+def test_a_re_list_that_gets_no_answer_gives_up_in_time_and_is_tried_again(
+    api: FakeAPI, client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("inspector.kube.watching.RELIST_TIMEOUT_S", 0.5)
+    api.script[PODS_PATH] = [CUT, Reply(stall=True), listed(bare_pod("web-1"), version="9"), HELD]
+    frozen = Client(client.api, client.context, client.namespace, client.server)  # no --request-timeout
+
+    with Watch(frozen, watch_seconds=30) as watch:
+        watch.follow(Stream(PODS, "shop"), "7")
+        events = [watch.events.get(timeout=10)[1] for _ in range(3)]
+
+    assert [type(e) for e in events] == [Interrupted, Interrupted, Reset]
+    assert isinstance(events[1], Interrupted) and "did not answer within 0.5s" in events[1].reason
+
+
 def test_a_watch_answered_410_gone_lists_again_without_an_interruption(api: FakeAPI, client: Client) -> None:
     api.script[PODS_PATH] = [
         status(410, "too old resource version"),

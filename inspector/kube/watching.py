@@ -16,6 +16,7 @@ closes the open responses and joins the threads, so nothing of ours outlives the
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import queue
@@ -38,6 +39,7 @@ GONE = 410
 JOIN_S = 30.0  # a thread inside a re-list finishes its request before it sees the stop
 BACKOFF_S = 0.2  # before the first retry of a failed watch, doubling
 BACKOFF_MAX_S = 5.0  # the cap: an API server that is back is seen within this (plus one request)
+RELIST_TIMEOUT_S = 30.0  # a re-list waits no longer than this for an answer (without --request-timeout)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +111,9 @@ class Watch:
 
     def __init__(self, client: Client, watch_seconds: int) -> None:
         self.client = client
+        # the re-lists' client: without --request-timeout, a frozen API server would hold a re-list,
+        # and the watch, silent for ever (it shares the connection pool, closed with `client`)
+        self._lister = dataclasses.replace(client, request_timeout=client.request_timeout or RELIST_TIMEOUT_S)
         self.watch_seconds = watch_seconds
         self.events: queue.Queue[tuple[Stream, Event]] = queue.Queue()
         self._stop = threading.Event()
@@ -156,7 +161,7 @@ class Watch:
             try:
                 if relist:
                     items, version = list_with_version(
-                        self.client, stream.resource, stream.namespace or None, stream.field_selector
+                        self._lister, stream.resource, stream.namespace or None, stream.field_selector
                     )
                     self.events.put((stream, Reset(items, version)))
                     relist = False
