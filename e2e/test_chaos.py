@@ -33,14 +33,19 @@ def local_only(cluster: Cluster) -> None:
 
 
 @contextmanager
-def api_server_stopped(cluster: Cluster) -> Iterator[None]:
-    """The API server stopped for the block; started again, and ready, after it, whatever happens."""
-    subprocess.run([*LOCAL, "stop-component", "kube-apiserver"], check=True)
+def api_server_stopped(cluster: Cluster, component: str = "kube-apiserver") -> Iterator[None]:
+    """The API server (or `component`) stopped for the block; started again after it, whatever
+    happens, and the API server ready (its /readyz checks etcd too)."""
+    subprocess.run([*LOCAL, "stop-component", component], check=True)
     try:
         yield
     finally:
-        subprocess.run([*LOCAL, "start-component", "kube-apiserver"], check=True)
-        wait_until(lambda: cluster.kubectl("get", "--raw", "/readyz", check=False) == "ok", what="API ready")
+        subprocess.run([*LOCAL, "start-component", component], check=True)
+        wait_until(
+            lambda: cluster.kubectl("get", "--raw", "/readyz", check=False) == "ok",
+            what="API ready",
+            timeout=120,
+        )
 
 
 def started(
@@ -174,3 +179,41 @@ def kubeconfig_with_token(cluster: Cluster, token: str, path: Path, namespace: s
     }
     path.write_text(yaml.safe_dump(config))
     return path
+
+
+def test_diff_while_the_api_server_restarts_is_one_line_and_exit_3_or_succeeds(
+    cluster: Cluster, namespace: str
+):
+    local_only(cluster)
+    apply(cluster, namespace, WEB_SVC)
+    with api_server_stopped(cluster):
+        differ = subprocess.Popen(
+            [INSPECT, "diff", "-n", namespace, "--request-timeout", "30s"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=cluster.env,
+        )
+    out, err = differ.communicate(timeout=120)
+
+    assert "Traceback" not in out + err
+    if differ.returncode == 3:  # the API server took longer to come back than the retries wait
+        assert len(err.splitlines()) == 1 and "cannot reach the API server" in err, err
+    else:  # back in time: the answer, as if nothing happened (web-svc selects no pod: an error finding)
+        assert differ.returncode == 1, (out, err)
+        assert f"{namespace}/web-svc (ClusterIP): error" in out, out
+
+
+def test_etcd_stopped_is_one_line_and_exit_3(cluster: Cluster, namespace: str):
+    local_only(cluster)
+    apply(cluster, namespace, WEB_SVC)
+    with api_server_stopped(cluster, "etcd"):
+        started_at = time.monotonic()
+        res = cluster.inspect("diff", "-n", namespace, "--request-timeout", "5s", timeout=120)
+        elapsed = time.monotonic() - started_at
+
+    assert res.returncode == 3, (res.stdout, res.stderr)
+    assert "Traceback" not in res.stdout + res.stderr
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: the API server "), res.stderr
+    assert elapsed < 60, f"--request-timeout 5s took {elapsed:.1f}s"
