@@ -21,7 +21,7 @@ import queue
 import time
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
-from types import TracebackType
+from types import MappingProxyType, TracebackType
 
 from inspector.errors import Forbidden, NotFound
 from inspector.kube.connection import Client
@@ -106,6 +106,9 @@ def merged(parts: Iterable[Snapshot], namespaces: tuple[str, ...] | None) -> Sna
         namespaces=namespaces,
         probe_events=tuple(o for p in parts for o in p.probe_events),
         notes=tuple(dict.fromkeys(n for p in parts for n in p.notes)),
+        network_policies=tuple(o for p in parts for o in p.network_policies),
+        namespace_labels=MappingProxyType({k: v for p in parts for k, v in p.namespace_labels.items()}),
+        routes=tuple(o for p in parts for o in p.routes),
     )
 
 
