@@ -132,11 +132,16 @@ def test_dash_w_whose_rolebinding_is_deleted_ends_in_one_line_and_exit_3_after_a
     cluster: Cluster, namespace: str, tmp_path: Path
 ):
     local_only(cluster)
-    cluster.kubectl("apply", "-f", str(ROOT / "deploy" / "rbac.yaml"))
+    rbac = ROOT / "deploy" / "rbac.yaml"
+    cluster.kubectl("apply", "-f", str(rbac))
+    role = next(d for d in yaml.safe_load_all(rbac.read_text()) if d and d["kind"] == "ClusterRole")
     cluster.kubectl("create", "serviceaccount", "watcher", "-n", namespace)
     binding = ("rolebinding", "watcher", "-n", namespace)
     cluster.kubectl(
-        "create", *binding, "--clusterrole=kubectl-inspect", f"--serviceaccount={namespace}:watcher"
+        "create",
+        *binding,
+        f"--clusterrole={role['metadata']['name']}",
+        f"--serviceaccount={namespace}:watcher",
     )
     token = cluster.kubectl("create", "token", "watcher", "-n", namespace, "--duration=30m").strip()
     config = kubeconfig_with_token(cluster, token, tmp_path / "watcher.kubeconfig", namespace)
