@@ -17,7 +17,7 @@ import pytest
 from inspector.cli import run
 from inspector.diagnosis.changes import Event, Subject, report_changes
 from inspector.diagnosis.readiness import Target
-from inspector.errors import AuthFailed, ClusterUnreachable, Forbidden
+from inspector.errors import AuthFailed, ClusterUnreachable, Forbidden, RequestTimedOut
 from inspector.kube.connection import Client
 from inspector.kube.resources import PODS, REPLICASETS
 from inspector.kube.watching import Change, Interrupted, Reset, Stream, Watch
@@ -369,3 +369,19 @@ def test_a_list_that_fails_is_never_an_empty_result(api: FakeAPI, client: Client
     with pytest.raises(ClusterUnreachable):  # and wait, which reads them, says so: exit 3
         wait_for(client, [Target("shop", "web")], timeout=0)
     assert notes == []
+
+
+def test_wait_still_ends_when_the_api_server_freezes_before_its_last_list(
+    api: FakeAPI, client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("inspector.kube.watching.RELIST_TIMEOUT_S", 0.5)
+    shop(api)
+    api.script[PODS_PATH] = [listed(), Reply(stall=True)]  # the list at the timeout gets no answer
+    api.watches = {path: [HELD] for path in (SERVICES_PATH, PODS_PATH, SLICES_PATH)}
+    frozen = Client(client.api, client.context, client.namespace, client.server)  # no --request-timeout
+    started = time.monotonic()
+
+    with pytest.raises(RequestTimedOut):
+        wait_for(frozen, [Target("shop", "web")], timeout=0.5)
+
+    assert time.monotonic() - started < 10

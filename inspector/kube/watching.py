@@ -94,6 +94,13 @@ def transient(exc: InspectorError) -> bool:
     return isinstance(exc, ClusterUnreachable) and not isinstance(exc, AuthFailed | Expired)
 
 
+def bounded(client: Client) -> Client:
+    """The client for re-lists: without --request-timeout, a frozen API server (connections accepted,
+    nothing answered) would hold a re-list, and whoever waits on it, silent for ever. It shares the
+    connection pool, closed with `client`."""
+    return dataclasses.replace(client, request_timeout=client.request_timeout or RELIST_TIMEOUT_S)
+
+
 def surfaced(stream: Stream, exc: InspectorError) -> InspectorError:
     """The error a stream ends with, in one line naming the kind, its namespace and what is missing."""
     plural = stream.resource.plural
@@ -111,9 +118,7 @@ class Watch:
 
     def __init__(self, client: Client, watch_seconds: int) -> None:
         self.client = client
-        # the re-lists' client: without --request-timeout, a frozen API server would hold a re-list,
-        # and the watch, silent for ever (it shares the connection pool, closed with `client`)
-        self._lister = dataclasses.replace(client, request_timeout=client.request_timeout or RELIST_TIMEOUT_S)
+        self._lister = bounded(client)
         self.watch_seconds = watch_seconds
         self.events: queue.Queue[tuple[Stream, Event]] = queue.Queue()
         self._stop = threading.Event()

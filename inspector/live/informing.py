@@ -27,7 +27,7 @@ from inspector.errors import Forbidden, NotFound
 from inspector.kube.connection import Client
 from inspector.kube.listing import list_with_version
 from inspector.kube.resources import ENDPOINTSLICES, EVENTS, JSON, PODS, SERVICES, Resource
-from inspector.kube.watching import Change, Event, Failed, Interrupted, Reset, Stream, Watch
+from inspector.kube.watching import Change, Event, Failed, Interrupted, Reset, Stream, Watch, bounded
 from inspector.live.reading import UNHEALTHY
 from inspector.model.snapshot import Snapshot, SnapshotBuilder
 
@@ -152,10 +152,11 @@ class Informer:
             self.stores[stream] = store
 
     def relist(self) -> set[str]:
-        """Every stream listed again (what the watches said is replaced); the keys that changed."""
+        """Every stream listed again (what the watches said is replaced), each LIST bounded in time
+        as the watches' re-lists are; the keys that changed."""
         changed: set[str] = set()
         for stream, store in self.stores.items():
-            changed |= store.reset(*self._listed(stream))
+            changed |= store.reset(*self._listed(stream, bounded(self.client)))
         return changed
 
     def snapshot(self, namespaces: tuple[str, ...] | None, before: Sequence[Snapshot] = ()) -> Snapshot:
@@ -204,9 +205,9 @@ class Informer:
                 return count
             count += self._take(stream, event)
 
-    def _listed(self, stream: Stream) -> tuple[list[JSON], str]:
+    def _listed(self, stream: Stream, client: Client | None = None) -> tuple[list[JSON], str]:
         return list_with_version(
-            self.client, stream.resource, stream.namespace or None, stream.field_selector
+            client or self.client, stream.resource, stream.namespace or None, stream.field_selector
         )
 
     def _take(self, stream: Stream, event: Event) -> int:
