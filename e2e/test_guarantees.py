@@ -332,11 +332,28 @@ def test_api_server_stopped_or_frozen_gives_one_line_and_exit_3_and_honours_requ
         wait_until(lambda: cluster.kubectl("get", "--raw", "/readyz", check=False) == "ok", what="API ready")
 
 
+def watched_in(audit: Path, start: int, namespace: str) -> bool:
+    """Whether the API server's audit log, from byte `start`, records a watch in `namespace`."""
+    if not audit.exists():
+        return False
+    with audit.open() as f:
+        f.seek(start)
+        for line in f:
+            if not line.endswith("\n"):
+                break  # being written
+            event = json.loads(line)
+            if event["verb"] == "watch" and (event.get("objectRef") or {}).get("namespace") == namespace:
+                return True
+    return False
+
+
 def test_api_server_stopped_during_a_wait_gives_one_line_and_exit_3(cluster: Cluster, namespace: str):
     local_only(cluster)
     apply(cluster, namespace, WEB_SVC)  # no pods: wait keeps waiting
+    audit = LOCAL_STATE / "logs" / "audit.log"
+    start = audit.stat().st_size if audit.exists() else 0
     waiter = cluster.start_inspect("wait", "web-svc", "-n", namespace, "--timeout", "8s")
-    time.sleep(2)
+    wait_until(lambda: watched_in(audit, start, namespace), what="the wait's watches open (audit log)")
     subprocess.run([*LOCAL, "stop-component", "kube-apiserver"], check=True)
     try:
         out, err = waiter.communicate(timeout=60)

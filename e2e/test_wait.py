@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 import urllib.request
-from typing import Any
+from typing import IO, Any
 
 import pytest
 
@@ -86,9 +87,25 @@ def test_wait_on_a_service_with_a_selector_typo_times_out_with_the_near_miss(clu
     assert "label app=web (selector wants app=wbe)" in res.stdout
 
 
+class Lines:
+    """The lines a process writes to a pipe, read by a thread as they come, to wait on them."""
+
+    def __init__(self, pipe: IO[str]) -> None:
+        self.lines: list[str] = []
+        self.thread = threading.Thread(target=self._read, args=(pipe,), daemon=True)
+        self.thread.start()
+
+    def _read(self, pipe: IO[str]) -> None:
+        for line in pipe:
+            self.lines.append(line)
+
+    def count(self, *parts: str) -> int:
+        return sum(all(p in line for p in parts) for line in list(self.lines))
+
+
 def test_wait_follows_changes_across_watches_that_end(cluster: Cluster, namespace):
     apply(cluster, namespace, SVC.format(target="http"))
-    waiter = cluster.start_inspect(  # every watch ends after a second
+    waiter = cluster.start_inspect(  # every watch ends after a second; -vv logs every request
         "wait",
         "web-svc",
         "-n",
@@ -97,13 +114,20 @@ def test_wait_follows_changes_across_watches_that_end(cluster: Cluster, namespac
         "60s",
         "-o",
         "json",
+        "-vv",
         env={"INSPECTOR_WATCH_SECONDS": "1"},
     )
-    time.sleep(3.5)  # several watches have ended and been opened again by now
+    assert waiter.stderr is not None and waiter.stdout is not None
+    err = Lines(waiter.stderr)
+    opened = f"/namespaces/{namespace}/services?", "watch=true"
+    wait_until(lambda: err.count(*opened) >= 3, what="the Service's watch ended and opened again, twice")
     assert waiter.poll() is None
     web(cluster, namespace)
-    out, err = waiter.communicate(timeout=90)
-    assert waiter.returncode == 0, (out, err)
+    with waiter:  # closes the pipes once it has ended
+        waiter.wait(timeout=90)
+        out = waiter.stdout.read()
+        err.thread.join(10)
+    assert waiter.returncode == 0, (out, "".join(err.lines[-20:]))
     assert '"ok": true' in out
 
 

@@ -14,6 +14,7 @@ import yaml
 from inspector.diagnosis.report import Report, inspect_snapshot
 from inspector.model.building import snapshot_from_manifests
 from inspector.model.snapshot import Snapshot
+from tests.fakeapi import api, client  # noqa: F401 (fixtures: the in-process API server and a client of it)
 
 MANIFESTS = Path(__file__).resolve().parent / "manifests"
 

@@ -3,8 +3,10 @@ commands, flags, flag values, namespaces and Services of the cluster the line na
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 from typing import ClassVar
 
 import pytest
@@ -145,3 +147,43 @@ def test_the_executable_prints_candidates_then_the_directive_and_loads_no_client
 
     assert res.stdout.splitlines() == ["name", ":4"]
     assert res.stderr.splitlines()[-1] == "LOADED []", res.stderr
+
+
+def test_what_a_completion_swallows_is_logged_with_its_traceback(caplog: pytest.LogCaptureFixture) -> None:
+    class Down(Cluster):
+        def namespaces(self) -> list[str]:
+            raise ConnectionRefusedError("nothing listens")
+
+    with caplog.at_level("DEBUG", logger="inspector.completing"):
+        assert complete(["services", "-n", ""], Down) == ([], NO_FILE)
+
+    (record,) = caplog.records
+    assert record.getMessage() == "completing the values of --namespace failed"
+    assert record.exc_info is not None and isinstance(record.exc_info[1], ConnectionRefusedError)
+
+
+@pytest.mark.parametrize(("words", "env"), [(["-v"], {}), ([], {"INSPECTOR_DEBUG": "1"})], ids=["-v", "env"])
+def test_the_executable_shows_what_it_swallowed_with_dash_v_or_inspector_debug(
+    words: list[str], env: dict[str, str], tmp_path: Path
+) -> None:
+    broken = tmp_path / "config"
+    broken.write_text("apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\n")
+    args = ["__complete", "services", "--kubeconfig", str(broken), *words, ""]
+    probe = f"import sys\nsys.argv = ['x', *{args!r}]\nfrom inspector.cli.completing import main\nmain()\n"
+    quiet = {k: v for k, v in os.environ.items() if k != "INSPECTOR_DEBUG"}
+
+    shown = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=quiet | env, check=False
+    )
+    hidden = subprocess.run(
+        [sys.executable, "-c", probe.replace("'-v', ", "")],
+        capture_output=True,
+        text=True,
+        env=quiet,
+        check=False,
+    )
+
+    assert shown.stdout == hidden.stdout == ":4\n"
+    assert "DEBUG inspector.completing: completing Service names failed" in shown.stderr
+    assert "Traceback" in shown.stderr
+    assert hidden.stderr == ""

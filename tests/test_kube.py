@@ -5,133 +5,21 @@ cluster."""
 
 from __future__ import annotations
 
-import contextlib
-import json
 import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from inspector.errors import ClusterUnreachable
-from inspector.kube.connection import Client, connect
+from inspector.kube.connection import Client
 from inspector.kube.listing import list_objects
 from inspector.kube.resources import PODS, SERVICES
 from inspector.kube.watching import Change, Reset, Stream, Watch
 from inspector.live.following import follow
 from inspector.live.inspecting import make_scope
 from inspector.live.reading import read_snapshot
-
-
-@dataclass
-class Reply:
-    status: int = 200
-    body: Any = field(default_factory=dict)
-    headers: dict[str, str] = field(default_factory=dict)
-    events: list[Any] | None = None  # a watch: these lines, then (hold=True) an open stream
-    hold: bool = False
-
-
-def items(*names: str, version: str = "7", token: str | None = None) -> dict[str, Any]:
-    meta: dict[str, Any] = {"resourceVersion": version}
-    if token:
-        meta["continue"] = token
-    return {"kind": "List", "metadata": meta, "items": [{"metadata": {"name": n}} for n in names]}
-
-
-def forbidden(what: str) -> Reply:
-    return Reply(403, {"kind": "Status", "code": 403, "message": f"{what} is forbidden"})
-
-
-class FakeAPI(ThreadingHTTPServer):
-    """Answers GET path (without query) with the replies scripted for it, in order, the last one
-    repeated; 404 for anything unscripted. Records every request."""
-
-    daemon_threads = True
-
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.script: dict[str, list[Reply]] = {}
-        self.seen: list[tuple[float, str, dict[str, list[str]]]] = []
-        self.closing = threading.Event()
-
-    def reply(self, path: str) -> Reply:
-        queue = self.script.get(path)
-        if not queue:
-            return Reply(404, {"kind": "Status", "code": 404, "message": "not found"})
-        return queue.pop(0) if len(queue) > 1 else queue[0]
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server: FakeAPI
-
-    def do_GET(self) -> None:
-        url = urlsplit(self.path)
-        self.server.seen.append((time.monotonic(), url.path, parse_qs(url.query)))
-        reply = self.server.reply(url.path)
-        if reply.events is None:
-            data = reply.body if isinstance(reply.body, bytes) else json.dumps(reply.body).encode()
-            self.send_response(reply.status)
-            for k, v in {"Content-Type": "application/json", **reply.headers}.items():
-                self.send_header(k, v)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-            return
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Transfer-Encoding", "chunked")
-        self.end_headers()
-        for event in reply.events:
-            line = json.dumps(event).encode() + b"\n"
-            self.wfile.write(f"{len(line):x}\r\n".encode() + line + b"\r\n")
-            self.wfile.flush()
-        while reply.hold and not self.server.closing.wait(0.05):
-            pass
-        with contextlib.suppress(OSError):  # the client may have shut its end down
-            self.wfile.write(b"0\r\n\r\n")
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
-@pytest.fixture
-def api() -> Iterator[FakeAPI]:
-    server = FakeAPI()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.closing.set()
-    server.shutdown()
-    server.server_close()
-    thread.join()
-
-
-@pytest.fixture
-def client(api: FakeAPI, tmp_path: Path) -> Iterator[Client]:
-    config = tmp_path / "config"
-    config.write_text(
-        json.dumps(
-            {
-                "apiVersion": "v1",
-                "kind": "Config",
-                "clusters": [{"name": "fake", "cluster": {"server": f"http://127.0.0.1:{api.server_port}"}}],
-                "contexts": [
-                    {"name": "fake", "context": {"cluster": "fake", "user": "u", "namespace": "shop"}}
-                ],
-                "current-context": "fake",
-                "users": [{"name": "u", "user": {"token": "t"}}],
-            }
-        )
-    )
-    with connect(str(config), request_timeout=5) as c:
-        yield c
+from tests.fakeapi import FakeAPI, Reply, forbidden, items
 
 
 @pytest.fixture(autouse=True)

@@ -11,8 +11,10 @@ offers no candidate: a TAB never prints an error into the user's line.
 
 from __future__ import annotations
 
+import logging
 import os
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -103,10 +105,31 @@ def _line_of(ctx: Any) -> Line:
     return line
 
 
-def _quietly(names: Callable[[], list[str]], incomplete: str) -> list[str]:
+log = logging.getLogger("inspector.completing")
+
+
+def swallowed(what: str) -> None:
+    """A TAB prints no error into the user's line: the failure is logged instead, with its traceback."""
+    log.debug("completing %s failed", what, exc_info=True)
+
+
+def log_on_stderr(words: Sequence[str], debug: bool) -> None:
+    """What completion swallows goes to stderr when the line holds -v or INSPECTOR_DEBUG is set."""
+    verbose = any(w in ("-v", "--verbose") or w.startswith(("-v=", "--v=", "--verbose=")) for w in words)
+    if not (verbose or debug) or log.handlers:
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.DEBUG)
+
+
+def _quietly(ctx: Any, names: Callable[[], list[str]], incomplete: str) -> list[str]:
     try:
         return [n for n in names() if n.startswith(incomplete)]
-    except Exception:  # a TAB prints no error into the user's line
+    except Exception:  # a TAB prints no error into the user's line: logged, see swallowed()
+        log_on_stderr((), Settings.handed(ctx.find_root().obj).debug)
+        swallowed(repr(incomplete))
         return []
 
 
@@ -116,17 +139,26 @@ def _asker(ctx: Any) -> Asker:
 
 
 def namespace_values(ctx: Any, incomplete: str) -> list[str]:
-    return _quietly(lambda: _asker(ctx).namespaces(), incomplete)
+    return _quietly(ctx, lambda: _asker(ctx).namespaces(), incomplete)
 
 
 def context_values(ctx: Any, incomplete: str) -> list[str]:
-    return _quietly(lambda: _asker(ctx).contexts(), incomplete)
+    return _quietly(ctx, lambda: _asker(ctx).contexts(), incomplete)
 
 
 def service_values(ctx: Any, incomplete: str) -> list[str]:
     line = _line_of(ctx)
     everywhere = "--all-namespaces" in line.flags
-    return _quietly(lambda: _asker(ctx).services(line.values.get("--namespace"), everywhere), incomplete)
+    return _quietly(ctx, lambda: _asker(ctx).services(line.values.get("--namespace"), everywhere), incomplete)
 
 
-__all__ = ["ASK_TIMEOUT_S", "Asker", "Line", "context_values", "namespace_values", "service_values"]
+__all__ = [
+    "ASK_TIMEOUT_S",
+    "Asker",
+    "Line",
+    "context_values",
+    "log_on_stderr",
+    "namespace_values",
+    "service_values",
+    "swallowed",
+]

@@ -384,6 +384,7 @@ def wait(
             dns_check=dns_check,
             endpoints=for_ is not WaitFor.dns,
             watch_seconds=seconds,
+            notify=showing.told_on_stderr,
         )
     return showing.answered(
         opts, lambda: documents.wait_json(result), lambda: text.wait_text(result), result.ok

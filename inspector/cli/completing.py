@@ -9,7 +9,9 @@ they cannot drift from it; namespaces and Service names come from the cluster th
 `--kubeconfig`, `--context`, `-n`), contexts from the kubeconfig, both asked through
 `inspector.cli.candidates` (which the bare executable's completion uses too). Nothing imports the DNS client,
 and the Kubernetes client only when the API must be asked. A failure prints no candidate: a TAB never
-prints an error into the user's line.
+prints an error into the user's line; what failed is logged (`inspector.completing`), on stderr when
+the line holds `-v` or INSPECTOR_DEBUG is set (kubectl's completion scripts discard stderr: run
+`kubectl __complete svc-inspect ...` by hand to read it).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from inspector.cli.candidates import Asker, Line
+from inspector.cli.candidates import Asker, Line, log_on_stderr, swallowed
 from inspector.cli.commands import app
 from inspector.cli.options import DOCUMENTS, NAMED, PICTURED, Output
 from inspector.settings import Settings
@@ -159,7 +161,8 @@ def complete(args: Sequence[str], asker: Callable[[Line], Asker] = Asker) -> tup
         try:
             ask = asker(line)
             names = ask.services(line.values.get("--namespace"), "--all-namespaces" in line.flags)
-        except Exception:  # a TAB prints no error into the user's line
+        except Exception:  # a TAB prints no error into the user's line: logged, see swallowed()
+            swallowed("Service names")
             return [], NO_FILE
         return [(n, "") for n in names if n.startswith(current)], NO_FILE
     return [], NO_FILE
@@ -177,7 +180,8 @@ def _values(long: str, command: Any, line: Line, asker: Callable[[Line], Asker])
             return [(n, "") for n in asker(line).namespaces()]
         if long == "--context":
             return [(n, "") for n in asker(line).contexts()]
-    except Exception:  # a TAB prints no error into the user's line
+    except Exception:  # a TAB prints no error into the user's line: logged, see swallowed()
+        swallowed(f"the values of {long}")
         return []
     return _choices(command, long) if command is not None else []
 
@@ -190,6 +194,7 @@ def main() -> None:
     if args[:1] in (["__complete"], ["__completeNoDesc"]):
         args = args[1:]
     settings = Settings.from_environment()  # KUBECONFIG, and whether this runs in a pod
+    log_on_stderr(args[:-1], settings.debug)
     candidates, directive = complete(args, functools.partial(Asker, settings=settings))
     lines = [f"{w}\t{d}" if d and with_descriptions else w for w, d in candidates]
     sys.stdout.write("".join(f"{line}\n" for line in lines) + f":{directive}\n")

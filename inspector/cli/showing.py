@@ -96,6 +96,11 @@ def listed(
     return shown(opts, report, lambda: document(report), lambda: text(report))
 
 
+def told_on_stderr(line: str) -> None:
+    """What a watcher tells while it runs (the API server away, and back): one line on stderr."""
+    typer.echo(line, err=True)
+
+
 def followed(opts: Scoped, name: str | None, first: Callable[[Report], str]) -> int:
     """-w: the command's own text, then one line per change (endpoints, findings, Services), as
     `kubectl get -w`; only Ctrl-C ends it (one line, 130)."""
@@ -111,7 +116,7 @@ def followed(opts: Scoped, name: str | None, first: Callable[[Report], str]) -> 
     scope = make_scope(opts.namespace, opts.all_namespaces, name, opts.selector)
     seconds = opts.settings.watch_seconds()
     with opts.connect() as client:
-        reports = follow(client, scope, seconds)
+        reports = follow(client, scope, watch_seconds=seconds, notify=told_on_stderr)
         try:
             before = next(reports)
             typer.echo(first(before))

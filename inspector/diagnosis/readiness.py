@@ -51,7 +51,16 @@ def endpoint_drift(sr: ServiceReport, workloads: Iterable[Workload] = ()) -> lis
     """Why a Service's endpoints are not (yet) what they should be; empty when they are.
 
     Besides the slices matching the pods, the workloads whose pods the Service selects must have
-    rolled out: otherwise a scale-up or rollout still changes the endpoints."""
+    rolled out: otherwise a scale-up or rollout still changes the endpoints. A Service not yet
+    discoverable is explained with the evidence `diff` gives: each selected pod that is not ready,
+    with its container states and its last failed probe."""
+    reasons = _drift(sr, workloads)
+    if reasons:
+        reasons += [f.message for f in sr.findings if f.code == "pod-not-ready"]
+    return reasons
+
+
+def _drift(sr: ServiceReport, workloads: Iterable[Workload]) -> list[str]:
     reasons = [f.message for f in sr.findings if f.severity is Severity.ERROR]
     svc = sr.service
     if not svc.selects_pods or svc.selector is None:

@@ -97,11 +97,13 @@ def list_objects(
         yield from page["items"]
 
 
-def list_with_version(client: Client, resource: Resource, namespace: str | None) -> tuple[list[JSON], str]:
+def list_with_version(
+    client: Client, resource: Resource, namespace: str | None, field_selector: str | None = None
+) -> tuple[list[JSON], str]:
     """Every object of a kind and the list's resourceVersion, to start a watch from."""
     items: list[JSON] = []
     version = ""
-    for page in decoded_pages(client, resource, namespace):
+    for page in decoded_pages(client, resource, namespace, field_selector):
         items += page["items"]
         version = page["resource_version"] or version
     return items, version

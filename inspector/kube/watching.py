@@ -1,14 +1,22 @@
-"""Watches: follow kinds in namespaces from a resourceVersion, as typed events, until stopped.
+"""Watches: follow kinds in namespaces from a resourceVersion, as typed events, until stopped, with
+one error policy.
 
-Why it exists: `wait` must see every change without polling. A watch the API server ends (after
+Why it exists: `-w` and `wait` must see every change without polling, and must never go silent when
+the API server goes away. The policy, in one place (`transient`): a watch the API server ends (after
 its timeout) is opened again from the last resourceVersion; one that has expired (410 Gone, as an
-ERROR event or as the answer to opening it) is answered by listing the kind again, which arrives as
-a `Reset` carrying the fresh list. Each followed stream runs in its own thread; `stop` closes the
-open responses and joins the threads, so nothing of ours outlives the watch.
+ERROR event or as the answer to opening it) is answered by listing the kind again, which arrives as a
+`Reset` carrying the fresh list. A transient failure (connection refused or reset, a timeout, 5xx,
+429 once the transport's own Retry-After waits are spent) is told as `Interrupted`, at each failed
+attempt, and retried with capped backoff; the first request that succeeds again is a LIST, so the changes made
+while away arrive in its `Reset` (the store above compares it with what it had: nothing lost, nothing
+twice). Anything else (401, 403, a kind no longer served) ends the stream with `Failed`, naming the
+kind and what is missing: the consumer raises it. Each followed stream runs in its own thread; `stop`
+closes the open responses and joins the threads, so nothing of ours outlives the watch.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import queue
@@ -20,7 +28,7 @@ from typing import Any
 
 import urllib3
 
-from inspector.errors import Expired, InspectorError
+from inspector.errors import AuthFailed, ClusterUnreachable, Expired, Forbidden, InspectorError
 from inspector.kube.connection import Client
 from inspector.kube.listing import list_with_version
 from inspector.kube.resources import JSON, Resource
@@ -29,14 +37,19 @@ log = logging.getLogger("inspector.watching")
 
 GONE = 410
 JOIN_S = 30.0  # a thread inside a re-list finishes its request before it sees the stop
+BACKOFF_S = 0.2  # before the first retry of a failed watch, doubling
+BACKOFF_MAX_S = 5.0  # the cap: an API server that is back is seen within this (plus one request)
+RELIST_TIMEOUT_S = 30.0  # a re-list waits no longer than this for an answer (without --request-timeout)
 
 
 @dataclass(frozen=True, slots=True)
 class Stream:
-    """One kind in one namespace."""
+    """One kind in one namespace ("" for a cluster-scoped kind or all namespaces), optionally
+    narrowed by a field selector (the API server filters)."""
 
     resource: Resource
     namespace: str
+    field_selector: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,13 +62,54 @@ class Change:
 
 @dataclass(frozen=True, slots=True)
 class Reset:
-    """The watch expired: here is the kind listed again, and the version the watch goes on from."""
+    """The kind listed again (the watch expired, or the API server is back after an interruption):
+    every object there is now, and the version the watch goes on from."""
 
     items: list[JSON]
     version: str
 
 
-Event = Change | Reset
+@dataclass(frozen=True, slots=True)
+class Interrupted:
+    """An attempt of the stream failed for a reason that passes (`transient`); it is retried, and
+    the `Reset` that follows once the API server answers again ends the interruption."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Failed:
+    """The stream ended for good: the error says which kind and why, for the consumer to raise."""
+
+    error: InspectorError
+
+
+Event = Change | Reset | Interrupted | Failed
+
+
+def transient(exc: InspectorError) -> bool:
+    """Whether a watch that failed with `exc` is tried again: the API server away, slow or overloaded
+    (connection refused or reset, no answer in time, 5xx, 429). Credentials refused (401, TLS),
+    permission missing (403), a kind not served (404): retrying cannot help, the user must know."""
+    return isinstance(exc, ClusterUnreachable) and not isinstance(exc, AuthFailed | Expired)
+
+
+def bounded(client: Client) -> Client:
+    """The client for re-lists: without --request-timeout, a frozen API server (connections accepted,
+    nothing answered) would hold a re-list, and whoever waits on it, silent for ever. It shares the
+    connection pool, closed with `client`."""
+    return dataclasses.replace(client, request_timeout=client.request_timeout or RELIST_TIMEOUT_S)
+
+
+def surfaced(stream: Stream, exc: InspectorError) -> InspectorError:
+    """The error a stream ends with, in one line naming the kind, its namespace and what is missing."""
+    plural = stream.resource.plural
+    where = f"{plural} in namespace {stream.namespace}" if stream.namespace else plural
+    if isinstance(exc, Forbidden):
+        return Forbidden(
+            f"cannot watch {where} any more: the permission to list and watch {plural} is missing ({exc})"
+        )
+    return type(exc)(f"cannot watch {where} any more: {exc}")
 
 
 class Watch:
@@ -64,6 +118,7 @@ class Watch:
 
     def __init__(self, client: Client, watch_seconds: int) -> None:
         self.client = client
+        self._lister = bounded(client)
         self.watch_seconds = watch_seconds
         self.events: queue.Queue[tuple[Stream, Event]] = queue.Queue()
         self._stop = threading.Event()
@@ -103,30 +158,38 @@ class Watch:
         self._threads.clear()
 
     def _follow(self, stream: Stream, version: str) -> None:
-        """Re-watches when a watch ends, re-lists when it has expired, until stopped."""
-        backoff = 0.2
+        """Re-watches when a watch ends, re-lists when it has expired or after an interruption,
+        retries transient failures with capped backoff, ends on any other failure; until stopped."""
+        relist = False
+        backoff = BACKOFF_S
         while not self._stop.is_set():
             try:
-                try:
-                    for change in self._changes(stream, version):
-                        version = str((change.object.get("metadata") or {}).get("resourceVersion") or version)
-                        self.events.put((stream, change))
-                except Expired:
-                    items, version = list_with_version(self.client, stream.resource, stream.namespace)
+                if relist:
+                    items, version = list_with_version(
+                        self._lister, stream.resource, stream.namespace or None, stream.field_selector
+                    )
                     self.events.put((stream, Reset(items, version)))
-                backoff = 0.2
+                    relist = False
+                    backoff = BACKOFF_S
+                for change in self._changes(stream, version):
+                    version = str((change.object.get("metadata") or {}).get("resourceVersion") or version)
+                    self.events.put((stream, change))
+            except Expired:
+                relist = True  # at once: the API server is there, our version is too old
             except InspectorError as exc:
                 if self._stop.is_set():
                     return
+                if not transient(exc):
+                    self.events.put((stream, Failed(surfaced(stream, exc))))
+                    return
                 log.info(
-                    "watch of %s in %s ended (%s); watching again",
-                    stream.resource.plural,
-                    stream.namespace,
-                    exc,
+                    "watch of %s in %s failed (%s); retrying", stream.resource.plural, stream.namespace, exc
                 )
+                self.events.put((stream, Interrupted(str(exc))))
+                relist = True  # what changed while we were away comes with the fresh list
                 if self._stop.wait(backoff):
                     return
-                backoff = min(backoff * 2, 5.0)
+                backoff = min(backoff * 2, BACKOFF_MAX_S)
 
     def _changes(self, stream: Stream, version: str) -> Iterator[Change]:
         """The events of one watch request, until the server ends it or we stop; raises Expired on
@@ -137,6 +200,8 @@ class Watch:
             ("allowWatchBookmarks", "true"),
             ("timeoutSeconds", self.watch_seconds),
         ]
+        if stream.field_selector:
+            query.append(("fieldSelector", stream.field_selector))
         path = stream.resource.path(stream.namespace)
         resp = self.client.send(path, query, self.watch_seconds + 15)
         raw = resp.response  # urllib3's response: read as a stream, shut down by `stop`
@@ -178,5 +243,6 @@ def _change(event: Any) -> Change:
     if kind == "ERROR":
         if obj.get("code") == GONE:  # expired: list again, watch from the new version
             raise Expired(str(obj.get("message") or "410 Gone"))
-        raise InspectorError(str(obj.get("message") or "watch error"))
+        # any other Status the API server ends a watch with (a 500 mid-stream, say) passes
+        raise ClusterUnreachable(f"the watch ended with an error: {obj.get('message') or obj.get('code')}")
     return Change(kind, obj)

@@ -348,8 +348,9 @@ def _snapshots(client: Client, namespaces: list[str]) -> tuple[dict[str, Snapsho
             continue  # cannot exist: the API has no say, nor a Service there
         try:
             found[ns] = read_snapshot(client, ns)
-        except NotFound:
-            pass
+        except NotFound:  # an absent namespace holds nothing: what the API says of it is known
+            known.add(ns)
+            continue
         except Forbidden:
             continue  # unreadable: the API's answer for it stays unknown
         known.add(ns)

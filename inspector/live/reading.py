@@ -9,10 +9,11 @@ failure (a partial result with a clear note). The objects go to `SnapshotBuilder
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterator
 
-from inspector.errors import Forbidden, InspectorError, NotFound
+from inspector.errors import Forbidden, NotFound
 from inspector.kube.connection import Client
 from inspector.kube.listing import list_objects
 from inspector.kube.resources import (
@@ -32,6 +33,8 @@ from inspector.kube.resources import (
 from inspector.model.building import SnapshotBuilder
 from inspector.model.snapshot import Snapshot
 
+log = logging.getLogger("inspector.reading")
+
 
 def check_namespace(client: Client, namespace: str) -> None:
     """NotFound (one line, exit 2) when the namespace does not exist; reading it may still be
@@ -40,8 +43,8 @@ def check_namespace(client: Client, namespace: str) -> None:
         client.get_json(f"/api/v1/namespaces/{namespace}")
     except NotFound:
         raise NotFound(f'namespace "{namespace}" not found') from None
-    except Forbidden:
-        pass
+    except Forbidden as exc:  # may not get it, may still read in it: the LISTs will tell
+        log.debug("cannot tell whether namespace %s exists: %s", namespace, exc)
 
 
 def config_map(client: Client, namespace: str, name: str) -> JSON | None:
@@ -153,8 +156,8 @@ def _policies_and_routes(
     API's CRDs are often absent) is no error; one we may not read is a note."""
     try:
         builder.add(list_objects(client, NETWORKPOLICIES, scope))
-    except NotFound:
-        pass
+    except NotFound:  # not served: no policy can apply
+        log.debug("networkpolicies are not served")
     except Forbidden:
         notes.append("cannot list networkpolicies: reachability verdicts assume no policy applies")
     for res in ROUTES:
@@ -173,8 +176,8 @@ def _readable_scopes(client: Client, notes: list[str]) -> list[str | None]:
     try:
         client.get_json(SERVICES.path(), [("limit", 1)])  # a permission probe: one object, not a page
         return [None]
-    except Forbidden:
-        pass
+    except Forbidden as exc:  # the fallbacks below say so in a note
+        log.debug("cannot list services across namespaces: %s", exc)
     try:
         names = [str((o.get("metadata") or {}).get("name")) for o in list_objects(client, NAMESPACES)]
     except Forbidden:
@@ -194,10 +197,15 @@ def _slices(client: Client, scope: str | None) -> Iterator[JSON]:
         yield from list_objects(client, ENDPOINTS, scope)
 
 
-def readable(client: Client, resource: Resource, namespace: str) -> list[JSON]:
-    """Every object of a kind in a namespace, or none when it cannot be read (for objects that only
-    sharpen a verdict)."""
+def readable(
+    client: Client, resource: Resource, namespace: str, notes: list[str], lacking: str
+) -> list[JSON]:
+    """Every object of a kind that only sharpens a verdict, in a namespace. Without permission to
+    list it (403), or where the API does not serve it (404), none, and a note saying so and what the
+    result lacks (`lacking`); any other failure is raised: an empty list never stands for a LIST
+    that timed out or failed."""
     try:
         return list(list_objects(client, resource, namespace))
-    except InspectorError:
+    except (Forbidden, NotFound):
+        notes.append(f"cannot list {resource.plural}: {lacking}")
         return []
