@@ -1,0 +1,182 @@
+"""The report: every section the benchmark prints, from the figures measuring.py returns.
+
+Why it exists: the printed layout is what a reader compares from run to run and what the README's
+"Performance" section quotes, so it is kept in one place, apart from how the figures are taken.
+Everything the bench prints goes through `say`, flushed at once so progress shows under `make`.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from inspector.kube.listing import PAGE_SIZE
+
+if TYPE_CHECKING:  # the types of the figures; at run time this module imports neither
+    from measuring import Run
+    from populating import Plan
+
+
+def say(text: str = "") -> None:
+    print(text, flush=True)
+
+
+def fmt_runs(runs: list[float], unit: str, digits: int = 2) -> str:
+    return f"{min(runs):8.{digits}f} {unit} {statistics.median(runs):8.{digits}f} {unit}"
+
+
+@dataclass(frozen=True, eq=False)  # each command its own row, keyed by identity
+class Contender:
+    label: str
+    cmd: list[str]
+    role: str = ""  # "reference": diff -A, the row every ratio divides by
+
+
+def print_end_to_end(runs: dict[Contender, list[Run]], repeat: int) -> dict[str, float]:
+    """The table of the issue: every command's medians and its ratio to `diff -A`. Returns the
+    medians of wall time by role, for the targets."""
+    say(
+        f"\nEnd to end: {repeat} runs each, interleaved, after one warm-up run each; stdout to /dev/null; "
+        "each command started by /usr/bin/time (its own peak RSS, nothing inherited)"
+    )
+    say(f"  {'command':<66} {'wall':>8} {'CPU':>8} {'peak RSS':>9} {'vs diff -A':>11}")
+    reference = next(c for c in runs if c.role == "reference")
+    base = statistics.median(r.wall_s for r in runs[reference])
+    out = {}
+    for contender, got in runs.items():
+        wall = statistics.median(r.wall_s for r in got)
+        cpu = statistics.median(r.cpu_s for r in got)
+        rss = statistics.median(r.peak_rss_mb for r in got)
+        out[contender.role or contender.label] = wall
+        out[f"{contender.role}-rss"] = rss
+        say(f"  {contender.label:<66} {wall:6.2f} s {cpu:6.2f} s {rss:6.0f} MB {wall / base:10.2f}x")
+    return out
+
+
+def print_targets(walls: dict[str, float], density: float, reaction: list[float]) -> None:
+    diff, rss = walls["reference"], walls["reference-rss"]
+    rows = [
+        ("`diff -A` <= 1.5x the transfer floor", diff / walls["transfer"], 1.5, "x"),
+        ("`diff -A` <= 0.25x kubectl list-only", diff / walls["kubectl"], 0.25, "x"),
+        ("peak RSS of `diff -A` <= 150 MB", rss, 150, " MB"),
+        ("density: µs/object, 1 namespace against 20 <= 1.3x", density, 1.3, "x"),
+    ]
+    if reaction:
+        rows.append(
+            (
+                "`wait` reacts within 200 ms of the completing update",
+                statistics.median(reaction) * 1000,
+                200,
+                " ms",
+            )
+        )
+    say("\nTargets (issue 15)")
+    for label, value, bound, unit in rows:
+        verdict = "met" if value <= bound else f"MISSED by {value / bound:.2f}x"
+        say(f"  {label:<58} {value:8.2f}{unit:<3} {verdict}")
+
+
+def print_phases(results: list[dict[str, Any]], cli_median: float, broken: int) -> None:
+    say(f"\nInspector phases in-process ({len(results)} runs, each in a fresh process)")
+    say(f"  {'phase':<46} {'min':>10} {'median':>10} {'RSS after (median)':>20}")
+    rows = (
+        ("connect (kubeconfig, client)", "connect", None),
+        ("fetching (read_snapshot(client, None))", "fetch", "rss_fetched"),
+        ("inspecting (inspect_snapshot)", "inspect", "rss_inspected"),
+        ("rendering (report_json + write_json)", "render", "rss_rendered"),
+    )
+    for label, key, rss_key in rows:
+        times = [r[key] for r in results]
+        rss = f"{statistics.median(r[rss_key] for r in results):17.0f} MB" if rss_key else ""
+        say(f"  {label:<46} {fmt_runs(times, 's')} {rss:>20}")
+    total = statistics.median(r["connect"] + r["fetch"] + r["inspect"] + r["render"] for r in results)
+    say(f"  {'sum of the phases (median)':<46} {'':>10} {total:8.2f} s")
+    say(
+        f"  the CLI's median wall time beyond the phases (interpreter, imports, writing): "
+        f"{cli_median - total:.2f} s"
+    )
+    say(
+        f"  peak RSS {statistics.median(r['peak_rss'] for r in results):.0f} MB (median; the interpreter "
+        f"and imports alone: {statistics.median(r['rss_start'] for r in results):.0f} MB); "
+        f"report JSON {results[0]['json_mb']:.1f} MB"
+    )
+    first = results[0]
+    say(f"\n  Requests of one fetch, per path (PAGE_SIZE = {PAGE_SIZE})")
+    say(f"  {'path':<46} {'objects':>9} {'requests':>9} {'pages needed':>13}")
+    for path, count in sorted(first["requests"].items()):
+        plural = path.rsplit("/", 1)[-1]
+        objects = first["objects"].get(plural, 0)
+        needed = max(1, math.ceil(objects / PAGE_SIZE))
+        say(f"  {path:<46} {objects:>9,} {count:>9} {needed:>13}")
+    say(f"  {'total':<46} {'':>9} {sum(first['requests'].values()):>9}")
+    if first["requests"].get("/api/v1/services", 0) > math.ceil(first["objects"]["services"] / PAGE_SIZE):
+        say("  (the one more for services: with -A, fetching first asks for one Service to learn whether")
+        say("  it may list across namespaces; a 403 makes it read namespace by namespace)")
+    distinct, with_ip = first["pod_ips"]
+    s = first["summary"]
+    say(
+        f"  report: {s['services']:,} Services, {s['errors']} error(s), {s['warnings']} warning(s), "
+        f"{s['infos']} info(s) (the plan has {broken} Services selecting no pod); "
+        f"pods with an IP {with_ip:,}, distinct pod IPs {distinct:,}"
+    )
+
+
+def print_linearity(by_share: list[dict[str, Any]], by_density: list[dict[str, Any]], repeat: int) -> None:
+    def objects(r: dict[str, Any]) -> int:
+        return int(r["services"] + r["slices"] + r["pods"])
+
+    header = (
+        f"{'namespaces':>11} {'services':>9} {'slices':>8} {'pods':>8} {'objects':>9} "
+        f"{'time':>9} {'us/object':>10} {'ratio':>8}"
+    )
+
+    def row(r: dict[str, Any], base: dict[str, Any]) -> str:
+        us, base_us = (x["min"] / objects(x) * 1e6 for x in (r, base))
+        return (
+            f"{r['namespaces']:>11} {r['services']:>9,} {r['slices']:>8,} {r['pods']:>8,} {objects(r):>9,} "
+            f"{r['min']:>7.3f} s {us:>10.1f} {us / base_us:>7.2f}x"
+        )
+
+    say(
+        f"\nLinearity of inspect_snapshot (min of {repeat} runs; ratio: time per object against the 100% row)"
+    )
+    say(f"  {'share':>6} {header}")
+    for r in by_share:
+        say(f"  {r['fraction']:>6.0%} {row(r, by_share[-1])}")
+    say("  and in density: all of them folded into fewer namespaces (ratio: against the unfolded row)")
+    say(f"  {'pods/ns':>7} {header}")
+    for r in by_density:
+        say(f"  {r['pods'] // r['namespaces']:>7,} {row(r, by_density[0])}")
+
+
+def print_dns(r: dict[str, Any]) -> None:
+    names = r["names"]
+    oracle, floor = statistics.median(r["oracle"]), statistics.median(r["floor"])
+    types = ", ".join(f"{t} {n:,}" for t, n in sorted(r["by_type"].items()))
+    say(f"\nDNS oracle ({names:,} names: {types}; {r['concurrency']} queries in flight)")
+    say(
+        f"  oracle (inspect_dns)  min {min(r['oracle']):.2f} s  median {oracle:.2f} s  {names / oracle:,.0f} names/s"
+    )
+    say(
+        f"  floor (bare dnspython) min {min(r['floor']):.2f} s  median {floor:.2f} s  {names / floor:,.0f} names/s"
+    )
+    say(
+        f"  oracle / floor: {oracle / floor:.2f}x the time ({r['errors']} error finding(s) among the records)"
+    )
+
+
+def print_wait(reactions: list[float], plan: Plan) -> None:
+    here = plan.pods // plan.namespaces
+    say(
+        f"\n`wait` on a new Service in {plan.namespace(0)} ({here:,} pods there, {plan.pods:,} in the cluster)"
+    )
+    if not reactions:
+        say("  no run completed")
+        return
+    say(
+        "  from the EndpointSlice update that completes it to `wait` returning: "
+        + ", ".join(f"{r * 1000:.0f} ms" for r in reactions)
+        + f" (median {statistics.median(reactions) * 1000:.0f} ms)"
+    )
