@@ -20,12 +20,12 @@ from pathlib import Path
 import pytest
 
 from e2e.harness import (
-    AGNHOST,
     LOCAL_STATE,
     WEB_SVC,
     Cluster,
     RealNode,
     apply,
+    client_pod,
     pods_on_every_node,
     slice_addresses,
     wait_pod_ready,
@@ -43,25 +43,7 @@ def local(*args: str) -> None:
 def clients_on_every_node(cluster: Cluster, namespace: str) -> dict[str, str]:
     """node -> the name of a client pod (agnhost idling, busybox nc) pinned there, once Ready."""
     for node in cluster.nodes:
-        apply(
-            cluster,
-            namespace,
-            f"""
-apiVersion: v1
-kind: Pod
-metadata:
-  name: client-{node.name}
-  labels:
-    role: client
-spec:
-  nodeName: {node.name}
-  terminationGracePeriodSeconds: 1
-  containers:
-    - name: client
-      image: {AGNHOST}
-      args: [pause]
-""",
-        )
+        apply(cluster, namespace, client_pod(f"client-{node.name}", f"  nodeName: {node.name}\n"))
     for node in cluster.nodes:
         wait_pod_ready(cluster, namespace, f"client-{node.name}")
     return {node.name: f"client-{node.name}" for node in cluster.nodes}
