@@ -23,6 +23,9 @@ JSON = Mapping[str, Any]
 
 EMPTY: Mapping[str, str] = MappingProxyType({})
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
+ZONE_LABEL = "topology.kubernetes.io/zone"
+# the annotations that ask the EndpointSlice controller for topology hints (the second is deprecated)
+TOPOLOGY_ANNOTATIONS = ("service.kubernetes.io/topology-mode", "service.kubernetes.io/topology-aware-hints")
 TERMINAL_PHASES = frozenset({"Succeeded", "Failed"})
 E = TypeVar("E", bound=StrEnum)
 
@@ -173,6 +176,11 @@ class Service:
     load_balancer_ingress: tuple[str, ...] = ()
     allocate_load_balancer_node_ports: bool = True
     labels: Mapping[str, str] = field(default_factory=lambda: EMPTY)
+    internal_traffic_policy: str | None = None  # None: the API default, Cluster
+    traffic_distribution: str | None = None  # PreferClose, PreferSameZone, PreferSameNode
+    session_affinity: str = "None"  # or ClientIP
+    external_ips: tuple[str, ...] = ()
+    topology_mode: str | None = None  # the topology-mode (or topology-aware-hints) annotation
 
     @property
     def key(self) -> str:
@@ -201,6 +209,9 @@ class SliceEndpoint:
     target: ObjectRef | None = None
     node: str | None = None
     hostname: str | None = None
+    zone: str | None = None
+    zone_hints: tuple[str, ...] = ()  # hints.forZones: the zones whose nodes should use it
+    node_hints: tuple[str, ...] = ()  # hints.forNodes: the nodes that should use it
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,6 +241,7 @@ class Node:
     ready: bool = False
     internal_ips: tuple[str, ...] = ()
     simulated: bool = False  # a kwok node: no kubelet, no kube-proxy, no network behind its address
+    zone: str | None = None  # its topology.kubernetes.io/zone label
 
 
 @dataclass(frozen=True, slots=True)
@@ -464,6 +476,7 @@ def service_from_api(obj: JSON) -> Service:
         if _map(i).get("ip") or _map(i).get("hostname")
     )
     cluster_ip = _text(spec.get("clusterIP"))
+    annotations = _map(meta.get("annotations"))
     return Service(
         namespace=namespace,
         name=name,
@@ -480,7 +493,18 @@ def service_from_api(obj: JSON) -> Service:
         load_balancer_ingress=ingress,
         allocate_load_balancer_node_ports=spec.get("allocateLoadBalancerNodePorts") is not False,
         labels=_frozen_labels(meta.get("labels")),
+        internal_traffic_policy=_text(spec.get("internalTrafficPolicy")),
+        traffic_distribution=_text(spec.get("trafficDistribution")),
+        session_affinity=_text(spec.get("sessionAffinity")) or "None",
+        external_ips=tuple(str(i) for i in _list(spec.get("externalIPs"))),
+        topology_mode=next(
+            (str(annotations[k]) for k in TOPOLOGY_ANNOTATIONS if _text(annotations.get(k))), None
+        ),
     )
+
+
+def _hint_names(hints: JSON, key: str) -> tuple[str, ...]:
+    return tuple(str(_map(h)["name"]) for h in _list(hints.get(key)) if _text(_map(h).get("name")))
 
 
 def _target(ref: Any, default_namespace: str) -> ObjectRef | None:
@@ -500,6 +524,7 @@ def endpointslice_from_api(obj: JSON) -> EndpointSlice:
         cond = _map(e.get("conditions"))
         # API semantics: ready/serving absent means unknown, to be read as true; terminating as false
         ready = cond.get("ready") is not False
+        hints = _map(e.get("hints"))
         endpoints.append(
             SliceEndpoint(
                 addresses=tuple(str(a) for a in _list(e.get("addresses"))),
@@ -509,6 +534,9 @@ def endpointslice_from_api(obj: JSON) -> EndpointSlice:
                 target=_target(e.get("targetRef"), namespace),
                 node=_text(e.get("nodeName")),
                 hostname=_text(e.get("hostname")),
+                zone=_text(e.get("zone")),
+                zone_hints=_hint_names(hints, "forZones"),
+                node_hints=_hint_names(hints, "forNodes"),
             )
         )
     ports = tuple(
@@ -565,7 +593,13 @@ def node_from_api(obj: JSON) -> Node:
         if _map(a).get("type") == "InternalIP" and _map(a).get("address")
     )
     annotations = _map(meta.get("annotations"))
-    return Node(name=name, ready=ready, internal_ips=ips, simulated="kwok.x-k8s.io/node" in annotations)
+    return Node(
+        name=name,
+        ready=ready,
+        internal_ips=ips,
+        simulated="kwok.x-k8s.io/node" in annotations,
+        zone=_text(_map(meta.get("labels")).get(ZONE_LABEL)),
+    )
 
 
 def probe_event_from_api(obj: JSON) -> ProbeEvent | None:
