@@ -1,0 +1,209 @@
+"""The node model answers kube-proxy's own cases the same (tests/kubeproxy_cases.py), and reads
+what it needs from Kubernetes manifests."""
+
+from __future__ import annotations
+
+import pytest
+
+from inspector.diagnosis.nodetraffic import (
+    Outcome,
+    Policies,
+    ProxyEndpoint,
+    Topology,
+    categorize,
+    node_traffic,
+    proxy_endpoints,
+    route,
+)
+from inspector.model.snapshot import snapshot_from_manifests
+from tests.conftest import snapshot_of
+from tests.kubeproxy_cases import (
+    CATEGORIZE_CASES,
+    PACKET_FLOW_CASES,
+    TEST_NODE,
+    CategorizeCase,
+    Ep,
+    Flow,
+    PacketFlowCase,
+)
+
+
+def _proxy_endpoint(ep: Ep, node: str) -> ProxyEndpoint:
+    return ProxyEndpoint(
+        address=ep.endpoint,
+        node=node if ep.is_local else None,
+        ready=ep.ready,
+        serving=ep.serving,
+        terminating=ep.terminating,
+        zone_hints=frozenset(ep.zone_hints),
+        node_hints=frozenset(ep.node_hints),
+    )
+
+
+def _names(endpoints: tuple[ProxyEndpoint, ...] | None) -> frozenset[str]:
+    return frozenset(e.address for e in endpoints or ())
+
+
+@pytest.mark.parametrize("case", CATEGORIZE_CASES, ids=lambda c: c.name)
+def test_categorize_endpoints_agrees_with_kube_proxy(case: CategorizeCase) -> None:
+    """pkg/proxy/topology_test.go, TestCategorizeEndpoints."""
+    # upstream marks locality by a flag; the model by node name: an unnamed node is "test-node"
+    node = case.node_name or TEST_NODE
+    policies = Policies(
+        internal_local=case.internal_local,
+        external_local=case.external_local and case.node_port != 0,
+        externally_accessible=case.node_port != 0,
+    )
+    endpoints = [_proxy_endpoint(e, node) for e in case.endpoints]
+
+    got = categorize(endpoints, policies, node, case.zone, node_hints=case.prefer_same_enabled)
+
+    # as upstream: allEndpoints is whichever of the two is non-empty, else the case's own
+    if case.cluster and not case.local:
+        expected_all = case.cluster
+    elif case.local and not case.cluster:
+        expected_all = case.local
+    else:
+        expected_all = case.all or frozenset()
+    assert _names(got.cluster) == case.cluster
+    assert _names(got.local) == case.local
+    assert _names(got.reachable) == expected_all
+    assert got.has_any == (bool(expected_all) or case.only_remote)
+
+
+FLOWS = [(case, flow) for case in PACKET_FLOW_CASES for flow in case.flows]
+
+
+@pytest.mark.parametrize(("case", "flow"), FLOWS, ids=[f"{c.test}: {f.name}" for c, f in FLOWS])
+def test_packet_flow_agrees_with_kube_proxy(case: PacketFlowCase, flow: Flow) -> None:
+    """pkg/proxy/iptables/proxier_test.go and pkg/proxy/nftables/proxier_test.go (flow.files)."""
+    snapshot = snapshot_from_manifests(case.manifests)
+    namespace, name = flow.service.split("/") if flow.service else ("ns1", "svc1")
+    service = snapshot.service(namespace, name)
+    assert service is not None
+    port = service.ports[0]
+    slices = [s for s in snapshot.slices if s.namespace == namespace and s.service_name == name]
+    endpoints = proxy_endpoints(slices, port)
+
+    verdict = route(
+        endpoints, Policies.of(service, port), TEST_NODE, None, flow.destination, flow.source, case.settings
+    )
+
+    if verdict.outcome is Outcome.FORWARD:
+        output = ", ".join(f"{a}:{port.target}" for a in verdict.addresses)
+    else:
+        output = verdict.outcome.value.upper()
+    assert output == flow.output
+    if flow.masq is not None:
+        assert verdict.snat == flow.masq
+
+
+def test_every_upstream_case_is_transcribed() -> None:
+    assert len(CATEGORIZE_CASES) == 32  # every case of TestCategorizeEndpoints
+    assert len({c.name for c in CATEGORIZE_CASES}) == 32
+    assert len(FLOWS) == 177
+
+
+def test_topology_is_reported_per_node() -> None:
+    eps = [
+        ProxyEndpoint("10.0.0.1", "a", zone_hints=frozenset({"zone-a"})),
+        ProxyEndpoint("10.0.0.2", "b", zone_hints=frozenset({"zone-b"})),
+    ]
+    assert categorize(eps, Policies(), "a", "zone-a").topology is Topology.SAME_ZONE
+    assert categorize(eps, Policies(), "c", "zone-c").topology is Topology.NONE
+
+
+# ----------------------------------------------------------------------------- from manifests
+
+
+def test_snapshot_keeps_what_kube_proxy_reads() -> None:
+    snapshot = snapshot_of("topology.yaml")
+    zonal = snapshot.service("edge", "web-zonal")
+    sticky = snapshot.service("edge", "web-sticky")
+    hintless = snapshot.service("edge", "web-hintless")
+    local = snapshot.service("edge", "web-local")
+    assert zonal is not None and sticky is not None and hintless is not None and local is not None
+
+    assert zonal.traffic_distribution == "PreferSameZone"
+    assert local.internal_traffic_policy == "Local"
+    assert (sticky.session_affinity, sticky.external_ips) == ("ClientIP", ("192.168.10.100",))
+    assert hintless.topology_mode == "Auto"
+    assert {n.name: n.zone for n in snapshot.nodes} == {
+        "node-a": "zone-a",
+        "node-b": "zone-b",
+        "node-c": "zone-c",
+        "node-sim": "zone-d",
+    }
+    same_node = next(s for s in snapshot.slices if s.service_name == "web-same-node")
+    assert [(e.zone, e.zone_hints, e.node_hints) for e in same_node.endpoints] == [
+        ("zone-a", ("zone-a",), ("node-a",)),
+        ("zone-b", ("zone-b",), ("node-b",)),
+    ]
+
+
+def _per_node(service: str) -> dict[str, tuple[str, tuple[str, ...], str | None, tuple[str, ...] | None]]:
+    snapshot = snapshot_of("topology.yaml")
+    svc = snapshot.service("edge", service)
+    assert svc is not None
+    out = {}
+    for nt in node_traffic(svc, snapshot.slices, snapshot.nodes):
+        (port,) = nt.ports
+        assert port.cluster_ip is not None
+        external = port.external
+        out[nt.node] = (
+            port.cluster_ip.outcome.value,
+            port.cluster_ip.addresses,
+            external.outcome.value if external else None,
+            external.addresses if external else None,
+        )
+    return out
+
+
+def test_internal_traffic_policy_local_drops_on_nodes_without_an_endpoint() -> None:
+    assert _per_node("web-local") == {
+        "node-a": ("forward", ("10.244.1.11",), None, None),
+        "node-b": ("forward", ("10.244.2.11",), None, None),
+        "node-c": ("drop", (), None, None),
+        "node-sim": ("drop", (), None, None),
+    }
+
+
+def test_prefer_same_zone_keeps_each_zone_to_its_endpoints_and_a_zone_without_one_uses_all() -> None:
+    both = ("10.244.1.11", "10.244.2.11")
+    assert _per_node("web-zonal") == {
+        "node-a": ("forward", ("10.244.1.11",), None, None),
+        "node-b": ("forward", ("10.244.2.11",), None, None),
+        "node-c": ("forward", both, None, None),
+        "node-sim": ("forward", both, None, None),
+    }
+
+
+def test_prefer_same_node_keeps_a_node_to_its_own_endpoint() -> None:
+    both = ("10.244.1.11", "10.244.2.11")
+    per_node = _per_node("web-same-node")
+    assert per_node["node-a"] == ("forward", ("10.244.1.11",), None, None)
+    # node-c has no node hint, and no endpoint is hinted for zone-c: no topology there
+    assert per_node["node-c"] == ("forward", both, None, None)
+
+
+def test_external_paths_of_a_node_port_service_with_cluster_policy_use_every_endpoint_snat() -> None:
+    snapshot = snapshot_of("topology.yaml")
+    svc = snapshot.service("edge", "web-sticky")
+    assert svc is not None
+    (node_c,) = [n for n in node_traffic(svc, snapshot.slices, snapshot.nodes) if n.node == "node-c"]
+    (port,) = node_c.ports
+    assert port.external is not None
+    assert (port.external.outcome, port.external.addresses, port.external.snat) == (
+        Outcome.FORWARD,
+        ("10.244.1.11", "10.244.2.11"),
+        True,
+    )
+    assert node_c.session_affinity == "ClientIP"
+
+
+def test_headless_and_externalname_services_have_no_node_traffic() -> None:
+    snapshot = snapshot_of("shop.yaml", "service-types.yaml")
+    for name in ("web-headless", "payments-gateway"):
+        svc = snapshot.service("shop", name)
+        assert svc is not None
+        assert node_traffic(svc, snapshot.slices, snapshot.nodes) == ()
