@@ -442,6 +442,8 @@ class Flow:
     masq: bool | None = None  # None: upstream does not say (its DROP and REJECT flows)
     service: str = ""  # "namespace/name" where the case holds several Services
     files: tuple[str, ...] = BOTH
+    port: int | None = None  # the Service port the packet is sent to; None: its only one
+    protocol: str = "TCP"
 
 
 @dataclass(frozen=True)
@@ -641,14 +643,22 @@ BOTH_EPS = "10.180.0.1:80, 10.180.2.1:80"
 # and one on "remote": svc1 plain, svc2 eTP Local, svc3 iTP Local
 _MASQUERADE_MANIFESTS = tuple(
     m
-    for ns, name, ip, np, lb, extra, n in (
-        ("ns1", "svc1", "172.30.0.41", 3001, "1.2.3.4", {}, 1),
-        ("ns2", "svc2", "172.30.0.42", 3002, "5.6.7.8", {"external_traffic_policy": "Local"}, 2),
-        ("ns3", "svc3", "172.30.0.43", 3003, "9.10.11.12", {"internal_traffic_policy": "Local"}, 3),
+    for ns, name, ip, np, lb, etp, itp, n in (
+        ("ns1", "svc1", "172.30.0.41", 3001, "1.2.3.4", None, None, 1),
+        ("ns2", "svc2", "172.30.0.42", 3002, "5.6.7.8", "Local", None, 2),
+        ("ns3", "svc3", "172.30.0.43", 3003, "9.10.11.12", None, "Local", 3),
     )
     for m in (
         service(
-            ns, name, ip, type="LoadBalancer", port_name="p80", node_port=np, load_balancer_ip=lb, **extra
+            ns,
+            name,
+            ip,
+            type="LoadBalancer",
+            port_name="p80",
+            node_port=np,
+            load_balancer_ip=lb,
+            external_traffic_policy=etp,
+            internal_traffic_policy=itp,
         ),
         endpoint_slice(
             ns,
@@ -716,7 +726,7 @@ def _overridden(overrides: dict[str, dict[str, Any]]) -> tuple[Flow, ...]:
     return tuple(out)
 
 
-_NO_DETECTOR = {
+_NO_DETECTOR: dict[str, dict[str, Any]] = {
     "node to ClusterIP": {"masq": False},
     "node to ClusterIP with eTP:Local": {"masq": False},
     "node to ClusterIP with iTP:Local": {"masq": False},
@@ -726,18 +736,117 @@ _NO_DETECTOR = {
     "pod to NodePort with eTP:Local": {"output": "10.180.0.2:80"},
     "pod to LB with eTP:Local": {"output": "10.180.0.2:80"},
 }
-_MASQUERADE_ALL = {
+_MASQUERADE_ALL: dict[str, dict[str, Any]] = {
     "pod to ClusterIP": {"masq": True},
     "pod to ClusterIP with eTP:Local": {"masq": True},
     "pod to ClusterIP with iTP:Local": {"masq": True},
 }
-_MASQUERADE_ALL_NO_DETECTOR = {
+_MASQUERADE_ALL_NO_DETECTOR: dict[str, dict[str, Any]] = {
     **_MASQUERADE_ALL,
     "pod to NodePort with eTP:Local": {"output": "10.180.0.2:80"},
     "pod to LB with eTP:Local": {"output": "10.180.0.2:80"},
 }
 
+_SVC2_PORTS = (
+    ("http", 80, "TCP", None, 80),
+    ("https", 443, "TCP", 8443, 8443),
+    ("dns-udp", 53, "UDP", None, 53),
+    ("dns-tcp", 53, "TCP", 5353, 5353),
+    ("dns-sctp", 53, "SCTP", None, 53),
+)
+# TestClusterIPGeneral: svc1 with one port, svc2 with five (a targetPort on some, one port number
+# under three protocols); the slice's port numbers are what the packets are sent to
+_CLUSTER_IP_GENERAL = (
+    {
+        "kind": "Service",
+        "metadata": {"namespace": "ns1", "name": "svc1"},
+        "spec": {"clusterIP": "172.30.0.41", "ports": [{"name": "http", "port": 80, "protocol": "TCP"}]},
+    },
+    {
+        "kind": "Service",
+        "metadata": {"namespace": "ns2", "name": "svc2"},
+        "spec": {
+            "clusterIP": "172.30.0.42",
+            "ports": [
+                {"name": n, "port": p, "protocol": proto} | ({"targetPort": t} if t else {})
+                for n, p, proto, t, _ in _SVC2_PORTS
+            ],
+        },
+    },
+    {
+        "kind": "EndpointSlice",
+        "metadata": {"namespace": "ns1", "name": "svc1-1", "labels": {"kubernetes.io/service-name": "svc1"}},
+        "addressType": "IPv4",
+        "endpoints": [endpoint("10.180.0.1", TEST_NODE)],
+        "ports": [{"name": "http", "port": 80, "protocol": "TCP"}],
+    },
+    {
+        "kind": "EndpointSlice",
+        "metadata": {"namespace": "ns2", "name": "svc2-1", "labels": {"kubernetes.io/service-name": "svc2"}},
+        "addressType": "IPv4",
+        "endpoints": [endpoint("10.180.0.1", TEST_NODE), endpoint("10.180.2.1", "node2")],
+        "ports": [{"name": n, "port": e, "protocol": proto} for n, _, proto, _, e in _SVC2_PORTS],
+    },
+)
+
 PACKET_FLOW_CASES: tuple[PacketFlowCase, ...] = (
+    PacketFlowCase(
+        "TestClusterIPGeneral",
+        _CLUSTER_IP_GENERAL,
+        (
+            Flow("simple clusterIP", POD, CIP, "10.180.0.1:80", False, "ns1/svc1"),
+            # upstream also masquerades this one (hairpin: the source is the endpoint itself), a rule
+            # per endpoint the model does not hold: only the endpoints are compared
+            Flow("hairpin to cluster IP", POD, CIP, "10.180.0.1:80", None, "ns1/svc1"),
+            Flow(
+                "clusterIP with multiple endpoints",
+                POD,
+                CIP,
+                "10.180.0.1:80, 10.180.2.1:80",
+                False,
+                "ns2/svc2",
+                port=80,
+            ),
+            Flow(
+                "clusterIP with TargetPort",
+                POD,
+                CIP,
+                "10.180.0.1:8443, 10.180.2.1:8443",
+                False,
+                "ns2/svc2",
+                port=443,
+            ),
+            Flow(
+                "clusterIP with TCP, UDP, and SCTP on same port (TCP)",
+                POD,
+                CIP,
+                "10.180.0.1:5353, 10.180.2.1:5353",
+                False,
+                "ns2/svc2",
+                port=53,
+            ),
+            Flow(
+                "clusterIP with TCP, UDP, and SCTP on same port (UDP)",
+                POD,
+                CIP,
+                "10.180.0.1:53, 10.180.2.1:53",
+                False,
+                "ns2/svc2",
+                port=53,
+                protocol="UDP",
+            ),
+            Flow(
+                "clusterIP with TCP, UDP, and SCTP on same port (SCTP)",
+                POD,
+                CIP,
+                "10.180.0.1:53, 10.180.2.1:53",
+                False,
+                "ns2/svc2",
+                port=53,
+                protocol="SCTP",
+            ),
+        ),
+    ),
     _internal_traffic_policy(
         "internalTrafficPolicy is cluster",
         "Cluster",

@@ -81,7 +81,7 @@ def test_packet_flow_agrees_with_kube_proxy(case: PacketFlowCase, flow: Flow) ->
     namespace, name = flow.service.split("/") if flow.service else ("ns1", "svc1")
     service = snapshot.service(namespace, name)
     assert service is not None
-    port = service.ports[0]
+    port = next(p for p in service.ports if flow.port in (None, p.port) and p.protocol == flow.protocol)
     slices = [s for s in snapshot.slices if s.namespace == namespace and s.service_name == name]
     endpoints = proxy_endpoints(slices, port)
 
@@ -89,10 +89,8 @@ def test_packet_flow_agrees_with_kube_proxy(case: PacketFlowCase, flow: Flow) ->
         endpoints, Policies.of(service, port), TEST_NODE, None, flow.destination, flow.source, case.settings
     )
 
-    if verdict.outcome is Outcome.FORWARD:
-        output = ", ".join(f"{a}:{port.target}" for a in verdict.addresses)
-    else:
-        output = verdict.outcome.value.upper()
+    forwarded = verdict.outcome is Outcome.FORWARD
+    output = ", ".join(verdict.targets) if forwarded else verdict.outcome.value.upper()
     assert output == flow.output
     if flow.masq is not None:
         assert verdict.snat == flow.masq
@@ -101,13 +99,13 @@ def test_packet_flow_agrees_with_kube_proxy(case: PacketFlowCase, flow: Flow) ->
 def test_every_upstream_case_is_transcribed() -> None:
     assert len(CATEGORIZE_CASES) == 32  # every case of TestCategorizeEndpoints
     assert len({c.name for c in CATEGORIZE_CASES}) == 32
-    assert len(FLOWS) == 177
+    assert len(FLOWS) == 184
 
 
 def test_topology_is_reported_per_node() -> None:
     eps = [
-        ProxyEndpoint("10.0.0.1", "a", zone_hints=frozenset({"zone-a"})),
-        ProxyEndpoint("10.0.0.2", "b", zone_hints=frozenset({"zone-b"})),
+        ProxyEndpoint("10.0.0.1", node="a", zone_hints=frozenset({"zone-a"})),
+        ProxyEndpoint("10.0.0.2", node="b", zone_hints=frozenset({"zone-b"})),
     ]
     assert categorize(eps, Policies(), "a", "zone-a").topology is Topology.SAME_ZONE
     assert categorize(eps, Policies(), "c", "zone-c").topology is Topology.NONE

@@ -70,12 +70,18 @@ class ProxyEndpoint:
     """One endpoint of one Service port as kube-proxy holds it."""
 
     address: str
+    port: int | None = None  # the slice's port number: the targetPort as resolved for this endpoint
     node: str | None = None
     ready: bool = True
     serving: bool = True
     terminating: bool = False
     zone_hints: frozenset[str] = frozenset()
     node_hints: frozenset[str] = frozenset()
+
+    @property
+    def key(self) -> str:
+        """Its identity, as upstream's Endpoint.String(): ip:port."""
+        return self.address if self.port is None else f"{self.address}:{self.port}"
 
     @property
     def serving_terminating(self) -> bool:
@@ -190,7 +196,7 @@ def categorize(
         local = ()
     if cluster is None:
         return Categories(None, local, local, has_any, topology)
-    merged = {e.address: e for e in (*cluster, *local)}
+    merged = {e.key: e for e in (*cluster, *local)}
     return Categories(cluster, local, tuple(merged.values()), has_any, topology)
 
 
@@ -212,7 +218,12 @@ class Verdict:
 
     @property
     def addresses(self) -> tuple[str, ...]:
-        return tuple(sorted(e.address for e in self.endpoints))
+        return tuple(sorted({e.address for e in self.endpoints}))
+
+    @property
+    def targets(self) -> tuple[str, ...]:
+        """ip:port of each endpoint, as upstream's packet-flow tests write them."""
+        return tuple(sorted(e.key for e in self.endpoints))
 
 
 def route(
@@ -264,19 +275,21 @@ def _why(topology: Topology, local: bool) -> str:
 
 
 def proxy_endpoints(slices: Iterable[EndpointSlice], port: ServicePort) -> tuple[ProxyEndpoint, ...]:
-    """The endpoints kube-proxy holds for one Service port: the slices' endpoints that list a port of
-    that name and protocol, one per first address (a terminating duplicate never replaces another),
-    as pkg/proxy/endpointslicecache.go reads them."""
+    """The endpoints kube-proxy holds for one Service port: the slices' endpoints under each slice port
+    of that name and protocol, one per first address and port number (a terminating duplicate never
+    replaces another), as pkg/proxy/endpointslicecache.go reads them."""
     name = port.name or None
     out: dict[str, ProxyEndpoint] = {}
     for s in slices:
-        if not any((p.name or None) == name and p.protocol == port.protocol and p.port for p in s.ports):
-            continue
-        for e in s.endpoints:
+        numbers = [
+            p.port for p in s.ports if (p.name or None) == name and p.protocol == port.protocol and p.port
+        ]
+        for number, e in ((n, e) for n in numbers for e in s.endpoints):
             if not e.addresses:
                 continue
             endpoint = ProxyEndpoint(
                 address=e.addresses[0],
+                port=number,
                 node=e.node,
                 ready=e.ready,
                 serving=e.serving,
@@ -284,8 +297,8 @@ def proxy_endpoints(slices: Iterable[EndpointSlice], port: ServicePort) -> tuple
                 zone_hints=frozenset(e.zone_hints),
                 node_hints=frozenset(e.node_hints),
             )
-            if endpoint.address not in out or not endpoint.terminating:
-                out[endpoint.address] = endpoint
+            if endpoint.key not in out or not endpoint.terminating:
+                out[endpoint.key] = endpoint
     return tuple(out.values())
 
 
