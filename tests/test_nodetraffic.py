@@ -16,7 +16,7 @@ from inspector.diagnosis.nodetraffic import (
     route,
 )
 from inspector.model.snapshot import snapshot_from_manifests
-from tests.conftest import snapshot_of
+from tests.conftest import inspect_manifests, snapshot_of
 from tests.kubeproxy_cases import (
     CATEGORIZE_CASES,
     PACKET_FLOW_CASES,
@@ -205,3 +205,60 @@ def test_headless_and_externalname_services_have_no_node_traffic() -> None:
         svc = snapshot.service("shop", name)
         assert svc is not None
         assert node_traffic(svc, snapshot.slices, snapshot.nodes) == ()
+
+
+TERMINATING_LOCAL = """
+apiVersion: v1
+kind: Node
+metadata: {name: node-a}
+status: {conditions: [{type: Ready, status: "True"}]}
+---
+apiVersion: v1
+kind: Node
+metadata: {name: node-b}
+status: {conditions: [{type: Ready, status: "True"}]}
+---
+apiVersion: v1
+kind: Node
+metadata: {name: node-c}
+status: {conditions: [{type: Ready, status: "True"}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: edge}
+spec:
+  type: NodePort
+  clusterIP: 10.96.30.1
+  externalTrafficPolicy: Local
+  internalTrafficPolicy: Local
+  ports: [{name: http, port: 80, targetPort: 8080, nodePort: 30080}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: web-abcde
+  namespace: edge
+  labels: {kubernetes.io/service-name: web}
+addressType: IPv4
+ports: [{name: http, port: 8080, protocol: TCP}]
+endpoints:
+  - addresses: [10.244.1.5]
+    conditions: {ready: true, serving: true, terminating: false}
+    nodeName: node-a
+  - addresses: [10.244.2.5]
+    conditions: {ready: false, serving: true, terminating: true}
+    nodeName: node-b
+"""
+
+
+def test_a_node_whose_only_endpoint_is_terminating_still_serves_local_traffic() -> None:
+    report = inspect_manifests(TERMINATING_LOCAL)
+    sr = report.service("edge", "web")
+    assert sr is not None
+    named = {f.code: f.details["nodeList"] for f in sr.findings if "nodeList" in f.details}
+
+    # node-b's serving, terminating endpoint is used there: only node-c drops
+    assert named == {
+        "local-policy-nodes-without-endpoints": ["node-c"],
+        "internal-traffic-policy-local-no-endpoint": ["node-c"],
+    }
