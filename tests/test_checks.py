@@ -424,9 +424,15 @@ POSITIVE = [
         [
             (
                 WARNING,
-                "topology-mode Auto, but 2 of 2 ready endpoint(s) carry no zone hint in the EndpointSlices: "
-                "kube-proxy ignores the hints and every node sends traffic to every endpoint, across zones",
-                {"asked": "topology-mode Auto", "missing": 2, "total": 2},
+                "topology-mode Auto, but 2 of 2 ready endpoint(s) carry no zone hint in the EndpointSlices (the "
+                "EndpointSlice controller says: 'Insufficient number of endpoints, addressType: IPv4'): kube-proxy "
+                "ignores the hints and every node sends traffic to every endpoint, across zones",
+                {
+                    "asked": "topology-mode Auto",
+                    "missing": 2,
+                    "total": 2,
+                    "hintsDisabledEvent": "Insufficient number of endpoints, addressType: IPv4",
+                },
             )
         ],
         id="topology-hints-missing--annotation-without-hints",

@@ -15,8 +15,9 @@ from inspector.diagnosis.nodetraffic import (
     proxy_endpoints,
     route,
 )
+from inspector.diagnosis.report import inspect_snapshot
 from inspector.model.snapshot import snapshot_from_manifests
-from tests.conftest import inspect_manifests, snapshot_of
+from tests.conftest import inspect_manifests, load, snapshot_of
 from tests.kubeproxy_cases import (
     CATEGORIZE_CASES,
     PACKET_FLOW_CASES,
@@ -262,3 +263,16 @@ def test_a_node_whose_only_endpoint_is_terminating_still_serves_local_traffic() 
         "local-policy-nodes-without-endpoints": ["node-c"],
         "internal-traffic-policy-local-no-endpoint": ["node-c"],
     }
+
+
+def test_missing_hints_without_the_controllers_event_say_so_without_a_reason() -> None:
+    docs = [d for d in load("topology.yaml") if d.get("kind") != "Event"]
+    report = inspect_snapshot(snapshot_from_manifests(docs))
+    sr = report.service("edge", "web-hintless")
+    assert sr is not None
+    (found,) = [f for f in sr.findings if f.code == "topology-hints-missing"]
+
+    assert found.message.startswith(
+        "topology-mode Auto, but 2 of 2 ready endpoint(s) carry no zone hint in the EndpointSlices: "
+    )
+    assert found.details["hintsDisabledEvent"] is None

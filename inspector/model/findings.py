@@ -204,10 +204,10 @@ CATALOGUE: dict[FindingCode, Code] = {
         Code(
             "topology-hints-missing",
             Severity.WARNING,
-            "{asked}, but {missing} of {total} ready endpoint(s) carry no zone hint in the EndpointSlices: "
-            "kube-proxy ignores the hints and every node sends traffic to every endpoint, across zones",
+            "{asked}, but {missing} of {total} ready endpoint(s) carry no zone hint in the EndpointSlices"
+            "{why}: kube-proxy ignores the hints and every node sends traffic to every endpoint, across zones",
             "the Service asks for topology-aware routing (trafficDistribution or the topology-mode annotation) "
-            "but its slices lack hints",
+            "but its slices lack hints; details: the controller's TopologyAwareHintsDisabled event",
         ),
         Code(
             "session-affinity-behind-snat",

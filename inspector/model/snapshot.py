@@ -24,8 +24,12 @@ JSON = Mapping[str, Any]
 EMPTY: Mapping[str, str] = MappingProxyType({})
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 ZONE_LABEL = "topology.kubernetes.io/zone"
-# the annotations that ask the EndpointSlice controller for topology hints (the second is deprecated)
+# the annotations that ask the EndpointSlice controller for topology hints (the second is deprecated),
+# and the values that ask, as the controller's hintsEnabled reads them
 TOPOLOGY_ANNOTATIONS = ("service.kubernetes.io/topology-mode", "service.kubernetes.io/topology-aware-hints")
+TOPOLOGY_MODES = ("Auto", "auto")
+# the reason of the event the EndpointSlice controller records on a Service whose hints it drops
+HINTS_DISABLED = "TopologyAwareHintsDisabled"
 TERMINAL_PHASES = frozenset({"Succeeded", "Failed"})
 E = TypeVar("E", bound=StrEnum)
 
@@ -136,6 +140,17 @@ class ProbeEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class ServiceEvent:
+    """The latest `TopologyAwareHintsDisabled` event of a Service: why its slices carry no hints."""
+
+    namespace: str
+    service: str
+    message: str
+    count: int = 1
+    last_seen: str = ""  # RFC 3339, compared as text
+
+
+@dataclass(frozen=True, slots=True)
 class ServicePort:
     port: int
     protocol: str = "TCP"
@@ -193,6 +208,15 @@ class Service:
     @property
     def has_selector(self) -> bool:
         return bool(self.selector)
+
+    @property
+    def asked_topology(self) -> str | None:
+        """How it asks for topology-aware routing (hints), in the user's words, or None."""
+        if self.traffic_distribution:
+            return f"trafficDistribution {self.traffic_distribution}"
+        if self.topology_mode in TOPOLOGY_MODES:
+            return f"topology-mode {self.topology_mode}"
+        return None
 
     @property
     def selects_pods(self) -> bool:
@@ -310,6 +334,7 @@ class Snapshot:
     network_policies: tuple[NetworkPolicy, ...] = ()
     namespace_labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # Namespaces read
     routes: tuple[Route, ...] = ()
+    service_events: tuple[ServiceEvent, ...] = ()  # read only for Services that ask for topology
 
     def service(self, namespace: str, name: str) -> Service | None:
         return next((s for s in self.services if s.namespace == namespace and s.name == name), None)
@@ -625,6 +650,26 @@ def probe_event_from_api(obj: JSON) -> ProbeEvent | None:
     )
 
 
+def service_event_from_api(obj: JSON) -> ServiceEvent | None:
+    """A `TopologyAwareHintsDisabled` event about a Service, or None for any other event."""
+    involved = _map(obj.get("involvedObject") or obj.get("regarding"))
+    if obj.get("reason") != HINTS_DISABLED or involved.get("kind") != "Service":
+        return None
+    namespace, _, meta = _meta(obj)
+    series = _map(obj.get("series"))
+    return ServiceEvent(
+        namespace=str(involved.get("namespace") or namespace),
+        service=str(involved.get("name") or ""),
+        message=" ".join(str(obj.get("message") or obj.get("note") or "").split()),
+        count=_int(obj.get("count")) or _int(series.get("count")) or 1,
+        last_seen=_text(obj.get("lastTimestamp"))
+        or _text(series.get("lastObservedTime"))
+        or _text(obj.get("eventTime"))
+        or _text(meta.get("creationTimestamp"))
+        or "",
+    )
+
+
 def workload_from_api(obj: JSON, kind: str | None = None) -> Workload:
     """A Deployment, StatefulSet or ReplicaSet; `kind` for the items of a LIST, which carry none."""
     namespace, name, meta = _meta(obj)
@@ -713,11 +758,17 @@ class SnapshotBuilder:
         self._policies: list[NetworkPolicy] = []
         self._namespace_labels: dict[str, Mapping[str, str]] = {}
         self._routes: list[Route] = []
+        self._service_events: list[ServiceEvent] = []
         self._notes: list[str] = []
 
     def unready_namespaces(self) -> set[str]:
         """The namespaces holding a pod that is not ready (and not ending): where its probe events help."""
         return {p.namespace for p in self._pods if not p.ready and not p.terminal and not p.terminating}
+
+    def topology_namespaces(self) -> set[str]:
+        """The namespaces holding a Service that asks for topology hints: where the controller's
+        TopologyAwareHintsDisabled events say why they are missing."""
+        return {s.namespace for s in self._services if s.asked_topology}
 
     def add(self, objects: Iterable[JSON]) -> SnapshotBuilder:
         for obj in objects:
@@ -736,6 +787,8 @@ class SnapshotBuilder:
                 self._workloads.append(workload_from_api(obj))
             elif kind == "Event" and (event := probe_event_from_api(obj)) is not None:
                 self._probe_events.append(event)
+            elif kind == "Event" and (hints_event := service_event_from_api(obj)) is not None:
+                self._service_events.append(hints_event)
             elif kind == "NetworkPolicy":
                 try:
                     self._policies.append(NetworkPolicy.from_api(obj))
@@ -761,6 +814,7 @@ class SnapshotBuilder:
             network_policies=tuple(self._policies),
             namespace_labels=MappingProxyType(dict(self._namespace_labels)),
             routes=tuple(self._routes),
+            service_events=tuple(self._service_events),
         )
 
 

@@ -23,10 +23,6 @@ from inspector.diagnosis.nodetraffic import (
 from inspector.model.findings import Finding, finding
 from inspector.model.snapshot import Node, Service, SliceEndpoint
 
-# the values of the topology-mode annotation (or the deprecated topology-aware-hints) that ask the
-# EndpointSlice controller for hints, as its hintsEnabled reads them
-TOPOLOGY_MODES = ("Auto", "auto")
-
 
 def _routed(service: Service) -> bool:
     """kube-proxy programs rules for it: it has a cluster IP (not headless, not ExternalName)."""
@@ -35,15 +31,6 @@ def _routed(service: Service) -> bool:
 
 def _real_nodes(facts: ServiceFacts) -> list[Node]:
     return sorted((n for n in facts.nodes if n.ready and not n.simulated), key=lambda n: n.name)
-
-
-def _asked_topology(service: Service) -> str | None:
-    """How the Service asks for topology-aware routing, in the user's words, or None."""
-    if service.traffic_distribution:
-        return f"trafficDistribution {service.traffic_distribution}"
-    if service.topology_mode in TOPOLOGY_MODES:
-        return f"topology-mode {service.topology_mode}"
-    return None
 
 
 def _ready_endpoints(facts: ServiceFacts) -> list[SliceEndpoint]:
@@ -76,7 +63,7 @@ def check_internal_local_nodes(facts: ServiceFacts) -> Iterator[Finding]:
 
 def check_zones_without_endpoints(facts: ServiceFacts) -> Iterator[Finding]:
     svc = facts.service
-    asked = _asked_topology(svc)
+    asked = svc.asked_topology
     ready = _ready_endpoints(facts)
     if asked is None or not _routed(svc) or not ready:
         return
@@ -95,13 +82,23 @@ def check_zones_without_endpoints(facts: ServiceFacts) -> Iterator[Finding]:
 def check_topology_hints(facts: ServiceFacts) -> Iterator[Finding]:
     """kube-proxy uses zone hints only when every ready endpoint has one (topology.go)."""
     svc = facts.service
-    asked = _asked_topology(svc)
+    asked = svc.asked_topology
     ready = _ready_endpoints(facts)
     if asked is None or not _routed(svc) or not ready:
         return
     missing = sum(1 for e in ready if not e.zone_hints)
     if missing:
-        yield finding("topology-hints-missing", asked=asked, missing=missing, total=len(ready))
+        event = max(facts.service_events, key=lambda e: (e.last_seen, e.count), default=None)
+        found = finding(
+            "topology-hints-missing",
+            asked=asked,
+            missing=missing,
+            total=len(ready),
+            why=f" (the EndpointSlice controller says: {event.message!r})" if event else "",
+            extra={"hintsDisabledEvent": event.message if event else None},
+        )
+        details = {k: v for k, v in found.details.items() if k != "why"}
+        yield Finding(found.code, found.severity, found.message, details)
 
 
 def check_session_affinity_snat(facts: ServiceFacts) -> Iterator[Finding]:
