@@ -960,3 +960,51 @@ PACKET_FLOW_CASES: tuple[PacketFlowCase, ...] = (
         ProxySettings(pod_traffic_detected=False, masquerade_all=True),
     ),
 )
+
+
+# --------------------------------------------------------------------------- health check node port
+
+
+@dataclass(frozen=True)
+class HealthCheckCase:
+    """upstream checks how many Services have local ready endpoints (LocalReadyEndpoints): 1 or 0
+    here, for its single Service; the node's health check answers 200 with some, 503 without."""
+
+    test: str
+    manifests: tuple[dict[str, Any], ...]
+    has_local_ready_endpoints: bool
+
+
+_HC_SVC = service("ns1", "svc1", "172.30.1.1")
+HEALTH_CHECK_CASES = (
+    HealthCheckCase(
+        "TestHealthCheckNodePortWhenTerminating/ready local endpoints",
+        (
+            _HC_SVC,
+            endpoint_slice(
+                "ns1",
+                "svc1",
+                endpoint("10.0.1.1", TEST_NODE, ready=True),
+                endpoint("10.0.1.2", TEST_NODE, ready=True),
+                endpoint("10.0.1.3", TEST_NODE, ready=True),
+                endpoint("10.0.1.4", TEST_NODE, ready=False),  # not ready endpoints should be ignored
+            ),
+        ),
+        True,
+    ),
+    HealthCheckCase(
+        "TestHealthCheckNodePortWhenTerminating/all endpoints set to terminating",
+        (
+            _HC_SVC,
+            endpoint_slice(
+                "ns1",
+                "svc1",
+                endpoint("10.0.1.1", TEST_NODE, ready=False, serving=True, terminating=False),
+                endpoint("10.0.1.2", TEST_NODE, **_SERVING_TERMINATING),
+                endpoint("10.0.1.3", TEST_NODE, **_SERVING_TERMINATING),
+                endpoint("10.0.1.4", TEST_NODE, **_ENDING),
+            ),
+        ),
+        False,
+    ),
+)

@@ -3,6 +3,8 @@ what it needs from Kubernetes manifests."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from inspector.diagnosis.nodetraffic import (
@@ -11,6 +13,7 @@ from inspector.diagnosis.nodetraffic import (
     ProxyEndpoint,
     Topology,
     categorize,
+    health_check,
     node_traffic,
     proxy_endpoints,
     route,
@@ -20,11 +23,13 @@ from inspector.model.snapshot import snapshot_from_manifests
 from tests.conftest import inspect_manifests, load, snapshot_of
 from tests.kubeproxy_cases import (
     CATEGORIZE_CASES,
+    HEALTH_CHECK_CASES,
     PACKET_FLOW_CASES,
     TEST_NODE,
     CategorizeCase,
     Ep,
     Flow,
+    HealthCheckCase,
     PacketFlowCase,
 )
 
@@ -276,3 +281,35 @@ def test_missing_hints_without_the_controllers_event_say_so_without_a_reason() -
         "topology-mode Auto, but 2 of 2 ready endpoint(s) carry no zone hint in the EndpointSlices: "
     )
     assert found.details["hintsDisabledEvent"] is None
+
+
+@pytest.mark.parametrize("case", HEALTH_CHECK_CASES, ids=lambda c: c.test)
+def test_health_check_node_port_agrees_with_kube_proxy(case: HealthCheckCase) -> None:
+    """pkg/proxy/iptables/proxier_test.go and pkg/proxy/nftables/proxier_test.go,
+    TestHealthCheckNodePortWhenTerminating."""
+    snapshot = snapshot_from_manifests(case.manifests)
+    service = snapshot.service("ns1", "svc1")
+    assert service is not None
+
+    check = health_check(service, snapshot.slices, TEST_NODE)
+
+    assert (check.local_endpoints > 0) == case.has_local_ready_endpoints
+    assert check.status() == (200 if case.has_local_ready_endpoints else 503)
+    assert check.status(proxy_healthy=False) == 503
+
+
+def test_health_check_counts_an_endpoint_once_across_ports() -> None:
+    """upstream's comment: 10.0.0.1:80 and 10.0.0.1:443 are one endpoint."""
+    snapshot = snapshot_of("topology.yaml")
+    service = snapshot.service("edge", "web-sticky")
+    assert service is not None
+    two_ports = replace(service, ports=(*service.ports, replace(service.ports[0], name="again", port=81)))
+    slices = [
+        replace(s, ports=(*s.ports, replace(s.ports[0], name="again")))
+        if s.service_name == "web-sticky"
+        else s
+        for s in snapshot.slices
+    ]
+
+    assert health_check(two_ports, slices, "node-a").local_endpoints == 1
+    assert health_check(two_ports, slices, "node-c").status() == 503

@@ -349,3 +349,28 @@ def node_traffic(
             ports.append(PortTraffic(sp, cats.topology, internal, external))
         out.append(NodeTraffic(n.name, n.zone, tuple(ports), service.session_affinity))
     return tuple(out)
+
+
+# --------------------------------------------------------------------------- health check node port
+
+
+@dataclass(frozen=True, slots=True)
+class HealthCheck:
+    """What a node's kube-proxy answers on the Service's healthCheckNodePort (externalTrafficPolicy
+    Local), as pkg/proxy/healthcheck/service_health.go serves it."""
+
+    local_endpoints: int  # its localEndpoints: distinct ready local endpoint IPs, every port together
+
+    def status(self, proxy_healthy: bool = True) -> int:
+        return 200 if self.local_endpoints and proxy_healthy else 503
+
+
+def health_check(service: Service, slices: Iterable[EndpointSlice], node: str) -> HealthCheck:
+    """The endpoints that count are ready ones only (EndpointsMap.LocalReadyEndpoints): a node whose
+    local endpoints all terminate answers 503, so load balancers leave it, though its rules still
+    send to those serving, terminating endpoints what reaches it."""
+    own = [s for s in slices if s.namespace == service.namespace and s.service_name == service.name]
+    ips = {
+        e.address for sp in service.ports for e in proxy_endpoints(own, sp) if e.ready and e.local_to(node)
+    }
+    return HealthCheck(len(ips))
