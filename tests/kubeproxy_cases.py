@@ -8,6 +8,10 @@ From the pinned module k8s.io/kubernetes@v1.37.2:
   (PACKET_FLOW_CASES). The two files hold the same cases, except that the nftables proxier has no
   localhost node ports, so its copy of TestInternalExternalMasquerade lacks the three "localhost to
   NodePort" flows; each case says which files it comes from.
+- pkg/proxy/ipvs/proxier_test.go: the tests that check a virtual server's real servers (the cluster
+  IP's, and the external IP's, which serve clients from outside); IPVS has no DROP or REJECT rule of
+  its own, so "no real server" stands for both (output "").
+- TestHealthCheckNodePortWhenTerminating of the iptables and nftables files (HEALTH_CHECK_CASES).
 
 Upstream's fake node is "test-node" with address 192.168.0.2; its flows come from a pod on it
 (10.0.0.2), from the node itself (192.168.0.2 or 127.0.0.1), or from outside (203.0.113.2). They
@@ -25,6 +29,7 @@ from inspector.diagnosis.nodetraffic import Destination, ProxySettings, Source
 TOPOLOGY_TEST = "pkg/proxy/topology_test.go"
 IPTABLES = "pkg/proxy/iptables/proxier_test.go"
 NFTABLES = "pkg/proxy/nftables/proxier_test.go"
+IPVS = "pkg/proxy/ipvs/proxier_test.go"
 BOTH = (IPTABLES, NFTABLES)
 
 TEST_NODE = "test-node"
@@ -789,6 +794,129 @@ _CLUSTER_IP_GENERAL = (
     },
 )
 
+_IPVS = (IPVS,)
+
+
+def _ipvs_internal_traffic_policy(
+    name: str, policy: str, nodes: tuple[str, str, str], servers: str
+) -> list[PacketFlowCase]:
+    ips = ("10.0.1.1", "10.0.1.2", "10.0.1.3")
+    svc = service("ns1", "svc1", "172.20.1.1", internal_traffic_policy=policy)
+    eps = (endpoint(ip, n, ready=True) for ip, n in zip(ips, nodes, strict=True))
+    after = Flow("cluster IP real servers after the slice is deleted", POD, CIP, "", files=_IPVS)
+    return [
+        PacketFlowCase(
+            f"TestTestInternalTrafficPolicyE2E/{name}",
+            (svc, endpoint_slice("ns1", "svc1", *eps)),
+            (Flow("cluster IP real servers", POD, CIP, servers, files=_IPVS),),
+        ),
+        PacketFlowCase(
+            f"TestTestInternalTrafficPolicyE2E/{name}, after the slice is deleted", (svc,), (after,)
+        ),
+    ]
+
+
+def _ipvs_terminating(
+    test: str, policy: str, eps: tuple[dict[str, Any], ...], cip: str, eip: str
+) -> list[PacketFlowCase]:
+    svc = service(
+        "ns1",
+        "svc1",
+        "172.20.1.1",
+        type="NodePort",
+        external_traffic_policy=policy,
+        external_ips=("1.2.3.4",),
+    )
+    return [
+        PacketFlowCase(
+            test,
+            (svc, endpoint_slice("ns1", "svc1", *eps)),
+            (
+                Flow("cluster IP real servers", POD, CIP, cip, files=_IPVS),
+                Flow("external IP real servers", EXTERNAL, EIP, eip, files=_IPVS),
+            ),
+        ),
+        PacketFlowCase(
+            f"{test}, after the slice is deleted",
+            (svc,),
+            (
+                Flow("cluster IP real servers", POD, CIP, "", files=_IPVS),
+                Flow("external IP real servers", EXTERNAL, EIP, "", files=_IPVS),
+            ),
+        ),
+    ]
+
+
+_NOTHING = {"ready": False, "serving": False, "terminating": False}
+IPVS_CASES = [
+    *_ipvs_internal_traffic_policy(
+        "internalTrafficPolicy is cluster with non-zero local endpoints",
+        "Cluster",
+        (TEST_NODE, "node1", "node2"),
+        "10.0.1.1:80, 10.0.1.2:80, 10.0.1.3:80",
+    ),
+    # the two "zero local endpoints" cases expect no virtual server check but the one after deletion
+    *_ipvs_internal_traffic_policy(
+        "internalTrafficPolicy is local with non-zero local endpoints",
+        "Local",
+        (TEST_NODE, "node1", "node2"),
+        "10.0.1.1:80",
+    ),
+    *_ipvs_terminating(
+        "Test_EndpointSliceReadyAndTerminatingCluster",
+        "Cluster",
+        (
+            endpoint("10.0.1.1", TEST_NODE, **_READY),
+            endpoint("10.0.1.2", TEST_NODE, **_READY),
+            endpoint("10.0.1.3", TEST_NODE, **_SERVING_TERMINATING),
+            endpoint("10.0.1.4", TEST_NODE, **_ENDING),
+            endpoint("10.0.1.5", "another-node", **_READY),
+        ),
+        "10.0.1.1:80, 10.0.1.2:80, 10.0.1.5:80",
+        # upstream checks the length (3) and the first two; its third check reads the cluster IP's list
+        "10.0.1.1:80, 10.0.1.2:80, 10.0.1.5:80",
+    ),
+    *_ipvs_terminating(
+        "Test_EndpointSliceReadyAndTerminatingLocal",
+        "Local",
+        (
+            endpoint("10.0.1.1", TEST_NODE, **_READY),
+            endpoint("10.0.1.2", TEST_NODE, **_READY),
+            endpoint("10.0.1.3", TEST_NODE, **_SERVING_TERMINATING),
+            endpoint("10.0.1.4", TEST_NODE, **_ENDING),
+            endpoint("10.0.1.5", "another-node", **_READY),
+        ),
+        "10.0.1.1:80, 10.0.1.2:80, 10.0.1.5:80",
+        "10.0.1.1:80, 10.0.1.2:80",
+    ),
+    *_ipvs_terminating(
+        "Test_EndpointSliceOnlyReadyAndTerminatingCluster",
+        "Cluster",
+        (
+            endpoint("10.0.1.1", TEST_NODE, **_SERVING_TERMINATING),
+            endpoint("10.0.1.2", TEST_NODE, **_SERVING_TERMINATING),
+            endpoint("10.0.1.3", TEST_NODE, **_ENDING),
+            endpoint("10.0.1.4", "another-node", **_SERVING_TERMINATING),
+            endpoint("10.0.1.5", "another-node", **_NOTHING),
+        ),
+        "10.0.1.1:80, 10.0.1.2:80, 10.0.1.4:80",
+        "10.0.1.1:80, 10.0.1.2:80, 10.0.1.4:80",
+    ),
+    *_ipvs_terminating(
+        "Test_EndpointSliceOnlyReadyAndTerminatingLocal",
+        "Local",
+        (
+            endpoint("10.0.1.1", TEST_NODE, **_SERVING_TERMINATING),
+            endpoint("10.0.1.2", TEST_NODE, **_SERVING_TERMINATING),
+            endpoint("10.0.1.3", TEST_NODE, **_ENDING),
+            endpoint("10.0.1.4", "another-node", **_SERVING_TERMINATING),
+            endpoint("10.0.1.5", "another-node", **_READY),
+        ),
+        "10.0.1.5:80",
+        "10.0.1.1:80, 10.0.1.2:80",
+    ),
+]
+
 PACKET_FLOW_CASES: tuple[PacketFlowCase, ...] = (
     PacketFlowCase(
         "TestClusterIPGeneral",
@@ -959,6 +1087,7 @@ PACKET_FLOW_CASES: tuple[PacketFlowCase, ...] = (
         _overridden(_MASQUERADE_ALL_NO_DETECTOR),
         ProxySettings(pod_traffic_detected=False, masquerade_all=True),
     ),
+    *IPVS_CASES,
 )
 
 
