@@ -917,6 +917,36 @@ IPVS_CASES = [
     ),
 ]
 
+
+def _ipvs_only_local(test: str, destination: Destination, **spec: Any) -> PacketFlowCase:
+    """TestOnlyLocal*: eTP Local, one endpoint here and one on other-node: the virtual server of the
+    external destination holds only the local one."""
+    return PacketFlowCase(
+        test,
+        (
+            service("ns1", "svc1", "10.20.30.41", port_name="p80", external_traffic_policy="Local", **spec),
+            endpoint_slice(
+                "ns1",
+                "svc1",
+                endpoint("10.180.0.1", TEST_NODE),
+                endpoint("10.180.1.1", "other-node"),
+                port_name="p80",
+            ),
+        ),
+        (Flow(f"{destination} real servers", EXTERNAL, destination, "10.180.0.1:80", files=_IPVS),),
+    )
+
+
+IPVS_CASES += [
+    _ipvs_only_local(
+        "TestOnlyLocalExternalIPs", EIP, type="NodePort", external_ips=("50.60.70.81", "127.0.0.1")
+    ),
+    _ipvs_only_local("TestOnlyLocalNodePorts", NP, type="NodePort", node_port=3001),
+    _ipvs_only_local(
+        "TestOnlyLocalLoadBalancing", LB, type="LoadBalancer", node_port=3001, load_balancer_ip="1.2.3.4"
+    ),
+]
+
 PACKET_FLOW_CASES: tuple[PacketFlowCase, ...] = (
     PacketFlowCase(
         "TestClusterIPGeneral",
