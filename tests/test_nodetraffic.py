@@ -20,6 +20,7 @@ from inspector.diagnosis.nodetraffic import (
 )
 from inspector.diagnosis.report import inspect_snapshot
 from inspector.model.snapshot import snapshot_from_manifests
+from inspector.output.tables import service_detail
 from tests.conftest import inspect_manifests, load, snapshot_of
 from tests.kubeproxy_cases import (
     CATEGORIZE_CASES,
@@ -321,3 +322,65 @@ def test_health_check_counts_an_endpoint_once_across_ports() -> None:
 
     assert health_check(two_ports, slices, "node-a").local_endpoints == 1
     assert health_check(two_ports, slices, "node-c").status() == 503
+
+
+DUAL_STACK_LOCAL = """
+apiVersion: v1
+kind: Node
+metadata: {name: node-a}
+status: {conditions: [{type: Ready, status: "True"}]}
+---
+apiVersion: v1
+kind: Node
+metadata: {name: node-b}
+status: {conditions: [{type: Ready, status: "True"}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: api, namespace: net}
+spec:
+  ipFamilyPolicy: RequireDualStack
+  ipFamilies: [IPv4, IPv6]
+  clusterIP: 10.96.7.7
+  clusterIPs: [10.96.7.7, "fd00:96::7"]
+  internalTrafficPolicy: Local
+  ports: [{name: http, port: 80, targetPort: 8080}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: api-v4abc, namespace: net, labels: {kubernetes.io/service-name: api}}
+addressType: IPv4
+ports: [{name: http, port: 8080, protocol: TCP}]
+endpoints: [{addresses: [10.244.1.9], conditions: {ready: true}, nodeName: node-a}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: api-v6def, namespace: net, labels: {kubernetes.io/service-name: api}}
+addressType: IPv6
+ports: [{name: http, port: 8080, protocol: TCP}]
+endpoints: [{addresses: ["fd00:10:244:2::9"], conditions: {ready: true}, nodeName: node-b}]
+"""
+
+
+def test_each_ip_family_is_decided_alone() -> None:
+    """kube-proxy runs one proxier per family: node-a's IPv4 endpoint does not serve its IPv6 clients."""
+    report = inspect_manifests(DUAL_STACK_LOCAL)
+    sr = report.service("net", "api")
+    assert sr is not None
+
+    (found,) = [f for f in sr.findings if f.code == "internal-traffic-policy-local-no-endpoint"]
+    assert found.details["nodeList"] == ["node-a", "node-b"]
+    assert _section_lines(service_detail(sr), "Traffic per node")[1:] == [
+        "  NODE     ZONE     PORT          FROM-A-POD-THERE              TOPOLOGY",
+        "  node-a   <none>   http (IPv4)   10.244.1.9                    -",
+        "  node-a   <none>   http (IPv6)   DROPPED (no local endpoint)   -",
+        "  node-b   <none>   http (IPv4)   DROPPED (no local endpoint)   -",
+        "  node-b   <none>   http (IPv6)   fd00:10:244:2::9              -",
+    ]
+
+
+def _section_lines(text: str, title: str) -> list[str]:
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(title))
+    end = next((i for i in range(start + 1, len(lines)) if not lines[i].startswith("  ")), len(lines))
+    return lines[start:end]

@@ -274,10 +274,19 @@ def _why(topology: Topology, local: bool) -> str:
 # --------------------------------------------------------------------------- from the snapshot
 
 
-def proxy_endpoints(slices: Iterable[EndpointSlice], port: ServicePort) -> tuple[ProxyEndpoint, ...]:
-    """The endpoints kube-proxy holds for one Service port: the slices' endpoints under each slice port
-    of that name and protocol, one per first address and port number (a terminating duplicate never
-    replaces another), as pkg/proxy/endpointslicecache.go reads them."""
+def families(service: Service) -> tuple[str, ...]:
+    """The Service's IP families, primary first: kube-proxy runs one proxier per family."""
+    return service.ip_families or (
+        ("IPv6",) if service.cluster_ip and ":" in service.cluster_ip else ("IPv4",)
+    )
+
+
+def proxy_endpoints(
+    slices: Iterable[EndpointSlice], port: ServicePort, family: str | None = None
+) -> tuple[ProxyEndpoint, ...]:
+    """The endpoints kube-proxy holds for one Service port (in one IP `family`, or all): the slices'
+    endpoints under each slice port of that name and protocol, one per first address and port number
+    (a terminating duplicate never replaces another), as pkg/proxy/endpointslicecache.go reads them."""
     name = port.name or None
     out: dict[str, ProxyEndpoint] = {}
     for s in slices:
@@ -285,7 +294,7 @@ def proxy_endpoints(slices: Iterable[EndpointSlice], port: ServicePort) -> tuple
             p.port for p in s.ports if (p.name or None) == name and p.protocol == port.protocol and p.port
         ]
         for number, e in ((n, e) for n in numbers for e in s.endpoints):
-            if not e.addresses:
+            if not e.addresses or (family is not None and (":" in e.addresses[0]) != (family == "IPv6")):
                 continue
             endpoint = ProxyEndpoint(
                 address=e.addresses[0],
@@ -311,6 +320,7 @@ class PortTraffic:
     topology: Topology
     cluster_ip: Verdict | None
     external: Verdict | None
+    family: str = "IPv4"  # each family's proxier decides alone (a dual-stack Service has one row each)
 
 
 @dataclass(frozen=True, slots=True)
@@ -333,11 +343,15 @@ def node_traffic(
         return ()
     settings = settings or ProxySettings()
     own = [s for s in slices if s.namespace == service.namespace and s.service_name == service.name]
-    per_port = [(sp, proxy_endpoints(own, sp), Policies.of(service, sp)) for sp in service.ports]
+    per_port = [
+        (sp, family, proxy_endpoints(own, sp, family), Policies.of(service, sp))
+        for sp in service.ports
+        for family in families(service)
+    ]
     out = []
     for n in sorted(nodes, key=lambda n: n.name):
         ports = []
-        for sp, endpoints, policies in per_port:
+        for sp, family, endpoints, policies in per_port:
             cats = categorize(endpoints, policies, n.name, n.zone, node_hints=settings.node_hints)
             internal = route(
                 endpoints, policies, n.name, n.zone, Destination.CLUSTER_IP, Source.POD, settings
@@ -346,7 +360,7 @@ def node_traffic(
             if policies.externally_accessible:
                 kind = Destination.NODE_PORT if sp.node_port else Destination.LOAD_BALANCER
                 external = route(endpoints, policies, n.name, n.zone, kind, Source.EXTERNAL, settings)
-            ports.append(PortTraffic(sp, cats.topology, internal, external))
+            ports.append(PortTraffic(sp, cats.topology, internal, external, family))
         out.append(NodeTraffic(n.name, n.zone, tuple(ports), service.session_affinity))
     return tuple(out)
 

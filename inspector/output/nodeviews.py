@@ -39,17 +39,15 @@ def traffic_rows(traffic: tuple[NodeTraffic, ...]) -> tuple[list[list[str]], lis
     """NODE, ZONE, [PORT,] CLUSTER-IP (from a pod on the node), [EXTERNAL (from outside, through the
     node's node port or the load balancer)], TOPOLOGY."""
     several_ports = any(len(nt.ports) > 1 for nt in traffic)
+    dual_stack = len({p.family for nt in traffic for p in nt.ports}) > 1
     external = any(p.external is not None for nt in traffic for p in nt.ports)
     headers = ["NODE", "ZONE", *(["PORT"] if several_ports else []), "FROM-A-POD-THERE"]
     headers += [*(["FROM-OUTSIDE"] if external else []), "TOPOLOGY"]
     rows = []
     for nt in traffic:
         for p in nt.ports:
-            row = [
-                nt.node,
-                nt.zone or "<none>",
-                *([p.port.name or str(p.port.port)] if several_ports else []),
-            ]
+            label = (p.port.name or str(p.port.port)) + (f" ({p.family})" if dual_stack else "")
+            row = [nt.node, nt.zone or "<none>", *([label] if several_ports else [])]
             row.append(verdict_text(p.cluster_ip))
             if external:
                 row.append(verdict_text(p.external))

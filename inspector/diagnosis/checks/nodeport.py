@@ -6,7 +6,15 @@ from collections.abc import Iterator
 
 from inspector.diagnosis.checks import clusterip
 from inspector.diagnosis.checks.facts import ServiceFacts
-from inspector.diagnosis.nodetraffic import Destination, Outcome, Policies, Source, proxy_endpoints, route
+from inspector.diagnosis.nodetraffic import (
+    Destination,
+    Outcome,
+    Policies,
+    Source,
+    families,
+    proxy_endpoints,
+    route,
+)
 from inspector.model.findings import Finding, finding
 from inspector.model.snapshot import ServiceType
 
@@ -28,11 +36,11 @@ def check_local_policy_nodes(facts: ServiceFacts) -> Iterator[Finding]:
     if svc.external_traffic_policy != "Local" or not facts.nodes:
         return
     dropping: set[str] = set()
-    for sp in svc.ports:
+    for sp, family in ((sp, f) for sp in svc.ports for f in families(svc)):
         policies = Policies.of(svc, sp)
         if not policies.externally_accessible:
             continue
-        endpoints = proxy_endpoints(facts.slices, sp)
+        endpoints = proxy_endpoints(facts.slices, sp, family)
         for n in facts.nodes:
             verdict = route(endpoints, policies, n.name, n.zone, Destination.NODE_PORT, Source.EXTERNAL)
             if verdict.outcome is Outcome.DROP:  # REJECT, no endpoint anywhere, is no-ready-endpoints'

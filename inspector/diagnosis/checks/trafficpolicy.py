@@ -17,6 +17,7 @@ from inspector.diagnosis.nodetraffic import (
     Outcome,
     Policies,
     Source,
+    families,
     proxy_endpoints,
     route,
 )
@@ -43,8 +44,8 @@ def check_internal_local_nodes(facts: ServiceFacts) -> Iterator[Finding]:
     if svc.internal_traffic_policy != "Local" or not _routed(svc):
         return
     dropping: set[str] = set()
-    for sp in svc.ports:
-        endpoints = proxy_endpoints(facts.slices, sp)
+    for sp, family in ((sp, f) for sp in svc.ports for f in families(svc)):
+        endpoints = proxy_endpoints(facts.slices, sp, family)
         policies = Policies.of(svc, sp)
         for n in _real_nodes(facts):
             verdict = route(endpoints, policies, n.name, n.zone, Destination.CLUSTER_IP, Source.POD)
