@@ -8,8 +8,8 @@ from dataclasses import replace
 import pytest
 
 from inspector.diagnosis.nodetraffic import (
-    Outcome,
     Policies,
+    ProxyAction,
     ProxyEndpoint,
     Topology,
     categorize,
@@ -99,11 +99,11 @@ def test_packet_flow_agrees_with_kube_proxy(case: PacketFlowCase, flow: Flow) ->
         endpoints, Policies.of(service, port), TEST_NODE, None, flow.destination, flow.source, case.settings
     )
 
-    forwarded = verdict.outcome is Outcome.FORWARD
+    forwarded = verdict.action is ProxyAction.FORWARD
     if flow.files == (IPVS,):  # a virtual server's real servers: none where the others DROP or REJECT
         output = ", ".join(verdict.targets) if forwarded else ""
     else:
-        output = ", ".join(verdict.targets) if forwarded else verdict.outcome.value.upper()
+        output = ", ".join(verdict.targets) if forwarded else verdict.action.value.upper()
     assert output == flow.output
     if flow.masq is not None:
         assert verdict.snat == flow.masq
@@ -164,9 +164,9 @@ def _per_node(service: str) -> dict[str, tuple[str, tuple[str, ...], str | None,
         assert port.cluster_ip is not None
         external = port.external
         out[nt.node] = (
-            port.cluster_ip.outcome.value,
+            port.cluster_ip.action.value,
             port.cluster_ip.addresses,
-            external.outcome.value if external else None,
+            external.action.value if external else None,
             external.addresses if external else None,
         )
     return out
@@ -206,8 +206,8 @@ def test_external_paths_of_a_node_port_service_with_cluster_policy_use_every_end
     (node_c,) = [n for n in node_traffic(svc, snapshot.slices, snapshot.nodes) if n.node == "node-c"]
     (port,) = node_c.ports
     assert port.external is not None
-    assert (port.external.outcome, port.external.addresses, port.external.snat) == (
-        Outcome.FORWARD,
+    assert (port.external.action, port.external.addresses, port.external.snat) == (
+        ProxyAction.FORWARD,
         ("10.244.1.11", "10.244.2.11"),
         True,
     )

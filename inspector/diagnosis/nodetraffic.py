@@ -11,9 +11,10 @@ traffic is dropped before any probe runs.
 It transcribes kube-proxy v1.37.2 (the pinned k8s.io/kubernetes module): `CategorizeEndpoints` and
 `topologyModeFromHints` of pkg/proxy/topology.go, the endpoint conditions of
 pkg/proxy/endpointslicecache.go, and the per-destination choices (cluster or local chain, DROP or
-REJECT, masquerade) of pkg/proxy/iptables/proxier.go and pkg/proxy/nftables/proxier.go, which agree.
-tests/test_nodetraffic.py holds upstream's own cases for it (TestCategorizeEndpoints and the
-packet-flow tests of both proxiers), each named after the upstream test it comes from.
+REJECT, masquerade) of pkg/proxy/iptables/proxier.go and pkg/proxy/nftables/proxier.go, which agree,
+and the health check node port's count (pkg/proxy/healthcheck). tests/kubeproxy_cases.py holds
+upstream's own cases for it (TestCategorizeEndpoints, the packet-flow tests of the iptables and
+nftables proxiers, the IPVS proxier's real-server tests), each named after the upstream test.
 
 kube-proxy reads hints, never `trafficDistribution` itself: the EndpointSlice controller turns
 `trafficDistribution` (and the topology-mode annotation) into hints, so a Service that asks for
@@ -51,7 +52,7 @@ class Source(StrEnum):
     EXTERNAL = "external"  # anything else: outside the cluster, or forwarded by another node
 
 
-class Outcome(StrEnum):
+class ProxyAction(StrEnum):
     FORWARD = "forward"  # to one of `endpoints`
     DROP = "drop"  # usable endpoints exist, but none this packet may use: the client times out
     REJECT = "reject"  # no usable endpoint anywhere: the client is refused at once
@@ -210,8 +211,8 @@ class ProxySettings:
 
 
 @dataclass(frozen=True, slots=True)
-class Verdict:
-    outcome: Outcome
+class ProxyDecision:
+    action: ProxyAction
     endpoints: tuple[ProxyEndpoint, ...]
     snat: bool  # the endpoint sees the node's address, not the client's
     reason: str
@@ -234,31 +235,38 @@ def route(
     destination: Destination,
     source: Source,
     settings: ProxySettings | None = None,
-) -> Verdict:
+) -> ProxyDecision:
     """What node `node`'s kube-proxy does with a new connection to `destination` from `source`."""
     settings = settings or ProxySettings()
     if destination.external and not policies.externally_accessible:
         raise ValueError(f"a Service port without a node port or external address has no {destination}")
     cats = categorize(endpoints, policies, node, zone, node_hints=settings.node_hints)
     if not cats.has_any:
-        return Verdict(Outcome.REJECT, (), False, "no ready or serving endpoint on any node")
+        return ProxyDecision(ProxyAction.REJECT, (), False, "no ready or serving endpoint on any node")
     if not destination.external:
         chosen = cats.local if policies.internal_local else cats.cluster
         snat = settings.masquerade_all or (settings.pod_traffic_detected and source is not Source.POD)
         if not chosen:
-            return Verdict(Outcome.DROP, (), snat, f"internalTrafficPolicy Local: no endpoint on node {node}")
-        return Verdict(Outcome.FORWARD, chosen, snat, _why(cats.topology, policies.internal_local))
+            return ProxyDecision(
+                ProxyAction.DROP, (), snat, f"internalTrafficPolicy Local: no endpoint on node {node}"
+            )
+        return ProxyDecision(ProxyAction.FORWARD, chosen, snat, _why(cats.topology, policies.internal_local))
     if not policies.external_local:
-        return Verdict(Outcome.FORWARD, cats.cluster or (), True, _why(cats.topology, False))
+        return ProxyDecision(ProxyAction.FORWARD, cats.cluster or (), True, _why(cats.topology, False))
     # externalTrafficPolicy Local: in-cluster clients are short-circuited to the cluster set, as if
     # they had gone out to the load balancer and come back
     if source is Source.NODE or (source is Source.POD and settings.pod_traffic_detected):
-        return Verdict(
-            Outcome.FORWARD, cats.cluster or (), source is Source.NODE, "in-cluster client, short-circuited"
+        return ProxyDecision(
+            ProxyAction.FORWARD,
+            cats.cluster or (),
+            source is Source.NODE,
+            "in-cluster client, short-circuited",
         )
     if not cats.local:
-        return Verdict(Outcome.DROP, (), False, f"externalTrafficPolicy Local: no endpoint on node {node}")
-    return Verdict(Outcome.FORWARD, cats.local, False, _why(Topology.NONE, True))
+        return ProxyDecision(
+            ProxyAction.DROP, (), False, f"externalTrafficPolicy Local: no endpoint on node {node}"
+        )
+    return ProxyDecision(ProxyAction.FORWARD, cats.local, False, _why(Topology.NONE, True))
 
 
 def _why(topology: Topology, local: bool) -> str:
@@ -318,8 +326,8 @@ class PortTraffic:
 
     port: ServicePort
     topology: Topology
-    cluster_ip: Verdict | None
-    external: Verdict | None
+    cluster_ip: ProxyDecision | None
+    external: ProxyDecision | None
     family: str = "IPv4"  # each family's proxier decides alone (a dual-stack Service has one row each)
 
 

@@ -9,18 +9,18 @@ repeat that. Simulated (kwok) nodes run no kube-proxy and are left out.
 
 from __future__ import annotations
 
-from inspector.diagnosis.nodetraffic import NodeTraffic, Outcome, Verdict, node_traffic
+from inspector.diagnosis.nodetraffic import NodeTraffic, ProxyAction, ProxyDecision, node_traffic
 from inspector.diagnosis.report import ServiceReport
 
 MAX_ENDPOINTS = 4
 
 
-def verdict_text(verdict: Verdict | None) -> str:
+def verdict_text(verdict: ProxyDecision | None) -> str:
     if verdict is None:
         return "-"
-    if verdict.outcome is Outcome.DROP:
+    if verdict.action is ProxyAction.DROP:
         return "DROPPED (no local endpoint)"
-    if verdict.outcome is Outcome.REJECT:
+    if verdict.action is ProxyAction.REJECT:
         return "REJECTED (no endpoint)"
     shown = ", ".join(verdict.addresses[:MAX_ENDPOINTS])
     more = len(verdict.addresses) - MAX_ENDPOINTS

@@ -8,8 +8,8 @@ from inspector.diagnosis.checks import clusterip
 from inspector.diagnosis.checks.facts import ServiceFacts
 from inspector.diagnosis.nodetraffic import (
     Destination,
-    Outcome,
     Policies,
+    ProxyAction,
     Source,
     families,
     proxy_endpoints,
@@ -43,7 +43,7 @@ def check_local_policy_nodes(facts: ServiceFacts) -> Iterator[Finding]:
         endpoints = proxy_endpoints(facts.slices, sp, family)
         for n in facts.nodes:
             verdict = route(endpoints, policies, n.name, n.zone, Destination.NODE_PORT, Source.EXTERNAL)
-            if verdict.outcome is Outcome.DROP:  # REJECT, no endpoint anywhere, is no-ready-endpoints'
+            if verdict.action is ProxyAction.DROP:  # REJECT, no endpoint anywhere, is no-ready-endpoints'
                 dropping.add(n.name)
     without = sorted(dropping)
     if without:

@@ -14,8 +14,8 @@ from collections.abc import Iterator
 from inspector.diagnosis.checks.facts import ServiceFacts
 from inspector.diagnosis.nodetraffic import (
     Destination,
-    Outcome,
     Policies,
+    ProxyAction,
     Source,
     families,
     proxy_endpoints,
@@ -50,7 +50,7 @@ def check_internal_local_nodes(facts: ServiceFacts) -> Iterator[Finding]:
         for n in _real_nodes(facts):
             verdict = route(endpoints, policies, n.name, n.zone, Destination.CLUSTER_IP, Source.POD)
             # REJECT (no usable endpoint anywhere) is no-ready-endpoints' to say
-            if verdict.outcome is Outcome.DROP:
+            if verdict.action is ProxyAction.DROP:
                 dropping.add(n.name)
     if dropping:
         nodes = sorted(dropping)
