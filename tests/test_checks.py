@@ -390,6 +390,71 @@ POSITIVE = [
         id="local-policy-nodes-without-endpoints--node-without-a-local-pod-drops-traffic",
     ),
     pytest.param(
+        "internal-traffic-policy-local-no-endpoint",
+        ("topology.yaml",),
+        "edge/web-local",
+        [
+            (
+                WARNING,
+                "internalTrafficPolicy Local: 1 node(s) hold no ready endpoint (node-c): connections from pods "
+                "there to the Service are dropped (they time out, they are not refused)",
+                # node-sim is a kwok node: no kube-proxy, no pod really runs there
+                {"count": 1, "nodes": "node-c", "nodeList": ["node-c"]},
+            )
+        ],
+        id="internal-traffic-policy-local-no-endpoint--node-without-a-web-pod",
+    ),
+    pytest.param(
+        "traffic-distribution-zone-without-endpoints",
+        ("topology.yaml",),
+        "edge/web-zonal",
+        [
+            (
+                INFO,
+                "trafficDistribution PreferSameZone: zone(s) zone-c hold nodes but no ready endpoint: traffic "
+                "from there leaves its zone",
+                {"asked": "trafficDistribution PreferSameZone", "zones": "zone-c", "zoneList": ["zone-c"]},
+            )
+        ],
+        id="traffic-distribution-zone-without-endpoints--zone-c-has-a-node-and-no-pod",
+    ),
+    pytest.param(
+        "topology-hints-missing",
+        ("topology.yaml",),
+        "edge/web-hintless",
+        [
+            (
+                WARNING,
+                "topology-mode Auto, but 2 of 2 ready endpoint(s) carry no zone hint in the EndpointSlices (the "
+                "EndpointSlice controller says: 'Insufficient number of endpoints, addressType: IPv4'): kube-proxy "
+                "ignores the hints and every node sends traffic to every endpoint, across zones",
+                {
+                    "asked": "topology-mode Auto",
+                    "missing": 2,
+                    "total": 2,
+                    "hintsDisabledEvent": "Insufficient number of endpoints, addressType: IPv4",
+                },
+            )
+        ],
+        id="topology-hints-missing--annotation-without-hints",
+    ),
+    pytest.param(
+        "session-affinity-behind-snat",
+        ("topology.yaml",),
+        "edge/web-sticky",
+        [
+            (
+                INFO,
+                "sessionAffinity ClientIP with externalTrafficPolicy Cluster on node ports, external IPs: each "
+                "node keeps its own client-to-endpoint choice and masquerades, so a client whose connections "
+                "reach different nodes can land on different endpoints, and endpoints see a node's address, "
+                "not the client's (externalTrafficPolicy Local keeps both)",
+                {"paths": "node ports, external IPs"},
+            )
+        ],
+        id="session-affinity-behind-snat--client-ip-on-a-cluster-policy-node-port",
+    ),
+    pytest.param(
         "orphan-endpointslice",
         ("shop.yaml", "drift.yaml"),
         None,
@@ -834,6 +899,45 @@ NEGATIVE = [
         ("shop.yaml", "service-types.yaml"),
         "shop/web-nodeport",
         id="local-policy-cluster-policy",
+    ),
+    pytest.param(
+        "internal-traffic-policy-local-no-endpoint",
+        ("topology-healthy.yaml",),
+        "edge/web-local",
+        id="internal-local-pod-on-every-node",
+    ),
+    pytest.param(
+        "internal-traffic-policy-local-no-endpoint",
+        ("topology.yaml",),
+        "edge/web-zonal",
+        id="internal-cluster-policy",
+    ),
+    pytest.param(
+        "traffic-distribution-zone-without-endpoints",
+        ("topology-healthy.yaml",),
+        "edge/web-zonal",
+        id="distribution-endpoint-in-every-zone",
+    ),
+    pytest.param(
+        "traffic-distribution-zone-without-endpoints",
+        ("topology.yaml",),
+        "edge/web-local",
+        id="distribution-not-asked",
+    ),
+    pytest.param(
+        "topology-hints-missing", ("topology-healthy.yaml",), "edge/web-zonal", id="hints-on-every-endpoint"
+    ),
+    pytest.param(
+        "topology-hints-missing",
+        ("topology.yaml",),
+        "edge/web-zonal",
+        id="hints-present-though-a-zone-is-empty",
+    ),
+    pytest.param(
+        "session-affinity-behind-snat",
+        ("topology-healthy.yaml",),
+        "edge/web-sticky",
+        id="affinity-with-local-external-policy",
     ),
     pytest.param(
         "orphan-endpointslice",

@@ -295,3 +295,48 @@ def test_following_reports_again_after_each_burst_of_watch_events_and_stops_its_
     assert [(e.ip, e.pod, e.ready) for e in second.services[0].actual] == [("10.244.0.5", "web-1", True)]
     assert second.findings == ()
     assert threads == []  # closing the reports stopped every watch and joined its thread
+
+
+def test_a_service_asking_for_topology_has_its_hints_disabled_events_read(
+    api: FakeAPI, client: Client
+) -> None:
+    api.script["/api/v1/services"] = [forbidden("services")]
+    api.script["/api/v1/namespaces"] = [forbidden("namespaces")]
+    api.script["/api/v1/nodes"] = [Reply(body=items())]
+    readable_shop(api)
+    zonal = {
+        "metadata": {"name": "web", "namespace": "shop"},
+        "spec": {"clusterIP": "10.96.0.10", "trafficDistribution": "PreferSameZone"},
+    }
+    api.script[NS] = [Reply(body={"kind": "List", "metadata": {"resourceVersion": "7"}, "items": [zonal]})]
+    event = {
+        "metadata": {"name": "web.1", "namespace": "shop"},
+        "involvedObject": {"kind": "Service", "namespace": "shop", "name": "web"},
+        "reason": "TopologyAwareHintsDisabled",
+        "message": "Insufficient number of endpoints, addressType: IPv4",
+    }
+    api.script["/api/v1/namespaces/shop/events"] = [
+        Reply(body={"kind": "List", "metadata": {"resourceVersion": "7"}, "items": [event]})
+    ]
+
+    snapshot = read_snapshot(client, None)
+
+    asked = [q for _, path, q in api.seen if path == "/api/v1/namespaces/shop/events"]
+    assert [q["fieldSelector"] for q in asked] == [
+        ["involvedObject.kind=Service,reason=TopologyAwareHintsDisabled"]
+    ]
+    assert [(e.service, e.message) for e in snapshot.service_events] == [
+        ("web", "Insufficient number of endpoints, addressType: IPv4")
+    ]
+
+
+def test_no_events_are_read_where_no_service_asks_for_topology(api: FakeAPI, client: Client) -> None:
+    api.script["/api/v1/services"] = [forbidden("services")]
+    api.script["/api/v1/namespaces"] = [forbidden("namespaces")]
+    api.script["/api/v1/nodes"] = [Reply(body=items())]
+    readable_shop(api)
+
+    snapshot = read_snapshot(client, None)
+
+    assert not [path for _, path, _ in api.seen if path.endswith("/events")]
+    assert snapshot.service_events == ()

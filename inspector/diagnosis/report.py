@@ -174,6 +174,9 @@ def inspect_snapshot(snapshot: Snapshot, include: Callable[[Service], bool] | No
             )
             if (unready := {p.name for p in exp.selected if not p.ready})
             else (),
+            service_events=tuple(
+                e for e in snapshot.service_events if e.namespace == svc.namespace and e.service == svc.name
+            ),
         )
         leading = tuple(routes_to.get(svc.key, ()))
         route_findings = [b.finding for b in leading if b.finding is not None]

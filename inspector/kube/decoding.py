@@ -178,6 +178,10 @@ class ServiceSpec(TypedDict, total=False):
     externalTrafficPolicy: str | None
     ipFamilies: list[str] | None
     allocateLoadBalancerNodePorts: bool | None
+    internalTrafficPolicy: str | None
+    trafficDistribution: str | None
+    sessionAffinity: str | None
+    externalIPs: list[str] | None
 
 
 class LoadBalancerIngress(TypedDict, total=False):
@@ -193,8 +197,14 @@ class ServiceStatus(TypedDict, total=False):
     loadBalancer: LoadBalancerStatus | None
 
 
+class ServiceMeta(ObjectMeta, total=False):
+    # service.kubernetes.io/topology-mode asks for topology hints (a Service's annotations are few
+    # next to its pods')
+    annotations: dict[str, str] | None
+
+
 class ServiceJSON(TypedDict, total=False):
-    metadata: ObjectMeta | None
+    metadata: ServiceMeta | None
     spec: ServiceSpec | None
     status: ServiceStatus | None
 
@@ -208,12 +218,23 @@ class EndpointConditions(TypedDict, total=False):
     terminating: bool | None
 
 
+class HintName(TypedDict, total=False):
+    name: str | None
+
+
+class EndpointHints(TypedDict, total=False):
+    forZones: list[HintName] | None
+    forNodes: list[HintName] | None
+
+
 class SliceEndpointJSON(TypedDict, total=False):
     addresses: list[str] | None
     conditions: EndpointConditions | None
     targetRef: ObjectReference | None
     nodeName: str | None
     hostname: str | None
+    zone: str | None
+    hints: EndpointHints | None  # what kube-proxy's topology routing reads
 
 
 class EndpointSliceJSON(TypedDict, total=False):

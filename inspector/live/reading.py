@@ -101,10 +101,30 @@ def read_snapshot(client: Client, namespace: str | None) -> Snapshot:
         )
     readable = None if scopes == [None] else tuple(s for s in scopes if s is not None and s not in forbidden)
     _probe_events(client, builder, scopes, notes)
+    _hints_events(client, builder, scopes, notes)
     return builder.build(readable, notes)
 
 
 UNHEALTHY = "involvedObject.kind=Pod,reason=Unhealthy"
+HINTS_DISABLED = "involvedObject.kind=Service,reason=TopologyAwareHintsDisabled"
+
+
+def _hints_events(
+    client: Client, builder: SnapshotBuilder, scopes: list[str | None], notes: list[str]
+) -> None:
+    """Why the EndpointSlice controller gave a Service no topology hints, read only where a Service
+    asks for them: one LIST filtered by the API server, as the probe events."""
+    asking = builder.topology_namespaces()
+    if not asking:
+        return
+    for scope in [None] if scopes == [None] else [s for s in scopes if s in asking]:
+        try:
+            builder.add(list_objects(client, EVENTS, scope, HINTS_DISABLED))
+        except (Forbidden, NotFound):
+            notes.append(
+                "cannot list events: missing topology hints are reported without the controller's reason"
+            )
+            return
 
 
 def _probe_events(

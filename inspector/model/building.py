@@ -27,6 +27,7 @@ from inspector.model.snapshot import (
     Route,
     RouteBackend,
     Service,
+    ServiceEvent,
     ServicePort,
     ServiceType,
     SliceEndpoint,
@@ -38,6 +39,11 @@ from inspector.model.snapshot import (
 JSON = Mapping[str, Any]
 
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
+ZONE_LABEL = "topology.kubernetes.io/zone"
+# the annotations that ask the EndpointSlice controller for topology hints (the second is deprecated)
+TOPOLOGY_ANNOTATIONS = ("service.kubernetes.io/topology-mode", "service.kubernetes.io/topology-aware-hints")
+# the reason of the event the EndpointSlice controller records on a Service whose hints it drops
+HINTS_DISABLED = "TopologyAwareHintsDisabled"
 ROUTE_KINDS = ("Ingress", "HTTPRoute", "GRPCRoute")
 E = TypeVar("E", bound=StrEnum)
 
@@ -223,6 +229,7 @@ def service_from_api(obj: JSON) -> Service:
         if _map(i).get("ip") or _map(i).get("hostname")
     )
     cluster_ip = _text(spec.get("clusterIP"))
+    annotations = _map(meta.get("annotations"))
     return Service(
         namespace=namespace,
         name=name,
@@ -239,7 +246,18 @@ def service_from_api(obj: JSON) -> Service:
         load_balancer_ingress=ingress,
         allocate_load_balancer_node_ports=spec.get("allocateLoadBalancerNodePorts") is not False,
         labels=_frozen_labels(meta.get("labels")),
+        internal_traffic_policy=_text(spec.get("internalTrafficPolicy")),
+        traffic_distribution=_text(spec.get("trafficDistribution")),
+        session_affinity=_text(spec.get("sessionAffinity")) or "None",
+        external_ips=tuple(str(i) for i in _list(spec.get("externalIPs"))),
+        topology_mode=next(
+            (str(annotations[k]) for k in TOPOLOGY_ANNOTATIONS if _text(annotations.get(k))), None
+        ),
     )
+
+
+def _hint_names(hints: JSON, key: str) -> tuple[str, ...]:
+    return tuple(str(_map(h)["name"]) for h in _list(hints.get(key)) if _text(_map(h).get("name")))
 
 
 def _target(ref: Any, default_namespace: str) -> ObjectRef | None:
@@ -259,6 +277,7 @@ def endpointslice_from_api(obj: JSON) -> EndpointSlice:
         cond = _map(e.get("conditions"))
         # API semantics: ready/serving absent means unknown, to be read as true; terminating as false
         ready = cond.get("ready") is not False
+        hints = _map(e.get("hints"))
         endpoints.append(
             SliceEndpoint(
                 addresses=tuple(str(a) for a in _list(e.get("addresses"))),
@@ -268,6 +287,9 @@ def endpointslice_from_api(obj: JSON) -> EndpointSlice:
                 target=_target(e.get("targetRef"), namespace),
                 node=_text(e.get("nodeName")),
                 hostname=_text(e.get("hostname")),
+                zone=_text(e.get("zone")),
+                zone_hints=_hint_names(hints, "forZones"),
+                node_hints=_hint_names(hints, "forNodes"),
             )
         )
     ports = tuple(
@@ -324,7 +346,13 @@ def node_from_api(obj: JSON) -> Node:
         if _map(a).get("type") == "InternalIP" and _map(a).get("address")
     )
     annotations = _map(meta.get("annotations"))
-    return Node(name=name, ready=ready, internal_ips=ips, simulated="kwok.x-k8s.io/node" in annotations)
+    return Node(
+        name=name,
+        ready=ready,
+        internal_ips=ips,
+        simulated="kwok.x-k8s.io/node" in annotations,
+        zone=_text(_map(meta.get("labels")).get(ZONE_LABEL)),
+    )
 
 
 def probe_event_from_api(obj: JSON) -> ProbeEvent | None:
@@ -347,6 +375,26 @@ def probe_event_from_api(obj: JSON) -> ProbeEvent | None:
         message=" ".join(str(obj.get("message") or obj.get("note") or "").split()),
         count=_int(obj.get("count")) or _int(series.get("count")) or 1,
         last_seen=last,
+    )
+
+
+def service_event_from_api(obj: JSON) -> ServiceEvent | None:
+    """A `TopologyAwareHintsDisabled` event about a Service, or None for any other event."""
+    involved = _map(obj.get("involvedObject") or obj.get("regarding"))
+    if obj.get("reason") != HINTS_DISABLED or involved.get("kind") != "Service":
+        return None
+    namespace, _, meta = _meta(obj)
+    series = _map(obj.get("series"))
+    return ServiceEvent(
+        namespace=str(involved.get("namespace") or namespace),
+        service=str(involved.get("name") or ""),
+        message=" ".join(str(obj.get("message") or obj.get("note") or "").split()),
+        count=_int(obj.get("count")) or _int(series.get("count")) or 1,
+        last_seen=_text(obj.get("lastTimestamp"))
+        or _text(series.get("lastObservedTime"))
+        or _text(obj.get("eventTime"))
+        or _text(meta.get("creationTimestamp"))
+        or "",
     )
 
 
@@ -438,11 +486,17 @@ class SnapshotBuilder:
         self._policies: list[NetworkPolicy] = []
         self._namespace_labels: dict[str, Mapping[str, str]] = {}
         self._routes: list[Route] = []
+        self._service_events: list[ServiceEvent] = []
         self._notes: list[str] = []
 
     def unready_namespaces(self) -> set[str]:
         """The namespaces holding a pod that is not ready (and not ending): where its probe events help."""
         return {p.namespace for p in self._pods if not p.ready and not p.terminal and not p.terminating}
+
+    def topology_namespaces(self) -> set[str]:
+        """The namespaces holding a Service that asks for topology hints: where the controller's
+        TopologyAwareHintsDisabled events say why they are missing."""
+        return {s.namespace for s in self._services if s.asked_topology}
 
     def add(self, objects: Iterable[JSON]) -> SnapshotBuilder:
         for obj in objects:
@@ -461,6 +515,8 @@ class SnapshotBuilder:
                 self._workloads.append(workload_from_api(obj))
             elif kind == "Event" and (event := probe_event_from_api(obj)) is not None:
                 self._probe_events.append(event)
+            elif kind == "Event" and (hints_event := service_event_from_api(obj)) is not None:
+                self._service_events.append(hints_event)
             elif kind == "NetworkPolicy":
                 try:
                     self._policies.append(NetworkPolicy.from_api(obj))
@@ -486,6 +542,7 @@ class SnapshotBuilder:
             network_policies=tuple(self._policies),
             namespace_labels=MappingProxyType(dict(self._namespace_labels)),
             routes=tuple(self._routes),
+            service_events=tuple(self._service_events),
         )
 
 

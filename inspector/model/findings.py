@@ -28,6 +28,10 @@ FindingCode = Literal[
     "externalname-has-selector",
     "externalname-ports-ignored",
     "local-policy-nodes-without-endpoints",
+    "internal-traffic-policy-local-no-endpoint",
+    "traffic-distribution-zone-without-endpoints",
+    "topology-hints-missing",
+    "session-affinity-behind-snat",
     "orphan-endpointslice",
     "dns-nxdomain",
     "dns-mismatch",
@@ -181,6 +185,39 @@ CATALOGUE: dict[FindingCode, Code] = {
             "externalTrafficPolicy Local: external traffic arriving at {count} node(s) without a ready "
             "endpoint is dropped ({nodes})",
             "externalTrafficPolicy: Local: the nodes that would drop external traffic",
+        ),
+        Code(
+            "internal-traffic-policy-local-no-endpoint",
+            Severity.WARNING,
+            "internalTrafficPolicy Local: {count} node(s) hold no ready endpoint ({nodes}): connections from "
+            "pods there to the Service are dropped (they time out, they are not refused)",
+            "internalTrafficPolicy: Local: the nodes (real and Ready) without a usable local endpoint, where "
+            "kube-proxy drops the Service's traffic",
+        ),
+        Code(
+            "traffic-distribution-zone-without-endpoints",
+            Severity.INFO,
+            "{asked}: zone(s) {zones} hold nodes but no ready endpoint: traffic from there leaves its zone",
+            "trafficDistribution or topology hints: the zones with nodes but no endpoint, whose traffic goes "
+            "to other zones",
+        ),
+        Code(
+            "topology-hints-missing",
+            Severity.WARNING,
+            "{asked}, but {missing} of {total} ready endpoint(s) carry no zone hint in the EndpointSlices"
+            "{why}: kube-proxy ignores the hints and every node sends traffic to every endpoint, across zones",
+            "the Service asks for topology-aware routing (trafficDistribution or the topology-mode annotation) "
+            "but its slices lack hints; details: the controller's TopologyAwareHintsDisabled event",
+        ),
+        Code(
+            "session-affinity-behind-snat",
+            Severity.INFO,
+            "sessionAffinity ClientIP with externalTrafficPolicy Cluster on {paths}: each node keeps its own "
+            "client-to-endpoint choice and masquerades, so a client whose connections reach different nodes "
+            "can land on different endpoints, and endpoints see a node's address, not the client's "
+            "(externalTrafficPolicy Local keeps both)",
+            "ClientIP session affinity on node ports, load balancers or external IPs with "
+            "externalTrafficPolicy: Cluster",
         ),
         Code(
             "orphan-endpointslice",

@@ -18,6 +18,9 @@ if TYPE_CHECKING:  # netpol reads the model's label selectors, which index the s
     from inspector.model.netpol import NetworkPolicy
 
 EMPTY: Mapping[str, str] = MappingProxyType({})
+# the topology-mode annotation's values that ask for topology hints, as the EndpointSlice
+# controller's hintsEnabled reads them
+TOPOLOGY_MODES = ("Auto", "auto")
 TERMINAL_PHASES = frozenset({"Succeeded", "Failed"})
 
 
@@ -104,6 +107,17 @@ class ProbeEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class ServiceEvent:
+    """The latest `TopologyAwareHintsDisabled` event of a Service: why its slices carry no hints."""
+
+    namespace: str
+    service: str
+    message: str
+    count: int = 1
+    last_seen: str = ""  # RFC 3339, compared as text
+
+
+@dataclass(frozen=True, slots=True)
 class ServicePort:
     port: int
     protocol: str = "TCP"
@@ -144,6 +158,11 @@ class Service:
     load_balancer_ingress: tuple[str, ...] = ()
     allocate_load_balancer_node_ports: bool = True
     labels: Mapping[str, str] = field(default_factory=lambda: EMPTY)
+    internal_traffic_policy: str | None = None  # None: the API default, Cluster
+    traffic_distribution: str | None = None  # PreferClose, PreferSameZone, PreferSameNode
+    session_affinity: str = "None"  # or ClientIP
+    external_ips: tuple[str, ...] = ()
+    topology_mode: str | None = None  # the topology-mode (or topology-aware-hints) annotation
 
     @property
     def key(self) -> str:
@@ -156,6 +175,15 @@ class Service:
     @property
     def has_selector(self) -> bool:
         return bool(self.selector)
+
+    @property
+    def asked_topology(self) -> str | None:
+        """How it asks for topology-aware routing (hints), in the user's words, or None."""
+        if self.traffic_distribution:
+            return f"trafficDistribution {self.traffic_distribution}"
+        if self.topology_mode in TOPOLOGY_MODES:
+            return f"topology-mode {self.topology_mode}"
+        return None
 
     @property
     def selects_pods(self) -> bool:
@@ -172,6 +200,9 @@ class SliceEndpoint:
     target: ObjectRef | None = None
     node: str | None = None
     hostname: str | None = None
+    zone: str | None = None
+    zone_hints: tuple[str, ...] = ()  # hints.forZones: the zones whose nodes should use it
+    node_hints: tuple[str, ...] = ()  # hints.forNodes: the nodes that should use it
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,6 +232,7 @@ class Node:
     ready: bool = False
     internal_ips: tuple[str, ...] = ()
     simulated: bool = False  # a kwok node: no kubelet, no kube-proxy, no network behind its address
+    zone: str | None = None  # its topology.kubernetes.io/zone label
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,6 +298,7 @@ class Snapshot:
     network_policies: tuple[NetworkPolicy, ...] = ()
     namespace_labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # Namespaces read
     routes: tuple[Route, ...] = ()
+    service_events: tuple[ServiceEvent, ...] = ()  # read only for Services that ask for topology
 
     def service(self, namespace: str, name: str) -> Service | None:
         return next((s for s in self.services if s.namespace == namespace and s.name == name), None)

@@ -16,6 +16,7 @@ from inspector.diagnosis.endpoints import Endpoint
 from inspector.diagnosis.report import Report, ServiceReport
 from inspector.model.selectors import format_selector
 from inspector.model.snapshot import Pod, Service, ServiceType
+from inspector.output.nodeviews import traffic_per_node
 from inspector.output.text import clip, findings_text
 
 SELECTOR_WIDTH = 26
@@ -195,6 +196,9 @@ def service_detail(sr: ServiceReport, sections: Sequence[tuple[str, str]] = ()) 
             parts.append(
                 _section("Node ports (every node)", table(rows, ["NODE", "NODE-IP", "NODE-PORT", "PORT"]))
             )
+        if (per_node := traffic_per_node(sr)) is not None:
+            title, rows, headers = per_node
+            parts.append(_section(title, table(rows, headers)))
         parts.append(_section("Endpoints, expected vs actual", endpoints_rows_text([sr], with_service=False)))
     parts += [_section(title, body) for title, body in sections]
     parts.append(_section("Findings", findings_text(sr.findings)))

@@ -7,7 +7,8 @@ type runs.
 
 The facts (`facts.py`); checks every Service with a selector runs (`selecting.py`), ClusterIP
 (`clusterip.py`), NodePort (`nodeport.py`), LoadBalancer (`loadbalancer.py`), ExternalName
-(`externalname.py`), and the names Services and pods are given (`naming.py`).
+(`externalname.py`), what kube-proxy does per node and zone (`trafficpolicy.py`: traffic
+policies, topology, session affinity), and the names Services and pods are given (`naming.py`).
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from inspector.diagnosis.endpoints import Endpoint
 from inspector.diagnosis.expectations import Expectation
 from inspector.model.selectors import NearMiss
-from inspector.model.snapshot import EndpointSlice, Node, Pod, ProbeEvent, Service, Workload
+from inspector.model.snapshot import EndpointSlice, Node, Pod, ProbeEvent, Service, ServiceEvent, Workload
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +23,7 @@ class ServiceFacts:
     scaled_to_zero: tuple[Workload, ...]  # workloads whose pods the selector would pick, at 0 replicas
     nodes: tuple[Node, ...]
     probe_events: tuple[ProbeEvent, ...] = ()  # the selected pods' failed probes, when any is not ready
+    service_events: tuple[ServiceEvent, ...] = ()  # the Service's TopologyAwareHintsDisabled events
 
     def last_probe_failure(self, pod: Pod) -> ProbeEvent | None:
         events = [e for e in self.probe_events if e.namespace == pod.namespace and e.pod == pod.name]
