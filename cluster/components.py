@@ -316,7 +316,8 @@ spec:
 
 # --------------------------------------------------------------------------- the components
 
-Node = nodes.Node | None
+# the node a process runs on: None for the cluster-wide components
+OnNode = nodes.Node | None
 
 
 @dataclass(frozen=True)
@@ -327,8 +328,8 @@ class Component:
 
     name: str
     binary: str
-    args: Callable[[Node], list[str]]
-    ready: Callable[[dict[str, Path], Node], object]
+    args: Callable[[OnNode], list[str]]
+    ready: Callable[[dict[str, Path], OnNode], object]
     ready_what: str
     timeout: float
     modes: tuple[str, ...] = ("real", "kwok")
@@ -337,14 +338,14 @@ class Component:
     settle: Callable[[dict[str, Path]], None] | None = None
     stop_grace: float = 10.0
 
-    def instances(self, real: list[nodes.Node]) -> list[tuple[str, Node]]:
+    def instances(self, real: list[nodes.Node]) -> list[tuple[str, OnNode]]:
         """(process name, node) of every process of this component."""
         if self.per_node:
             return [(f"{self.name}@{n.name}", n) for n in real]
         return [(self.name, None)]
 
 
-def on(node: Node) -> nodes.Node:
+def on(node: OnNode) -> nodes.Node:
     assert node is not None, "a per-node component needs its node"
     return node
 
@@ -360,7 +361,7 @@ def kube_common(name: str) -> list[str]:
     ]
 
 
-def etcd_args(_: Node) -> list[str]:
+def etcd_args(_: OnNode) -> list[str]:
     p = PORTS
     return [
         "--name=local",
@@ -374,7 +375,7 @@ def etcd_args(_: Node) -> list[str]:
     ]
 
 
-def apiserver_args(_: Node) -> list[str]:
+def apiserver_args(_: OnNode) -> list[str]:
     logs = PROCS.logs
     return [
         f"--etcd-servers=http://{LOOPBACK}:{PORTS.etcd}",
@@ -402,7 +403,7 @@ def apiserver_args(_: Node) -> list[str]:
     ]
 
 
-def controller_manager_args(_: Node) -> list[str]:
+def controller_manager_args(_: OnNode) -> list[str]:
     return [
         *kube_common("kube-controller-manager"),
         f"--secure-port={PORTS.controller_manager}",
@@ -416,7 +417,7 @@ def controller_manager_args(_: Node) -> list[str]:
     ]
 
 
-def kwok_args(_: Node) -> list[str]:
+def kwok_args(_: OnNode) -> list[str]:
     p = PORTS
     return [
         f"--kubeconfig={STATE / 'kwok.kubeconfig'}",
@@ -434,7 +435,7 @@ def kwok_args(_: Node) -> list[str]:
     ]
 
 
-def kubelet_args(node: Node) -> list[str]:
+def kubelet_args(node: OnNode) -> list[str]:
     n = on(node)
     labels = f"type=real,topology.kubernetes.io/zone={n.zone},topology.kubernetes.io/region={nodes.REGION}"
     return [
@@ -448,7 +449,7 @@ def kubelet_args(node: Node) -> list[str]:
     ]
 
 
-def kube_router_args(node: Node) -> list[str]:
+def kube_router_args(node: OnNode) -> list[str]:
     """kube-router as a NetworkPolicy enforcer only: no routing, no service proxy, no CNI, and
     no listening port (health and metrics off)."""
     return [
@@ -543,7 +544,7 @@ def write_host_corefile(_: dict[str, Path]) -> None:
     (STATE / "Corefile").write_text(host_corefile())
 
 
-def kube_router_chains(node: Node) -> bool:
+def kube_router_chains(node: OnNode) -> bool:
     res = on(node).sh("iptables", "-w", "-S", "KUBE-ROUTER-FORWARD", check=False)
     return res.returncode == 0
 
@@ -649,13 +650,13 @@ def active() -> list[Component]:
     return [c for c in COMPONENTS if m in c.modes]
 
 
-def start_instance(comp: Component, bins: dict[str, Path], name: str, node: Node) -> None:
+def start_instance(comp: Component, bins: dict[str, Path], name: str, node: OnNode) -> None:
     """Starts one process of a component (in its node's namespace) without waiting for it."""
     prefix = node.enter if node is not None else ()
     PROCS.start(name, bins[comp.binary], comp.args(node), prefix)
 
 
-def wait_instance(comp: Component, bins: dict[str, Path], name: str, node: Node) -> None:
+def wait_instance(comp: Component, bins: dict[str, Path], name: str, node: OnNode) -> None:
     what = comp.ready_what + (f" on {node.name}" if node is not None else "")
     PROCS.wait_for(what, lambda: comp.ready(bins, node), comp.timeout, name)
 
