@@ -10,6 +10,7 @@ it goes only to pod, Service and node addresses on this machine.
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -26,6 +27,7 @@ from e2e.harness import (
     RealNode,
     apply,
     client_pod,
+    inspect_with_env,
     pods_on_every_node,
     slice_addresses,
     wait_pod_ready,
@@ -311,3 +313,37 @@ spec:
             what=f"the policy to open {name} to the relabelled client",
             timeout=60,
         )
+
+
+def test_a_coredns_replica_that_stops_answering_is_named_while_the_other_is_judged(
+    several: Cluster, namespace: str
+) -> None:
+    """A CoreDNS replica whose node is cut off still stands Ready in the API (for the node's grace
+    period): `dns` asks every replica directly, names the one that answers nothing, and judges the
+    records by the one that answers."""
+    apply(several, namespace, WEB_SVC)
+    replicas = several.get_json("pods", "-n", "kube-system", "-l", "k8s-app=kube-dns")["items"]
+    first = several.nodes[0].name  # the host's gateway to Service addresses stays up
+    lost = next(p for p in replicas if p["spec"]["nodeName"] != first)
+    kept = next(p for p in replicas if p is not lost)
+    cut = next(n for n in several.nodes if n.name == lost["spec"]["nodeName"])
+    # no pinned server: every ready replica of kube-dns is asked, each at its pod IP
+    env: dict[str, str | None] = {"INSPECTOR_DNS_VIA": "direct", "INSPECTOR_DNS_SERVER": None}
+    local("cut-node", cut.name)
+    try:
+        res = inspect_with_env(
+            several, env, "dns", "-n", namespace, "--timeout", "1s", "--retries", "0", "-o", "json"
+        )
+    finally:
+        local("mend-node", cut.name)
+    assert "Traceback" not in res.stderr, res.stderr
+    doc = json.loads(res.stdout)
+    unreachable = [f for f in doc["cluster"]["findings"] if f["code"] == "dns-replica-unreachable"]
+    assert [f["details"]["pod"] for f in unreachable] == [f"kube-system/{lost['metadata']['name']}"], doc[
+        "cluster"
+    ]
+    assert res.returncode == 1
+    # the other replica answered, and every record of the Service was judged by its answers
+    assert kept["metadata"]["name"] in doc["server"]["via"], doc["server"]
+    web = next(s for s in doc["services"] if s["name"] == "web-svc")
+    assert web["records"] and all(r["ok"] for r in web["records"]), web

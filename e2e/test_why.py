@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -443,6 +444,50 @@ def test_ctrl_c_during_why_leaves_no_probe_pod(real_node: Cluster, namespace: st
     _, err = proc.communicate(timeout=60)
 
     assert (proc.returncode, err.strip().splitlines()) == (130, ["interrupted"])
+    assert_no_probe_pod(real_node, namespace)
+
+
+def test_the_probe_pod_deleted_by_someone_else_is_one_line_exit_1_and_nothing_is_left(
+    real_node: Cluster, namespace: str
+):
+    """The probe's pod goes away under it (someone else deletes it): what it printed so far proves
+    nothing, so why concludes nothing. A policy that drops every packet to the backend keeps the
+    probe busy (its connects time out), so the deletion lands while it runs."""
+    deploy_web(real_node, namespace, replicas=1)
+    apply(real_node, namespace, WEB_SVC)
+    wait_until(
+        lambda: real_node.inspect("wait", "web-svc", "-n", namespace, "--timeout", "5s").returncode == 0,
+        "web-svc",
+    )
+    apply(
+        real_node,
+        namespace,
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: deny-web\n"
+        "spec:\n  podSelector:\n    matchLabels:\n      app: web\n  policyTypes: [Ingress]\n",
+    )
+    proc = subprocess.Popen(
+        [INSPECT, "why", "web-svc", "-n", namespace],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=real_node.env,
+    )
+    assert proc.stderr is not None
+    line = proc.stderr.readline()  # the probe pod exists from this line on
+    found = re.search(rf"probe pod {namespace}/(\S+) created", line)
+    assert found, line
+    pod = found.group(1)
+    real_node.kubectl("delete", "pod", "-n", namespace, pod, "--wait=false")
+    out, err = proc.communicate(timeout=120)
+
+    assert (proc.returncode, out, err.strip().splitlines()) == (
+        1,
+        "",
+        [
+            f"error: the pod {namespace}/{pod} that ran the probe was deleted by someone else before the "
+            "probe ended: nothing was concluded"
+        ],
+    )
     assert_no_probe_pod(real_node, namespace)
 
 

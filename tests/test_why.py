@@ -450,6 +450,39 @@ def test_a_probe_that_cannot_start_says_why_in_one_line(status: dict[str, object
     assert str(raised.value) == says
 
 
+class DeletedPodSource:
+    """Answers the probe pod's GET as the API server does once someone else deleted it: first with
+    a deletionTimestamp (its containers being stopped), or not at all (404)."""
+
+    def __init__(self, terminating: bool) -> None:
+        self.terminating = terminating
+
+    def get_json(self, path: str) -> dict[str, object]:
+        from inspector.errors import NotFound
+
+        if not self.terminating:
+            raise NotFound(f"pods {path.rsplit('/', 1)[-1]!r} not found")
+        running = {"name": "inspector-why-probe", "state": {"running": {}}}
+        return {
+            "metadata": {"name": "p", "deletionTimestamp": "2026-12-06T03:00:00Z"},
+            "status": {"phase": "Running", "containerStatuses": [running]},
+        }
+
+
+@pytest.mark.parametrize("terminating", [True, False], ids=["terminating", "gone"])
+def test_a_probe_pod_deleted_by_someone_else_is_one_line_and_concludes_nothing(terminating: bool) -> None:
+    from inspector.live.troubleshooting import ProbeInterrupted, _wait_ended
+    from inspector.status import ExitStatus
+
+    with pytest.raises(ProbeInterrupted) as raised:
+        _wait_ended(DeletedPodSource(terminating), "ns", "p", "inspector-why-probe", "img:1", ephemeral=False)  # type: ignore[arg-type]
+
+    assert str(raised.value) == (
+        "the pod ns/p that ran the probe was deleted by someone else before the probe ended: nothing was concluded"
+    )
+    assert raised.value.exit_status is ExitStatus.ERROR
+
+
 @pytest.mark.parametrize(
     ("site", "head", "document"),
     [

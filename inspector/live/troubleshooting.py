@@ -75,6 +75,11 @@ class ProbeFailed(InspectorError):
     """The probe could not start or run; its message is the one line that says why."""
 
 
+class ProbeInterrupted(InspectorError):
+    """The pod the probe ran in was deleted by someone else before the probe ended: what it printed
+    so far proves nothing, so `why` concludes nothing (one line, exit 1)."""
+
+
 @dataclass(frozen=True, slots=True)
 class ProbeRun:
     text: str  # the probe's log
@@ -107,8 +112,18 @@ def _wait_ended(
     started = time.monotonic()
     deadline = started + PROBE_DEADLINE_S + 15
     running = False
+    gone = (
+        f"the pod {namespace}/{pod} that ran the probe was deleted by someone else before the probe "
+        "ended: nothing was concluded"
+    )
     while True:
-        obj = client.get_json(f"/api/v1/namespaces/{namespace}/pods/{pod}")
+        try:
+            obj = client.get_json(f"/api/v1/namespaces/{namespace}/pods/{pod}")
+        except NotFound:
+            raise ProbeInterrupted(gone) from None
+        if (obj.get("metadata") or {}).get("deletionTimestamp"):
+            # its containers are being stopped: what the probe printed so far proves nothing
+            raise ProbeInterrupted(gone)
         status = obj.get("status") or {}
         state = _container_state(status, container, ephemeral)
         waiting, terminated = state.get("waiting") or {}, state.get("terminated")
@@ -139,6 +154,17 @@ def _wait_ended(
         time.sleep(POLL_S)
 
 
+def _log(client: Client, namespace: str, pod: str, container: str) -> str:
+    """The probe's log; a pod deleted between its end and this read is said as such."""
+    try:
+        return container_log(client, namespace, pod, container)
+    except NotFound:
+        raise ProbeInterrupted(
+            f"the pod {namespace}/{pod} that ran the probe was deleted by someone else before its log was "
+            "read: nothing was concluded"
+        ) from None
+
+
 def _probe_in_pod(
     client: Client, namespace: str, service: str, image: str, script: str, keep: bool, notify: Notify
 ) -> ProbeRun:
@@ -151,7 +177,7 @@ def _probe_in_pod(
             + (" (kept: --keep)" if keep else "; it is deleted when why ends")
         )
         obj = _wait_ended(client, namespace, name, PROBE_CONTAINER, image, ephemeral=False)
-        text = container_log(client, namespace, name, PROBE_CONTAINER)
+        text = _log(client, namespace, name, PROBE_CONTAINER)
     finally:
         if not keep:
             try:
@@ -176,7 +202,7 @@ def _probe_in_ephemeral(
         "(ended) until the pod is deleted"
     )
     obj = _wait_ended(client, namespace, pod, name, image, ephemeral=True)
-    text = container_log(client, namespace, pod, name)
+    text = _log(client, namespace, pod, name)
     node = (obj.get("spec") or {}).get("nodeName")
     site = ProbeSite("ephemeral-container", f"{namespace}/{pod}", node, image, container=name)
     return ProbeRun(text, node, site, time.monotonic() - t0)
