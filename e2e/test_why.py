@@ -61,6 +61,15 @@ def why(cluster: Cluster, *args: str) -> tuple[int, dict[str, Any], str]:
         raise AssertionError(f"not JSON (exit {res.returncode}): {res.stdout!r} {res.stderr!r}") from None
 
 
+def why_started(cluster: Cluster, *args: str) -> tuple[subprocess.Popen[str], str]:
+    """`why` running in the background, and its first line on stderr: the probe pod exists from then on."""
+    proc = subprocess.Popen(
+        [INSPECT, "why", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cluster.env
+    )
+    assert proc.stderr is not None
+    return proc, proc.stderr.readline()
+
+
 def statuses(verdict: dict[str, Any]) -> list[tuple[str, str]]:
     return [(s["name"], s["status"]) for s in verdict["steps"]]
 
@@ -430,15 +439,7 @@ def test_ctrl_c_during_why_leaves_no_probe_pod(real_node: Cluster, namespace: st
         lambda: real_node.inspect("wait", "web-svc", "-n", namespace, "--timeout", "5s").returncode == 0,
         "web-svc",
     )
-    proc = subprocess.Popen(
-        [INSPECT, "why", "web-svc", "-n", namespace],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=real_node.env,
-    )
-    assert proc.stderr is not None
-    line = proc.stderr.readline()  # the probe pod exists from this line on: interrupt right then
+    proc, line = why_started(real_node, "web-svc", "-n", namespace)  # interrupt right then
     assert f"probe pod {namespace}/inspector-why-" in line, line
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
@@ -465,15 +466,7 @@ def test_the_probe_pod_deleted_by_someone_else_is_one_line_exit_1_and_nothing_is
         "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: deny-web\n"
         "spec:\n  podSelector:\n    matchLabels:\n      app: web\n  policyTypes: [Ingress]\n",
     )
-    proc = subprocess.Popen(
-        [INSPECT, "why", "web-svc", "-n", namespace],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=real_node.env,
-    )
-    assert proc.stderr is not None
-    line = proc.stderr.readline()  # the probe pod exists from this line on
+    proc, line = why_started(real_node, "web-svc", "-n", namespace)
     found = re.search(rf"probe pod {namespace}/(\S+) created", line)
     assert found, line
     pod = found.group(1)
