@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from e2e.harness import INSPECT, LOCAL_STATE, WEB_SVC, Cluster, apply, wait_until
-from e2e.test_guarantees import watched_in
+from e2e.test_guarantees import token_kubeconfig, watched_in
 from e2e.test_wait import Lines, web
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -144,7 +144,7 @@ def test_dash_w_whose_rolebinding_is_deleted_ends_in_one_line_and_exit_3_after_a
         f"--serviceaccount={namespace}:watcher",
     )
     token = cluster.kubectl("create", "token", "watcher", "-n", namespace, "--duration=30m").strip()
-    config = kubeconfig_with_token(cluster, token, tmp_path / "watcher.kubeconfig", namespace)
+    config = token_kubeconfig(cluster, token, tmp_path / "watcher.kubeconfig", namespace)
     apply(cluster, namespace, WEB_SVC)
     follower, out, err = started(cluster, "services", "-w", "--kubeconfig", str(config))
     try:
@@ -167,23 +167,6 @@ def test_dash_w_whose_rolebinding_is_deleted_ends_in_one_line_and_exit_3_after_a
         r"is missing \(forbidden: .*\)",
         last,
     ), lines
-
-
-def kubeconfig_with_token(cluster: Cluster, token: str, path: Path, namespace: str) -> Path:
-    """The cluster under test, as the bearer of `token`."""
-    base = yaml.safe_load(Path(cluster.kubeconfig).read_text())
-    current = next(c for c in base["contexts"] if c["name"] == base["current-context"])
-    entry = next(c for c in base["clusters"] if c["name"] == current["context"]["cluster"])["cluster"]
-    config = {
-        "apiVersion": "v1",
-        "kind": "Config",
-        "current-context": "t",
-        "clusters": [{"name": "c", "cluster": entry}],
-        "users": [{"name": "u", "user": {"token": token}}],
-        "contexts": [{"name": "t", "context": {"cluster": "c", "user": "u", "namespace": namespace}}],
-    }
-    path.write_text(yaml.safe_dump(config))
-    return path
 
 
 def test_diff_while_the_api_server_restarts_is_one_line_and_exit_3_or_succeeds(

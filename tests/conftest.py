@@ -13,7 +13,7 @@ import yaml
 
 from inspector.diagnosis.report import Report, inspect_snapshot
 from inspector.model.building import snapshot_from_manifests
-from inspector.model.snapshot import Snapshot
+from inspector.model.snapshot import ContainerPort, Pod, Snapshot
 from tests.fakeapi import api, client  # noqa: F401 (fixtures: the in-process API server and a client of it)
 
 MANIFESTS = Path(__file__).resolve().parent / "manifests"
@@ -34,3 +34,18 @@ def snapshot_of(*sources: str) -> Snapshot:
 
 def inspect_manifests(*sources: str) -> Report:
     return inspect_snapshot(snapshot_of(*sources))
+
+
+def policy_pod(
+    namespace: str,
+    name: str,
+    labels: dict[str, str],
+    ip: str | None = None,
+    ports: tuple[ContainerPort, ...] = (),
+) -> Pod:
+    """A snapshot pod with only what a verdict reads: where it is, its labels, IP and declared ports."""
+    return Pod(namespace, name, labels, ip, container_ports=ports)
+
+
+def container_port(port: int, name: str | None = None, protocol: str = "TCP") -> ContainerPort:
+    return ContainerPort("serve", port, protocol, name)

@@ -34,22 +34,8 @@ from inspector.model.netpol import (
     parse_network_policies,
 )
 from inspector.model.selectors import LabelSelector, Operator, Requirement
-from inspector.model.snapshot import ContainerPort, Pod
-
-
-def policy_pod(
-    namespace: str,
-    name: str,
-    labels: dict[str, str],
-    ip: str | None = None,
-    ports: tuple[ContainerPort, ...] = (),
-) -> Pod:
-    """A snapshot pod with only what a verdict reads: where it is, its labels, IP and declared ports."""
-    return Pod(namespace, name, labels, ip, container_ports=ports)
-
-
-def container_port(port: int, name: str | None = None, protocol: str = "TCP") -> ContainerPort:
-    return ContainerPort("serve", port, protocol, name)
+from inspector.model.snapshot import Pod
+from tests.conftest import container_port, policy_pod
 
 
 def policies(*manifests: str) -> tuple[NetworkPolicy, ...]:

@@ -26,23 +26,8 @@ from inspector.model.netpol import (
     InvalidNetworkPolicy,
     NetworkPolicy,
 )
-from inspector.model.snapshot import ContainerPort, Pod
-
-
-def policy_pod(
-    namespace: str,
-    name: str,
-    labels: dict[str, str],
-    ip: str | None = None,
-    ports: tuple[ContainerPort, ...] = (),
-) -> Pod:
-    """A snapshot pod with only what a verdict reads: where it is, its labels, IP and declared ports."""
-    return Pod(namespace, name, labels, ip, container_ports=ports)
-
-
-def container_port(port: int, name: str | None = None, protocol: str = "TCP") -> ContainerPort:
-    return ContainerPort("serve", port, protocol, name)
-
+from inspector.model.snapshot import Pod
+from tests.conftest import container_port, policy_pod
 
 NAMESPACES: dict[str, dict[str, str]] = {"x": {"team": "blue"}, "y": {"team": "green"}, "z": {}}
 _TCP80 = container_port(80, "serve-80-tcp", "TCP")
