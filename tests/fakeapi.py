@@ -154,3 +154,22 @@ def kubeconfig(api: FakeAPI, tmp_path: Path) -> Path:
 def client(api: FakeAPI, tmp_path: Path) -> Iterator[Client]:
     with connect(str(kubeconfig(api, tmp_path)), request_timeout=5) as c:
         yield c
+
+
+# The objects the watch and explanation tests serve: Service shop/web and its ready pod web-1.
+WEB = {
+    "metadata": {"name": "web", "namespace": "shop"},
+    "spec": {"clusterIP": "10.96.0.20", "selector": {"app": "web"}, "ports": [{"name": "http", "port": 80}]},
+}
+WEB_1 = {
+    "metadata": {"name": "web-1", "namespace": "shop", "labels": {"app": "web"}},
+    "spec": {
+        "nodeName": "node-a",
+        "containers": [{"name": "web", "ports": [{"name": "http", "containerPort": 80}]}],
+    },
+    "status": {
+        "phase": "Running",
+        "podIP": "10.244.0.5",
+        "conditions": [{"type": "Ready", "status": "True"}],
+    },
+}

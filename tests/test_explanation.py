@@ -17,7 +17,7 @@ from inspector.live.reading import read_snapshot
 from inspector.live.waiting import wait_for
 from inspector.output.text import explain, wait_explanation
 from inspector.pytest_plugin import NotDiscoverable, discoverable
-from tests.fakeapi import FakeAPI, Reply
+from tests.fakeapi import WEB, FakeAPI, Reply
 
 PROBE = "Readiness probe failed: HTTP probe failed with statuscode: 412"
 NOT_READY = (
@@ -26,10 +26,7 @@ NOT_READY = (
     f"'{PROBE}' (24x)): it gets no traffic through this Service until it passes its readiness check"
 )
 
-SERVICE = {
-    "metadata": {"name": "web", "namespace": "shop"},
-    "spec": {"clusterIP": "10.96.0.20", "selector": {"app": "web"}, "ports": [{"name": "http", "port": 80}]},
-}
+SERVICE = WEB
 POD = {
     "metadata": {"name": "web-1", "namespace": "shop", "labels": {"app": "web"}},
     "spec": {

@@ -19,7 +19,7 @@ from inspector.kube.watching import Change, Reset, Stream, Watch
 from inspector.live.following import follow
 from inspector.live.inspecting import make_scope
 from inspector.live.reading import read_snapshot
-from tests.fakeapi import FakeAPI, Reply, forbidden, items
+from tests.fakeapi import WEB, WEB_1, FakeAPI, Reply, forbidden, items
 
 
 @pytest.fixture(autouse=True)
@@ -233,26 +233,8 @@ def test_an_expired_watch_lists_again_and_goes_on_from_the_new_version(api: Fake
 def test_following_reports_again_after_each_burst_of_watch_events_and_stops_its_watches(
     api: FakeAPI, client: Client
 ) -> None:
-    web = {
-        "metadata": {"name": "web", "namespace": "shop", "resourceVersion": "7"},
-        "spec": {
-            "clusterIP": "10.96.0.20",
-            "selector": {"app": "web"},
-            "ports": [{"name": "http", "port": 80}],
-        },
-    }
-    pod = {
-        "metadata": {"name": "web-1", "namespace": "shop", "labels": {"app": "web"}},
-        "spec": {
-            "nodeName": "node-a",
-            "containers": [{"name": "web", "ports": [{"name": "http", "containerPort": 80}]}],
-        },
-        "status": {
-            "phase": "Running",
-            "podIP": "10.244.0.5",
-            "conditions": [{"type": "Ready", "status": "True"}],
-        },
-    }
+    web = {**WEB, "metadata": {**WEB["metadata"], "resourceVersion": "7"}}
+    pod = WEB_1
     added = {
         "type": "ADDED",
         "object": {

@@ -26,7 +26,7 @@ from inspector.live.informing import Informer, Store
 from inspector.live.inspecting import make_scope
 from inspector.live.reading import readable
 from inspector.live.waiting import wait_for
-from tests.fakeapi import FakeAPI, Reply, kubeconfig
+from tests.fakeapi import WEB, WEB_1, FakeAPI, Reply, kubeconfig
 
 NAMESPACE = "/api/v1/namespaces/shop"
 SERVICES_PATH = f"{NAMESPACE}/services"
@@ -58,22 +58,6 @@ def bare_pod(name: str) -> dict[str, Any]:
     return {"metadata": {"name": name, "namespace": "shop"}}
 
 
-WEB = {
-    "metadata": {"name": "web", "namespace": "shop"},
-    "spec": {"clusterIP": "10.96.0.20", "selector": {"app": "web"}, "ports": [{"name": "http", "port": 80}]},
-}
-WEB_1 = {
-    "metadata": {"name": "web-1", "namespace": "shop", "labels": {"app": "web"}},
-    "spec": {
-        "nodeName": "node-a",
-        "containers": [{"name": "web", "ports": [{"name": "http", "containerPort": 80}]}],
-    },
-    "status": {
-        "phase": "Running",
-        "podIP": "10.244.0.5",
-        "conditions": [{"type": "Ready", "status": "True"}],
-    },
-}
 SLICE = {
     "metadata": {"name": "web-abc", "namespace": "shop", "labels": {"kubernetes.io/service-name": "web"}},
     "addressType": "IPv4",
