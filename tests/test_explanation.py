@@ -17,7 +17,7 @@ from inspector.live.reading import read_snapshot
 from inspector.live.waiting import wait_for
 from inspector.output.text import explain, wait_explanation
 from inspector.pytest_plugin import NotDiscoverable, discoverable
-from tests.fakeapi import WEB, FakeAPI, Reply
+from tests.fakeapi import WEB, WEB_1, FakeAPI, Reply
 
 PROBE = "Readiness probe failed: HTTP probe failed with statuscode: 412"
 NOT_READY = (
@@ -27,12 +27,8 @@ NOT_READY = (
 )
 
 SERVICE = WEB
-POD = {
-    "metadata": {"name": "web-1", "namespace": "shop", "labels": {"app": "web"}},
-    "spec": {
-        "nodeName": "node-a",
-        "containers": [{"name": "web", "ports": [{"name": "http", "containerPort": 80}]}],
-    },
+POD = {  # web-1, running and not ready
+    **WEB_1,
     "status": {
         "phase": "Running",
         "podIP": "10.244.0.5",
