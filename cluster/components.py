@@ -10,6 +10,7 @@ commands act on the cluster that is running, whatever their environment says.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -337,6 +338,9 @@ class Component:
     prepare: Callable[[dict[str, Path]], None] | None = None
     settle: Callable[[dict[str, Path]], None] | None = None
     stop_grace: float = 10.0
+    # a log line each instance prints once it is past what the next one must not run at the same
+    # moment: the instances then start one after the other, each waiting for the line of the one before
+    staggered: str | None = None
 
     def instances(self, real: list[nodes.Node]) -> list[tuple[str, OnNode]]:
         """(process name, node) of every process of this component."""
@@ -605,6 +609,9 @@ COMPONENTS: tuple[Component, ...] = (
         90,
         modes=("real",),
         per_node=True,
+        # every kubelet binds /var/lib/kubelet/device-plugins/kubelet.sock (a path no flag moves): one
+        # that cleans the directory while another binds fails with "address already in use"
+        staggered="Starting to serve the podresources API",
     ),
     Component(
         "kube-proxy",
@@ -661,13 +668,30 @@ def wait_instance(comp: Component, bins: dict[str, Path], name: str, node: OnNod
     PROCS.wait_for(what, lambda: comp.ready(bins, node), comp.timeout, name)
 
 
+def _logged(log: Path, offset: int, line: str) -> bool:
+    """Whether `line` is in the log after `offset` (the log is appended to across starts)."""
+    with log.open("rb") as f:
+        f.seek(offset)
+        return line in f.read().decode(errors="replace")
+
+
 def start(comp: Component, bins: dict[str, Path]) -> None:
     """Every process of a component: all started, then each waited for (the nodes in parallel)."""
     if comp.prepare:
         comp.prepare(bins)
     instances = comp.instances(real_nodes())
     for name, node in instances:
+        log = PROCS.log(name)
+        offset = log.stat().st_size if log.exists() else 0
         start_instance(comp, bins, name, node)
+        if comp.staggered:
+            line = comp.staggered
+            PROCS.wait_for(
+                f"{name} to log {line!r}",
+                functools.partial(_logged, log, offset, line),
+                comp.timeout,
+                name,
+            )
     for name, node in instances:
         wait_instance(comp, bins, name, node)
     if comp.settle:

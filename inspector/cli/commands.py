@@ -419,6 +419,23 @@ def why(
     keep: Annotated[
         bool, typer.Option("--keep", help="Keep the probe pod (to look at it afterwards).")
     ] = False,
+    nodes: Annotated[
+        str | None,
+        typer.Option(
+            "--nodes",
+            help="Probe from every node (all) or from these (NAME,NAME,...): one probe pod per node, in "
+            "parallel; a row per node and the nodes that fail.",
+        ),
+    ] = None,
+    node_health: Annotated[
+        bool,
+        typer.Option(
+            "--node-health",
+            help="With --nodes: read each node's kube-proxy /healthz (and, for externalTrafficPolicy "
+            "Local, the healthCheckNodePort) through the API server (nodes/proxy: "
+            "deploy/rbac-node-health.yaml).",
+        ),
+    ] = False,
 ) -> int:
     """Why a Service does not work: the Debug Services checklist, automated, from inside the cluster.
     Follows the chain (Service, selector, readiness, endpoints, DNS from the client, each endpoint, the
@@ -429,6 +446,30 @@ def why(
     from inspector.output import whyviews
 
     validate_arguments(service, opts.namespace, from_namespace, from_pod, image)  # before any request
+    if node_health and nodes is None:
+        raise BadInput("--node-health goes with --nodes (it asks the kube-proxy of each node probed)")
+    if nodes is not None:
+        if from_pod is not None:
+            raise BadInput(
+                "--nodes and --from-pod do not go together (--nodes starts its own pod on each node)"
+            )
+        from inspector.live.acrossnodes import why_across_nodes
+
+        with opts.connect() as client, _interruptible():
+            across = why_across_nodes(
+                client,
+                service,
+                opts.namespace,
+                nodes=nodes,
+                from_namespace=from_namespace,
+                image=image,
+                keep=keep,
+                node_health=node_health,
+                notify=lambda line: typer.echo(line, err=True),
+            )
+        return showing.answered(
+            opts, lambda: whyviews.nodes_json(across), lambda: whyviews.nodes_text(across), across.ok
+        )
     with opts.connect() as client, _interruptible():
         verdict = why_service(
             client,

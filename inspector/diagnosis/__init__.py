@@ -7,6 +7,6 @@ Service (`routes.py`), the per-Service report (`report.py`), the verdict of `wai
 for one client and one pod (`policyverdicts.py`) and for every ready endpoint of a Service
 (`reach.py`); `why`'s probe checks and their log (`probes.py`) and its checklist of steps
 (`checklist.py`); which endpoints each node's kube-proxy sends a Service's traffic to, or why
-none (`nodetraffic.py`). No I/O and no formatting: values in, values out, so every decision is tested on
+none (`nodetraffic.py`), and `why --nodes`' rows, one per node, judged with it (`nodeverdicts.py`). No I/O and no formatting: values in, values out, so every decision is tested on
 manifests. It knows nothing of DNS (a sibling tier) or of the API.
 """

@@ -179,6 +179,7 @@ class ServiceSpec(TypedDict, total=False):
     ipFamilies: list[str] | None
     allocateLoadBalancerNodePorts: bool | None
     internalTrafficPolicy: str | None
+    healthCheckNodePort: int | None
     trafficDistribution: str | None
     sessionAffinity: str | None
     externalIPs: list[str] | None
@@ -280,8 +281,19 @@ class NodeMeta(ObjectMeta, total=False):
     annotations: dict[str, str] | None
 
 
+class Taint(TypedDict, total=False):
+    key: str | None
+    value: str | None
+    effect: str | None
+
+
+class NodeSpec(TypedDict, total=False):
+    taints: list[Taint] | None
+
+
 class NodeJSON(TypedDict, total=False):
     metadata: NodeMeta | None
+    spec: NodeSpec | None
     status: NodeStatus | None
 
 

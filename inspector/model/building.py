@@ -247,6 +247,7 @@ def service_from_api(obj: JSON) -> Service:
         allocate_load_balancer_node_ports=spec.get("allocateLoadBalancerNodePorts") is not False,
         labels=_frozen_labels(meta.get("labels")),
         internal_traffic_policy=_text(spec.get("internalTrafficPolicy")),
+        health_check_node_port=_int(spec.get("healthCheckNodePort")),
         traffic_distribution=_text(spec.get("trafficDistribution")),
         session_affinity=_text(spec.get("sessionAffinity")) or "None",
         external_ips=tuple(str(i) for i in _list(spec.get("externalIPs"))),
@@ -352,7 +353,17 @@ def node_from_api(obj: JSON) -> Node:
         internal_ips=ips,
         simulated="kwok.x-k8s.io/node" in annotations,
         zone=_text(_map(meta.get("labels")).get(ZONE_LABEL)),
+        taints=tuple(
+            _taint(_map(t))
+            for t in _list(_map(obj.get("spec")).get("taints"))
+            if _map(t).get("effect") in ("NoSchedule", "NoExecute")
+        ),
     )
+
+
+def _taint(t: Mapping[str, Any]) -> str:
+    value = _text(t.get("value"))
+    return f"{t.get('key')}{'=' + value if value else ''}:{t.get('effect')}"
 
 
 def probe_event_from_api(obj: JSON) -> ProbeEvent | None:

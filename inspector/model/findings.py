@@ -42,6 +42,8 @@ FindingCode = Literal[
     "endpoint-timeout",
     "service-ip-unreachable",
     "nodeport-unreachable",
+    "kube-proxy-stale",
+    "kube-proxy-unhealthy",
     "hairpin-failed",
     "dns-from-pod-differs",
     "dns-missing-ptr",
@@ -292,6 +294,24 @@ CATALOGUE: dict[FindingCode, Code] = {
             "node port {address} of node {node} did not connect from {client} ({outcome}) while the "
             "endpoints connect: kube-proxy on node {node} is not serving node port {node_port}",
             "`why`: a NodePort does not connect on a node while the endpoints do",
+            active=True,
+        ),
+        Code(
+            "kube-proxy-stale",
+            Severity.ERROR,
+            "kube-proxy on node {node} last synced its rules at {last_updated}, {behind} before this "
+            "Service's last change ({changed}): the node still routes the Service as it was then (is "
+            "kube-proxy stuck, or cut off from the API server?)",
+            "`why --node-health`: a node's kube-proxy reports (/healthz lastUpdated) that its last sync is "
+            "older than the Service's or its EndpointSlices' last change",
+            active=True,
+        ),
+        Code(
+            "kube-proxy-unhealthy",
+            Severity.ERROR,
+            "kube-proxy on node {node} is unhealthy: {reason}",
+            "`why --node-health`: a node's kube-proxy answers /healthz with 503 (it has not synced for "
+            "longer than its health timeout) or does not answer at all (not running)",
             active=True,
         ),
         Code(

@@ -163,6 +163,7 @@ class Service:
     session_affinity: str = "None"  # or ClientIP
     external_ips: tuple[str, ...] = ()
     topology_mode: str | None = None  # the topology-mode (or topology-aware-hints) annotation
+    health_check_node_port: int | None = None  # externalTrafficPolicy Local: kube-proxy answers there
 
     @property
     def key(self) -> str:
@@ -233,6 +234,9 @@ class Node:
     internal_ips: tuple[str, ...] = ()
     simulated: bool = False  # a kwok node: no kubelet, no kube-proxy, no network behind its address
     zone: str | None = None  # its topology.kubernetes.io/zone label
+    # its NoSchedule and NoExecute taints, as KEY[=VALUE]:EFFECT: pods that do not tolerate them do
+    # not run there (why --nodes does not probe from such a node)
+    taints: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
