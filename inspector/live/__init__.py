@@ -5,6 +5,6 @@ path (`inspecting.py`), what the `pods` command and a Service's detail view gath
 the one watcher that lists then follows kinds and tells when the API server goes away
 (`informing.py`), waiting on it until the readiness verdict says yes (`waiting.py`), following it
 for `-w` (`following.py`), asking the cluster DNS where it is found (`asking.py`), and `why`'s run
-with its probe (`troubleshooting.py`) or with one probe per node (`acrossnodes.py`). It decides what to read and ask, never what the answers
-mean (diagnosis, dns) nor how they look (output).
+with its probe (`troubleshooting.py`) or with one probe per node (`acrossnodes.py`). It decides what
+to read and ask, never what the answers mean (diagnosis, dns) nor how they look (output).
 """
