@@ -54,7 +54,7 @@ unit: venv
 # and stops what it started, pass or fail. The whole suite runs with kube-proxy in iptables mode;
 # then the tests of the real nodes' data plane (and the teardown) run again in nftables mode, on a
 # cluster of their own. A tier that cannot start fails the run (E2E_ALLOW_SKIP=1 skips instead).
-NFTABLES_E2E := e2e/test_nodes.py e2e/test_real_node.py e2e/test_why.py e2e/test_teardown.py
+NFTABLES_E2E := e2e/test_nodes.py e2e/test_pernode.py e2e/test_real_node.py e2e/test_why.py e2e/test_teardown.py
 e2e: venv cluster-binaries
 	LOCALCLUSTER_PROXY_MODE=iptables $(BIN)/pytest e2e
 	@if [[ -z "$${E2E_KUBECONFIG:-}" ]]; then \
