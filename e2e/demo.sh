@@ -77,6 +77,15 @@ if [[ ${LOCALCLUSTER_MODE:-real} == real && -n $real_nodes ]]; then
     show kubectl svc-inspect why checkout -n demo
     show kubectl svc-inspect why redis-master --from-namespace test-ns -n my-ns
     show kubectl svc-inspect why web-flask-nodeport.demo --from-namespace test-ns
+    # per node: nearby's only pod runs on real-node-a and its traffic policy is Local, so pods on the
+    # other nodes get their packets dropped; one probe pod per node shows which nodes fail and why
+    if [[ $real_nodes == *real-node-b* ]]; then
+        "$KUBECTL" apply -f e2e/manifests/per-node.yaml >/dev/null
+        "$KUBECTL" rollout status -n per-node deployment/nearby --timeout=90s >/dev/null
+        kubectl svc-inspect wait nearby -n per-node --timeout 60s >/dev/null || true
+        show kubectl svc-inspect diff nearby -n per-node
+        show kubectl svc-inspect why nearby -n per-node --nodes all
+    fi
 fi
 
 # On the real nodes the pods really run: the same answers, observed as traffic.
