@@ -18,6 +18,7 @@ from inspector.diagnosis.report import Report, ServiceReport
 from inspector.diagnosis.routes import BackendState
 from inspector.model.findings import Finding, Severity
 from inspector.model.snapshot import Pod
+from inspector.output.nodeviews import traffic_json
 from inspector.output.tables import endpoint_rows
 
 
@@ -106,32 +107,41 @@ def backend_json(b: BackendState) -> dict[str, Any]:
 
 def service_json(sr: ServiceReport) -> dict[str, Any]:
     svc = sr.service
-    return {
-        "namespace": svc.namespace,
-        "name": svc.name,
-        "type": svc.type.value,
-        "headless": svc.headless,
-        "clusterIP": svc.cluster_ip,
-        "selector": dict(svc.selector) if svc.selector else None,
-        "ports": [
-            {
-                "name": p.name,
-                "port": p.port,
-                "protocol": p.protocol,
-                "targetPort": p.target,
-                "nodePort": p.node_port,
-            }
-            for p in svc.ports
-        ],
-        "externalName": svc.external_name,
-        "status": sr.status.value,
-        "pods": {"selected": len(sr.expectation.selected), "ready": len(sr.expectation.ready_pods)},
-        "expected": [endpoint_json(e) for e in sr.expected],
-        "actual": [endpoint_json(e) for e in sr.actual],
-        "missing": [endpoint_json(e) for e in sr.facts.missing],
-        "unexpected": [endpoint_json(e) for e in sr.facts.unexpected],
-        "findings": [finding_json(f) for f in sr.findings],
-    } | ({"routes": [backend_json(b) for b in sr.routes]} if sr.routes else {})
+    return (
+        {
+            "namespace": svc.namespace,
+            "name": svc.name,
+            "type": svc.type.value,
+            "headless": svc.headless,
+            "clusterIP": svc.cluster_ip,
+            "selector": dict(svc.selector) if svc.selector else None,
+            "ports": [
+                {
+                    "name": p.name,
+                    "port": p.port,
+                    "protocol": p.protocol,
+                    "targetPort": p.target,
+                    "nodePort": p.node_port,
+                }
+                for p in svc.ports
+            ],
+            "externalName": svc.external_name,
+            "status": sr.status.value,
+            "pods": {"selected": len(sr.expectation.selected), "ready": len(sr.expectation.ready_pods)},
+            "expected": [endpoint_json(e) for e in sr.expected],
+            "actual": [endpoint_json(e) for e in sr.actual],
+            "missing": [endpoint_json(e) for e in sr.facts.missing],
+            "unexpected": [endpoint_json(e) for e in sr.facts.unexpected],
+            "findings": [finding_json(f) for f in sr.findings],
+        }
+        | ({"routes": [backend_json(b) for b in sr.routes]} if sr.routes else {})
+        | _per_node(sr)
+    )
+
+
+def _per_node(sr: ServiceReport) -> dict[str, Any]:
+    traffic = traffic_json(sr)
+    return {} if traffic is None else {"trafficPerNode": traffic}
 
 
 def summary_json(report: Report) -> dict[str, int]:
