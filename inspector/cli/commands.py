@@ -196,6 +196,7 @@ def diff(
         from inspector.model.names import validate_name
 
         validate_name(from_namespace, "namespace")
+
     def words() -> str:
         if opts.output is Output.name:  # the Services that are not ok, for xargs
             return tables.service_names(sr for sr in report.services if sr.status.value != "ok")

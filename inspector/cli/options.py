@@ -27,9 +27,9 @@ from inspector.status import ExitStatus
 
 if TYPE_CHECKING:
     from inspector.diagnosis.report import Report
-    from inspector.live.planning import Files
     from inspector.kube.connection import Client
     from inspector.live.asking import DNSOptions
+    from inspector.live.planning import Files
 
 
 class Output(StrEnum):
