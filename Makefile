@@ -79,6 +79,7 @@ e2e-kind: venv
 bench: venv cluster-binaries
 	$(PY) bench/bench_diff.py $(BENCH_ARGS)
 	$(PY) bench/bench_why.py
+	$(PY) bench/bench_whatif.py
 
 # DIST=DIR writes elsewhere (the krew e2e test does)
 DIST ?= dist

@@ -102,6 +102,13 @@ def test_every_command_works_as_the_least_privileged_service_account_and_only_re
     cluster.kubectl("apply", "-n", namespace, "-f", str(MANIFESTS / "web.yaml"))
     apply(cluster, namespace, WEB_SVC)
     kubeconfig = token_kubeconfig(cluster, inspector_sa, tmp_path / "sa.kubeconfig", namespace)
+    # what-if runs lay files over the cluster: a relabelled Deployment and a policy, never applied
+    change = tmp_path / "change.yaml"
+    change.write_text(
+        (MANIFESTS / "web.yaml").read_text().replace("app: web", "app: web-v2")
+        + "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny}\n"
+        "spec: {podSelector: {}, policyTypes: [Ingress]}\n"
+    )
     audit = LOCAL_STATE / "logs" / "audit.log"
     start = audit.stat().st_size if cluster.local and audit.exists() else 0
     dns = {"INSPECTOR_DNS_SERVER": cluster.dns_server} if cluster.dns_server else {}
@@ -120,6 +127,11 @@ def test_every_command_works_as_the_least_privileged_service_account_and_only_re
         ["reach", "web-svc", "--from-namespace", "default"],
         ["reach", "web-svc", "--from-namespace", "default", "-o", "json"],
         ["diff", "--from-namespace", "default"],
+        ["diff", "-f", str(change)],
+        ["services", "-f", str(change), "-o", "json"],
+        ["services", "web-svc", "-f", str(change)],
+        ["diff", "-f", str(change), "--from-namespace", "default"],
+        ["reach", "web-svc", "--from-namespace", "default", "-f", str(change)],
     ]
     if cluster.dns_server:
         commands += [

@@ -28,20 +28,27 @@ from inspector.cli.options import (
     DNSRetries,
     DNSServer,
     DNSTimeout,
+    Filenames,
     NoHeaders,
+    OfflineOpt,
     Output,
     QType,
+    Recursive,
     Scoped,
     ServiceArg,
     WaitFor,
     WatchOpt,
+    files_given,
     with_options,
 )
 from inspector.errors import BadInput
 from inspector.status import ExitStatus
 
 if TYPE_CHECKING:
+    from inspector.diagnosis.reach import Reachability
     from inspector.diagnosis.report import Report
+    from inspector.kube.connection import Client
+    from inspector.model.snapshot import Snapshot
 
 app = typer.Typer(
     name=PROG,
@@ -82,12 +89,17 @@ def services(
     ] = None,
     no_headers: NoHeaders = False,
     watch: WatchOpt = False,
+    filename: Filenames = None,
+    recursive: Recursive = False,
+    offline: OfflineOpt = False,
 ) -> int:
-    """One row per Service; with NAME, its detail view (pods, near misses, ports, endpoints, findings)."""
+    """One row per Service; with NAME, its detail view (pods, near misses, ports, endpoints, findings).
+    With -f, as it will be once those manifests are applied (--offline: the files alone)."""
     from inspector.live.viewing import service_details
     from inspector.output import documents, reachviews, tables
 
     opts.allow(PICTURED, "services")
+    files = files_given(filename, recursive, offline)
 
     def table(report: Report) -> str:
         if name is not None:
@@ -104,6 +116,7 @@ def services(
         lambda r: tables.service_names(r.services),
         table,
         lambda r: documents.report_json(r, lazy=True),
+        files,
     )
 
 
@@ -156,21 +169,47 @@ def diff(
     timeout: DNSTimeout = "2s",
     retries: DNSRetries = 1,
     watch: WatchOpt = False,
+    filename: Filenames = None,
+    recursive: Recursive = False,
+    offline: OfflineOpt = False,
 ) -> int:
-    """Expected vs actual endpoints for every Service in scope, and all findings (CI-friendly)."""
+    """Expected vs actual endpoints for every Service in scope, and all findings (CI-friendly). With -f,
+    what applying those manifests would do: laid over the cluster (nothing is written), or with
+    --offline the files alone."""
     from inspector.output import documents, tables, text
 
     opts.allow(PICTURED, "diff")
+    files = files_given(filename, recursive, offline)
     if watch:
         if dns:
             raise BadInput("-w follows the API's objects; --dns cannot be combined with it")
+        if files is not None:
+            raise BadInput("-w follows the cluster as it changes; it cannot be combined with -f")
         return showing.followed(opts, service, text.explain)
+    if dns and files is not None:
+        raise BadInput(
+            "--dns asks the cluster DNS, which cannot answer for files not applied yet: "
+            "`dns -f` lists the records they will have"
+        )
     dns_options = opts.dns_options(dns_server, cluster_domain, timeout, retries) if dns else None
     if from_namespace is not None:
         from inspector.model.names import validate_name
 
         validate_name(from_namespace, "namespace")
-    client, report = opts.report(service)
+
+    def words() -> str:
+        if opts.output is Output.name:  # the Services that are not ok, for xargs
+            return tables.service_names(sr for sr in report.services if sr.status.value != "ok")
+        return text.explain(report)
+
+    if files is not None and files.offline:
+        from inspector.live.planning import offline_client_findings
+
+        report = opts.planned_report(service, files)
+        if from_namespace is not None:
+            report = offline_client_findings(report, from_namespace)
+        return showing.shown(opts, report, lambda: documents.report_json(report, lazy=True), words)
+    client, report = opts.report(service, files)
     with client:
         if from_namespace is not None:
             from inspector.live.inspecting import with_client_findings
@@ -180,11 +219,6 @@ def diff(
             from inspector.live.asking import with_dns
 
             report = with_dns(client, report, dns_options)
-
-    def words() -> str:
-        if opts.output is Output.name:  # the Services that are not ok, for xargs
-            return tables.service_names(sr for sr in report.services if sr.status.value != "ok")
-        return text.explain(report)
 
     return showing.shown(opts, report, lambda: documents.report_json(report, lazy=True), words)
 
@@ -278,21 +312,46 @@ def reach(
         str | None,
         typer.Option("--from-labels", help="With --from-namespace: the client pod's labels, KEY=VALUE,..."),
     ] = None,
+    filename: Filenames = None,
+    recursive: Recursive = False,
+    offline: OfflineOpt = False,
 ) -> int:
     """May this client reach every ready endpoint of SERVICE, and kube-dns? The NetworkPolicy verdict
     per endpoint (the endpoint pod's ingress, the client's egress), naming every policy that selects
-    either side and the rule that decides. Exit 0 when all are reachable, 1 when any is denied."""
-    from inspector.live.inspecting import check_reach_options, reach_service
+    either side and the rule that decides. Exit 0 when all are reachable, 1 when any is denied. With -f,
+    the policies (and objects) of those manifests judged with the live ones (--offline: alone)."""
+    from inspector.live.inspecting import check_reach_options, make_client, pod_location, reach_service
     from inspector.model.names import validate_name
     from inspector.output import reachviews
 
-    check_reach_options(service, from_namespace, from_pod, from_labels)
+    chosen = check_reach_options(service, from_namespace, from_pod, from_labels)
     if opts.namespace is not None:
         validate_name(opts.namespace, "namespace")
-    with opts.connect() as client:
-        result, snapshot = reach_service(
-            client, opts.namespace or client.namespace, service, from_namespace, from_pod, from_labels
-        )
+    files = files_given(filename, recursive, offline)
+    if files is not None:
+        from inspector.live.planning import DEFAULT_NAMESPACE, reach_planned
+
+        def judged(namespace: str, client: Client | None = None) -> tuple[Reachability, Snapshot]:
+            client_namespace = from_namespace or pod_location(from_pod or "", namespace)[0]
+            return reach_planned(
+                files,
+                namespace,
+                service,
+                lambda snap: make_client(snap, from_namespace, from_pod, namespace, chosen),
+                client,
+                client_namespace,
+            )
+
+        if files.offline:
+            result, snapshot = judged(opts.namespace or DEFAULT_NAMESPACE)
+        else:
+            with opts.connect() as client:
+                result, snapshot = judged(opts.namespace or client.namespace, client)
+    else:
+        with opts.connect() as client:
+            result, snapshot = reach_service(
+                client, opts.namespace or client.namespace, service, from_namespace, from_pod, from_labels
+            )
     showing.told(opts, lambda: reachviews.reach_json(result), lambda: reachviews.reach_text(result))
     if snapshot.notes:
         typer.echo("\n".join(f"note: {n}" for n in snapshot.notes), err=True)

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from inspector.diagnosis.report import Report
     from inspector.kube.connection import Client
     from inspector.live.asking import DNSOptions
+    from inspector.live.planning import Files
 
 
 class Output(StrEnum):
@@ -133,6 +134,25 @@ DNSTimeout = Annotated[
     str, typer.Option("--timeout", help="How long to wait for each DNS answer, e.g. 2s, 500ms.")
 ]
 DNSRetries = Annotated[int, typer.Option("--retries", help="How often to ask again after a DNS timeout.")]
+Filenames = Annotated[
+    list[str] | None,
+    typer.Option(
+        "-f",
+        "--filename",
+        help="What if these manifests were applied: a file, a directory (-R: with its subdirectories) or "
+        "- for stdin; YAML documents, JSON, List objects. Repeatable.",
+        show_default=False,
+    ),
+]
+Recursive = Annotated[
+    bool, typer.Option("-R", "--recursive", help="With -f DIRECTORY: its subdirectories' files too.")
+]
+OfflineOpt = Annotated[
+    bool,
+    typer.Option(
+        "--offline", help="With -f: judge the files alone; no cluster is contacted, no kubeconfig read."
+    ),
+]
 
 # --------------------------------------------------------------------------- options every command shares
 
@@ -185,17 +205,31 @@ class Scoped(Common):
     selector: str | None
     exit_zero: bool
 
-    def report(self, name: str | None) -> tuple[Client, Report]:
-        """The connection (to close) and the report of the Services in scope."""
+    def report(self, name: str | None, files: Files | None = None) -> tuple[Client, Report]:
+        """The connection (to close) and the report of the Services in scope; with `files`, as it
+        will be once they are applied (laid over the cluster)."""
         from inspector.live.inspecting import inspect_cluster, make_scope
 
         scope = make_scope(self.namespace, self.all_namespaces, name, self.selector)
         client = self.connect()
         try:
+            if files is not None:
+                from inspector.live.planning import overlay_report
+
+                return client, overlay_report(client, files, scope)
             return client, inspect_cluster(client, scope)
         except BaseException:
             client.close()
             raise
+
+    def planned_report(self, name: str | None, files: Files) -> Report:
+        """--offline: the report of the files alone; no cluster contacted."""
+        from inspector.live.inspecting import make_scope
+        from inspector.live.planning import offline_report
+
+        scope = make_scope(self.namespace, self.all_namespaces, name, self.selector)
+        setup_logging(self.verbose)
+        return offline_report(files, scope)
 
     def status(self, failed: bool) -> int:
         return ExitStatus.ERROR if failed and not self.exit_zero else ExitStatus.OK
@@ -244,6 +278,13 @@ def with_options(kind: type[Common]) -> Callable[[Callable[..., int]], Callable[
         return with_opts
 
     return decorate
+
+
+def files_given(paths: list[str] | None, recursive: bool, offline: bool) -> Files | None:
+    """-f, -R and --offline, checked before anything is read."""
+    from inspector.live.planning import make_files
+
+    return make_files(paths, recursive, offline)
 
 
 INVOCATION = "invocation"  # the name of typer's Context among a command's parameters

@@ -19,6 +19,7 @@ from inspector.status import ExitStatus
 
 if TYPE_CHECKING:
     from inspector.diagnosis.report import Report
+    from inspector.live.planning import Files
 
 
 def emit(text: str) -> None:
@@ -80,9 +81,11 @@ def listed(
     names: Callable[[Report], str],
     table: Callable[[Report], str],
     document: Callable[[Report], Any],
+    files: Files | None = None,
 ) -> int:
     """A command that lists what the report says of the Services in scope: `-o name` lists their
-    names, a table (or detail view) otherwise; `-w` follows it, or it is shown once."""
+    names, a table (or detail view) otherwise; `-w` follows it, or it is shown once; with `files`,
+    as it will be once they are applied."""
 
     def text(report: Report) -> str:
         if opts.output is Output.name:
@@ -90,9 +93,14 @@ def listed(
         return table(report) or none_found(report)
 
     if watch:
+        if files is not None:
+            raise BadInput("-w follows the cluster as it changes; it cannot be combined with -f")
         return followed(opts, name, text)
-    client, report = opts.report(name)
-    client.close()
+    if files is not None and files.offline:
+        report = opts.planned_report(name, files)
+    else:
+        client, report = opts.report(name, files)
+        client.close()
     return shown(opts, report, lambda: document(report), lambda: text(report))
 
 

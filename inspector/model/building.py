@@ -429,6 +429,7 @@ def workload_from_api(obj: JSON, kind: str | None = None) -> Workload:
         updated_replicas=(_int(status.get("updatedReplicas")) or 0) if kind != "ReplicaSet" else None,
         rollout_observed=generation is None or (observed is not None and observed >= generation),
         service_name=_text(spec.get("serviceName")) if kind == "StatefulSet" else None,
+        controller=_owner(meta),
     )
 
 
