@@ -90,7 +90,8 @@ def choose_contexts(
         if not known:
             raise BadInput("--all-contexts: the kubeconfig names no context")
         return tuple(known)
-    assert names is not None
+    if names is None:
+        raise BadInput("name the contexts: --contexts a,b,... or --all-contexts")
     chosen = [n.strip() for n in names.split(",")]
     if not any(chosen) or not all(chosen):
         raise BadInput(f"invalid --contexts {names!r}: context names, comma-separated")
