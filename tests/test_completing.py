@@ -101,6 +101,13 @@ def test_namespaces_and_contexts_are_completed_after_their_flags() -> None:
     assert words("pods", "--context", "p") == (["prod"], NO_FILE)
 
 
+def test_contexts_complete_the_last_name_of_their_list_and_offer_none_twice() -> None:
+    assert words("services", "--contexts", "") == (["dev", "prod"], NO_FILE)
+    assert words("diff", "--contexts", "dev,") == (["dev,prod"], NO_FILE)
+    assert words("dns", "--contexts=prod,d") == (["--contexts=prod,dev"], NO_FILE)
+    assert words("diff", "--contexts", "dev,prod,") == ([], NO_FILE)
+
+
 @pytest.mark.parametrize(
     ("command", "outputs"),
     [

@@ -29,6 +29,7 @@ from inspector.cli.options import (
     DNSServer,
     DNSTimeout,
     Filenames,
+    Fleeted,
     NoHeaders,
     OfflineOpt,
     Output,
@@ -48,6 +49,7 @@ if TYPE_CHECKING:
     from inspector.diagnosis.reach import Reachability
     from inspector.diagnosis.report import Report
     from inspector.kube.connection import Client
+    from inspector.live.fleet import Fleet
     from inspector.model.snapshot import Snapshot
 
 app = typer.Typer(
@@ -80,9 +82,9 @@ def root(
 
 
 @app.command("services")
-@with_options(Scoped)
+@with_options(Fleeted)
 def services(
-    opts: Scoped,
+    opts: Fleeted,
     name: Annotated[
         str | None,
         typer.Argument(help="A Service: show its detail view.", autocompletion=candidates.service_values),
@@ -108,6 +110,34 @@ def services(
                 for d in service_details(report)
             )
         return tables.services_table(report, wide=opts.output is Output.wide, no_headers=no_headers)
+
+    fleet = opts.fleet(watch)
+    if fleet is not None:
+        if files is not None:
+            raise BadInput(
+                "--contexts and --all-contexts judge live clusters; they cannot be combined with -f"
+            )
+        from inspector.live.fleet import inspect_fleet
+        from inspector.live.inspecting import make_scope
+        from inspector.output import fleetviews
+
+        results = inspect_fleet(fleet, make_scope(opts.namespace, opts.all_namespaces, name, opts.selector))
+
+        def fleet_text() -> str:
+            if name is not None:
+                return fleetviews.per_context_text(results, table)
+            wide = opts.output is Output.wide
+            return fleetviews.services_fleet_table(results, wide, no_headers) or "No Services found."
+
+        return showing.fleet_shown(
+            opts,
+            results,
+            documents.report_json,
+            documents.summary_json,
+            fleet_text,
+            failed=lambda r: not r.ok,
+            report=lambda r: r,
+        )
 
     return showing.listed(
         opts,
@@ -151,9 +181,9 @@ app.command("ep", help="Alias of endpoints.", hidden=True)(endpoints)
 
 
 @app.command("diff")
-@with_options(Scoped)
+@with_options(Fleeted)
 def diff(
-    opts: Scoped,
+    opts: Fleeted,
     service: ServiceArg = None,
     dns: Annotated[bool, typer.Option("--dns", help="Also check every Service's DNS records.")] = False,
     from_namespace: Annotated[
@@ -191,11 +221,20 @@ def diff(
             "--dns asks the cluster DNS, which cannot answer for files not applied yet: "
             "`dns -f` lists the records they will have"
         )
-    dns_options = opts.dns_options(dns_server, cluster_domain, timeout, retries) if dns else None
     if from_namespace is not None:
         from inspector.model.names import validate_name
 
         validate_name(from_namespace, "namespace")
+    fleet = opts.fleet()
+    if fleet is not None:
+        if files is not None:
+            raise BadInput(
+                "--contexts and --all-contexts judge live clusters; they cannot be combined with -f"
+            )
+        return _diff_fleet(
+            opts, fleet, service, from_namespace, dns, dns_server, cluster_domain, timeout, retries
+        )
+    dns_options = opts.dns_options(dns_server, cluster_domain, timeout, retries) if dns else None
 
     def words() -> str:
         if opts.output is Output.name:  # the Services that are not ok, for xargs
@@ -221,6 +260,47 @@ def diff(
             report = with_dns(client, report, dns_options)
 
     return showing.shown(opts, report, lambda: documents.report_json(report, lazy=True), words)
+
+
+def _diff_fleet(
+    opts: Fleeted,
+    fleet: Fleet,
+    service: str | None,
+    from_namespace: str | None,
+    dns: bool,
+    dns_server: str | None,
+    cluster_domain: str | None,
+    timeout: str,
+    retries: int,
+) -> int:
+    """diff across contexts: in each, the same steps as in one (the report, then the NetworkPolicy
+    findings for --from-namespace, then the DNS findings with that context's DNS options)."""
+    from inspector.live.inspecting import inspect_cluster, make_scope, with_client_findings
+    from inspector.output import documents, fleetviews, text
+
+    scope = make_scope(opts.namespace, opts.all_namespaces, service, opts.selector)
+    dns_options = opts.fleet_dns_options(fleet, dns_server, cluster_domain, timeout, retries) if dns else {}
+
+    def one(context: str, client: Client) -> Report:
+        report = inspect_cluster(client, scope)
+        if from_namespace is not None:
+            report = with_client_findings(client, report, from_namespace)
+        if context in dns_options:
+            from inspector.live.asking import with_dns
+
+            report = with_dns(client, report, dns_options[context])
+        return report
+
+    results = fleet.each(one)
+    return showing.fleet_shown(
+        opts,
+        results,
+        documents.report_json,
+        documents.summary_json,
+        lambda: fleetviews.diff_fleet_text(results, text.explain),
+        failed=lambda r: not r.ok,
+        report=lambda r: r,
+    )
 
 
 @app.command("resolve")
@@ -259,9 +339,9 @@ def resolve(
 
 
 @app.command("dns")
-@with_options(Scoped)
+@with_options(Fleeted)
 def dns(
-    opts: Scoped,
+    opts: Fleeted,
     service: ServiceArg = None,
     dns_server: DNSServer = None,
     cluster_domain: ClusterDomain = None,
@@ -279,6 +359,9 @@ def dns(
     from inspector.output import dnsviews
 
     opts.allow(DOCUMENTS, "dns")
+    fleet = opts.fleet()
+    if fleet is not None:
+        return _dns_fleet(opts, fleet, service, dns_server, cluster_domain, timeout, retries, tcp)
     options = dataclasses.replace(opts.dns_options(dns_server, cluster_domain, timeout, retries), tcp=tcp)
     client, report = opts.report(service)
     with client:
@@ -292,6 +375,49 @@ def dns(
     showing.notes(report)
     errors = [*(f for c in checks for f in c.findings), *others]
     return opts.status(any(f.severity is Severity.ERROR for f in errors))
+
+
+def _dns_fleet(
+    opts: Fleeted,
+    fleet: Fleet,
+    service: str | None,
+    dns_server: str | None,
+    cluster_domain: str | None,
+    timeout: str,
+    retries: int,
+    tcp: bool,
+) -> int:
+    """dns across contexts: in each, its report and its own DNS asked (its server or its replicas)."""
+    from inspector.live.asking import inspect_dns
+    from inspector.live.inspecting import inspect_cluster, make_scope
+    from inspector.model.findings import Severity
+    from inspector.output import dnsviews, fleetviews
+
+    scope = make_scope(opts.namespace, opts.all_namespaces, service, opts.selector)
+    options = {
+        ctx: dataclasses.replace(o, tcp=tcp)
+        for ctx, o in opts.fleet_dns_options(fleet, dns_server, cluster_domain, timeout, retries).items()
+    }
+
+    def one(context: str, client: Client) -> fleetviews.DNSFound:
+        report = inspect_cluster(client, scope)
+        found = inspect_dns(client, report, options[context])
+        return report, found.checks, found.server, found.replicas, found.findings
+
+    def failed(found: fleetviews.DNSFound) -> bool:
+        _, checks, _, _, others = found
+        return any(f.severity is Severity.ERROR for f in [*(f for c in checks for f in c.findings), *others])
+
+    results = fleet.each(one)
+    return showing.fleet_shown(
+        opts,
+        results,
+        lambda found: dnsviews.dns_json(*found),
+        lambda found: dnsviews.dns_summary(found[0], found[1], found[4]),
+        lambda: fleetviews.dns_fleet_text(results),
+        failed=failed,
+        report=lambda found: found[0],
+    )
 
 
 @app.command("reach")

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from inspector.diagnosis.report import Report
     from inspector.kube.connection import Client
     from inspector.live.asking import DNSOptions
+    from inspector.live.fleet import Fleet
     from inspector.live.planning import Files
 
 
@@ -91,6 +92,18 @@ OutputOpt = Annotated[
         "--output",
         help="table, wide, json or yaml; name (services, endpoints, pods, diff); dot or svg (services, diff).",
     ),
+]
+Contexts = Annotated[
+    str | None,
+    typer.Option(
+        "--contexts",
+        help="Ask these kubeconfig contexts, comma-separated, in parallel (a CONTEXT column first).",
+        autocompletion=candidates.context_values,
+        show_default=False,
+    ),
+]
+AllContexts = Annotated[
+    bool, typer.Option("--all-contexts", help="Ask every context of the kubeconfig, in parallel.")
 ]
 ServiceArg = Annotated[
     str | None, typer.Argument(help="Only this Service.", autocompletion=candidates.service_values)
@@ -235,7 +248,60 @@ class Scoped(Common):
         return ExitStatus.ERROR if failed and not self.exit_zero else ExitStatus.OK
 
 
+FLEET_OUTPUTS = DOCUMENTS  # -o name, dot and svg show one cluster's objects
+
+
+@dataclass(frozen=True, slots=True)
+class Fleeted(Scoped):
+    """... and of every command that can ask several contexts at once (services, diff, dns)."""
+
+    contexts: str | None
+    all_contexts: bool
+
+    def fleet(self, watch: bool = False) -> Fleet | None:
+        """The contexts `--contexts`/`--all-contexts` ask, checked against the kubeconfig before any
+        request; None when neither is given (the one context of `--context`)."""
+        if self.contexts is None and not self.all_contexts:
+            return None
+        flag = "--contexts" if self.contexts is not None else "--all-contexts"
+        if self.context is not None:
+            raise BadInput(f"{flag} asks several contexts and --context names one: give one of them")
+        if watch:
+            raise BadInput(f"-w follows one context: it cannot be combined with {flag}")
+        if self.output not in FLEET_OUTPUTS:
+            raise BadInput(f"-o {self.output.value} shows one context: it cannot be combined with {flag}")
+        from inspector.live.fleet import Fleet, choose_contexts
+
+        timeout = parse_duration(self.request_timeout)
+        names = choose_contexts(self.contexts, self.all_contexts, self.kubeconfig, self.settings)
+        setup_logging(self.verbose)
+        return Fleet(names, self.kubeconfig, timeout, self.settings)
+
+    def fleet_dns_options(
+        self, fleet: Fleet, server: str | None, domain: str | None, timeout: str, retries: int
+    ) -> dict[str, DNSOptions]:
+        """Each context's DNS options: --dns-server (else INSPECTOR_DNS_SERVER) names one server per
+        context, CONTEXT=HOST[:PORT],... (or one HOST[:PORT] for a fleet of one)."""
+        import dataclasses
+
+        from inspector.live.fleet import dns_servers
+        from inspector.settings import ENV_DNS_SERVER
+
+        source = "--dns-server" if server else ENV_DNS_SERVER
+        servers = dns_servers(server or self.settings.dns_server, source, fleet.contexts)
+        base = dataclasses.replace(self, settings=dataclasses.replace(self.settings, dns_server=None))
+        options = base.dns_options(None, domain, timeout, retries)
+        return {
+            ctx: dataclasses.replace(options, server=servers[ctx], server_via=source)
+            if ctx in servers
+            else options
+            for ctx in fleet.contexts
+        }
+
+
 _OPTIONS: dict[str, tuple[Any, Any]] = {
+    "contexts": (Contexts, None),
+    "all_contexts": (AllContexts, False),
     "kubeconfig": (Kubeconfig, None),
     "context": (Context, None),
     "namespace": (Namespace, None),

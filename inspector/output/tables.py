@@ -114,6 +114,14 @@ def _without_namespace(rows: list[list[str]], headers: list[str]) -> tuple[list[
 
 
 def services_table(report: Report, wide: bool = False, no_headers: bool = False) -> str:
+    rows, headers = services_rows(report, wide)
+    if not across_namespaces(report):
+        rows, headers = _without_namespace(rows, headers)
+    return table(rows, headers, no_headers)
+
+
+def services_rows(report: Report, wide: bool = False) -> tuple[list[list[str]], list[str]]:
+    """The rows of `services_table` and its headers, NAMESPACE first."""
     headers = ["NAMESPACE", "NAME", "TYPE", "CLUSTER-IP", "PORTS", "SELECTOR", "PODS", "ENDPOINTS", "STATUS"]
     what_if = report.snapshot.what_if is not None
     if what_if:
@@ -145,9 +153,7 @@ def services_table(report: Report, wide: bool = False, no_headers: bool = False)
             )
             row += [external, ",".join(sorted({f.code for f in sr.findings}))]
         rows.append(row)
-    if not across_namespaces(report):
-        rows, headers = _without_namespace(rows, headers)
-    return table(rows, headers, no_headers)
+    return rows, headers
 
 
 def service_names(reports: Iterable[ServiceReport]) -> str:
