@@ -205,3 +205,43 @@ def test_etcd_stopped_is_one_line_and_exit_3(cluster: Cluster, namespace: str):
     lines = res.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: the API server "), res.stderr
     assert elapsed < 60, f"--request-timeout 5s took {elapsed:.1f}s"
+
+
+def test_dash_w_tells_a_frozen_api_server_within_the_bound_and_goes_on_when_it_thaws(
+    cluster: Cluster, namespace: str
+):
+    """Frozen (SIGSTOP): connections are accepted and nothing is answered, so no watch ever fails by
+    itself. The liveness check notices, within the issue's 15 s, and `-w` goes on once it thaws."""
+    import os
+
+    local_only(cluster)
+    apply(cluster, namespace, WEB_SVC)
+    follower, out, err = started(cluster, "services", "-n", namespace, "-w")
+    pid = int((LOCAL_STATE / "pids" / "kube-apiserver.pid").read_text().split()[0])
+    try:
+        wait_until(lambda: out.count("web-svc"), what="-w's first table")
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            frozen = time.monotonic()
+            wait_until(lambda: err.count("watch interrupted: "), what="the interruption line", timeout=60)
+            told_after = time.monotonic() - frozen
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        wait_until(lambda: err.count("watch resumed: "), what="the resumption line", timeout=90)
+        apply(cluster, namespace, WEB_SVC.replace("name: web-svc", "name: web-2"))
+        wait_until(lambda: out.count("ADDED", "service", f"{namespace}/web-2"), what="web-2 appearing")
+    finally:
+        follower.send_signal(signal.SIGINT)
+        code = ended(follower, out, err)
+
+    assert told_after < NOTICE_S, f"the interruption was told {told_after:.1f}s after the freeze"
+    lines = text(err)
+    assert code == 130, lines
+    assert len(lines) == 3, lines
+    assert re.fullmatch(
+        r"watch interrupted: the API server \S+ did not answer /version within 3s, retrying", lines[0]
+    ), lines
+    assert lines[1:] == [
+        "watch resumed: the API server answers again; what changed meanwhile follows",
+        "interrupted",
+    ]

@@ -190,6 +190,27 @@ class Client:
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             raise self.connection_error(exc) from None
 
+    def unanswered(self, timeout: float) -> str | None:
+        """Whether the API server answers at all: one GET of `/version` (served from memory, open to
+        every client), not retried, bounded by `timeout`. None when it answered; otherwise why not."""
+        _, url, headers, _, _ = self.api.param_serialize(
+            method="GET", resource_path="/version", header_params={"Accept": "application/json"},
+            auth_settings=["BearerToken"],
+        )  # fmt: skip
+        try:
+            resp = self.api.rest_client.pool_manager.request(
+                "GET", url, headers=headers, retries=False, timeout=timeout, preload_content=True
+            )
+        except urllib3.exceptions.NewConnectionError as exc:  # refused: a subclass of the timeout
+            return str(self.connection_error(exc))
+        except urllib3.exceptions.TimeoutError:
+            return f"the API server {self.server} did not answer /version within {timeout:g}s"
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            return str(self.connection_error(exc))
+        if resp.status >= 500:
+            return f"the API server {self.server} answered {resp.status} to /version"
+        return None
+
     def error_status(self, resp: Any, path: str) -> InspectorError:
         """Our error for a response that answered >= 400."""
         return self._translate(_HTTPError(resp.status, _status_message(resp.read()) or "", path))

@@ -216,7 +216,7 @@ class Informer:
         if isinstance(event, Failed):
             raise event.error
         if isinstance(event, Interrupted):
-            self._away.setdefault(stream, time.monotonic())
+            self._away.setdefault(stream, event.since or time.monotonic())
             self._why = event.reason
             self._tell()
             return 0
