@@ -660,6 +660,9 @@ def active() -> list[Component]:
 def start_instance(comp: Component, bins: dict[str, Path], name: str, node: OnNode) -> None:
     """Starts one process of a component (in its node's namespace) without waiting for it."""
     prefix = node.enter if node is not None else ()
+    if comp.name == "kube-proxy":  # it starts unstalled, whatever an earlier run left behind
+        on(node).stall_file.unlink(missing_ok=True)
+        prefix = (*prefix, "env", f"PATH={on(node).proxy_path()}")
     PROCS.start(name, bins[comp.binary], comp.args(node), prefix)
 
 

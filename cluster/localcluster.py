@@ -10,6 +10,7 @@ cluster/build.sh and started here, from the component table of cluster/component
     python cluster/localcluster.py up|down|status
     python cluster/localcluster.py stop-component|start-component NAME [--node NODE]
     python cluster/localcluster.py cut-node|mend-node NODE
+    python cluster/localcluster.py stall-proxy|unstall-proxy NODE
     python cluster/localcluster.py host-state                            (JSON, for the leak test)
 
 Two modes, chosen by `up` and written to .cluster/mode:
@@ -77,7 +78,7 @@ from processes import ClusterError, port_busy  # noqa: E402
 
 USAGE = (
     "usage: localcluster.py up|down|status|host-state|stop-component NAME [--node NODE]"
-    "|start-component NAME [--node NODE]|cut-node NODE|mend-node NODE"
+    "|start-component NAME [--node NODE]|cut-node NODE|mend-node NODE|stall-proxy NODE|unstall-proxy NODE"
 )
 
 
@@ -357,6 +358,11 @@ def main(argv: list[str]) -> int:
             fault(cmd, BY_NAME[args[1]], args[3] if len(args) == 4 else None)
         elif cmd in ("cut-node", "mend-node") and len(args) == 2:
             nodes.cut(find_node(args[1]), down=cmd == "cut-node")
+        elif cmd == "stall-proxy" and len(args) == 2:
+            # kube-proxy keeps running and answering /healthz, but its next rule update hangs
+            find_node(args[1]).stall_file.touch()
+        elif cmd == "unstall-proxy" and len(args) == 2:
+            find_node(args[1]).stall_file.unlink(missing_ok=True)
         else:
             say(USAGE)
             return 2

@@ -330,3 +330,41 @@ def test_nodes_needs_only_the_why_role_and_node_health_its_own(
     finally:
         several.kubectl("delete", "-f", health, "--ignore-not-found")
     no_probe_left(several, namespace)
+
+
+def test_a_stalled_kube_proxy_is_stale_from_its_health_and_fails_its_node_at_the_cluster_ip(
+    several: Cluster, namespace: str
+) -> None:
+    """kube-proxy on one node stays up and answers /healthz, but its rule updates hang (stall-proxy,
+    the stuck iptables-restore of kubernetes#98570): a Service created then is missing on that node,
+    and its last sync is older than the Service: kube-proxy-stale names it. Unstalled, it syncs."""
+    pods_on_every_node(several, namespace)
+    stuck = several.nodes[-1]  # not the first: the host's gateway to Service addresses
+    local("stall-proxy", stuck.name)
+    try:
+        web_service(several, namespace, "web-stuck")
+
+        def judged() -> Any:  # once the Service is older than the grace a sync may take
+            code, doc = why_nodes(several, namespace, "web-stuck", "--node-health")
+            row = rows(doc)[stuck.name]
+            return (code, doc) if any(f["code"] == "kube-proxy-stale" for f in row["findings"]) else None
+
+        code, doc = wait_until(judged, what=f"kube-proxy-stale on {stuck.name}", timeout=90)
+        assert code == 1
+        assert doc["failedNodes"] == [stuck.name], doc["verdict"]
+        row = rows(doc)[stuck.name]
+        assert row["cells"]["endpoints"] == "ok" and row["cells"]["cluster-ip"] == "FAILED", row
+        assert row["kubeProxy"]["reached"] is True and row["kubeProxy"]["verdict"] == "STALE", row
+        stale = next(f for f in row["findings"] if f["code"] == "kube-proxy-stale")
+        assert stale["details"]["node"] == stuck.name
+        assert f"kube-proxy on node {stuck.name} last synced its rules at" in doc["verdict"]
+        for node in several.nodes[:-1]:
+            assert rows(doc)[node.name]["kubeProxy"]["verdict"] == "ok"
+    finally:
+        local("unstall-proxy", stuck.name)
+    wait_until(
+        lambda: why_nodes(several, namespace, "web-stuck", "--node-health")[0] == 0,
+        what=f"web-stuck from every node once kube-proxy on {stuck.name} syncs again",
+        timeout=90,
+    )
+    no_probe_left(several, namespace)
