@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 INSPECT = str(Path(sys.executable).with_name("kubectl-svc_inspect"))
-MANIFESTS = Path(__file__).resolve().parent / "manifests"
+ROOT = Path(__file__).resolve().parent.parent
+MANIFESTS = ROOT / "e2e" / "manifests"
 # the local cluster's state (kubeconfig, env, pki, logs, pids): LOCALCLUSTER_DIR names another
 # checkout's, so that several work trees can share one running cluster
 LOCAL_STATE = Path(os.environ.get("LOCALCLUSTER_DIR") or Path(__file__).resolve().parent.parent / ".cluster")
@@ -280,13 +281,17 @@ spec:
 """
 
 
+def web_pod_on(cluster: Cluster, namespace: str, name: str, node: str) -> None:
+    """bare_web_pod `name`, pinned to `node` (spec.nodeName: no scheduler involved)."""
+    manifest = bare_web_pod(name).replace("spec:\n", f"spec:\n  nodeName: {node}\n", 1)
+    cluster.kubectl("apply", "-n", namespace, "-f", "-", stdin=manifest)
+
+
 def pods_on_every_node(cluster: Cluster, namespace: str, prefix: str = "web") -> dict[str, tuple[str, str]]:
     """One agnhost web pod (label app=web, port 5000 `http`) pinned to every real node; returns
     node -> (pod, IP) once all are Ready."""
     for node in cluster.nodes:
-        name = f"{prefix}-{node.name}"
-        manifest = bare_web_pod(name).replace("spec:\n", f"spec:\n  nodeName: {node.name}\n", 1)
-        cluster.kubectl("apply", "-n", namespace, "-f", "-", stdin=manifest)
+        web_pod_on(cluster, namespace, f"{prefix}-{node.name}", node.name)
     out = {}
     for node in cluster.nodes:
         name = f"{prefix}-{node.name}"
@@ -383,3 +388,25 @@ def start_second_cluster(env: dict[str, str]) -> Cluster:
 def stop_second_cluster(env: dict[str, str]) -> None:
     local = [sys.executable, str(Path(__file__).resolve().parent.parent / "cluster" / "localcluster.py")]
     subprocess.run([*local, "down"], capture_output=True, env=env, timeout=120, check=False)
+
+
+SA = "system:serviceaccount:default:svc-inspect"  # deploy/rbac.yaml's ServiceAccount
+
+
+def bind_why_role(cluster: Cluster, namespace: str) -> None:
+    """deploy/rbac-why.yaml's role bound to deploy/rbac.yaml's ServiceAccount in `namespace`, once
+    the API server says it may create pods there."""
+    cluster.kubectl("apply", "-f", str(ROOT / "deploy" / "rbac-why.yaml"))
+    cluster.kubectl(
+        "create", "rolebinding", "why", "-n", namespace, "--clusterrole=svc-inspect-why",
+        "--serviceaccount=default:svc-inspect",
+    )  # fmt: skip
+    wait_until(
+        lambda: (
+            cluster.kubectl(
+                "auth", "can-i", "create", "pods", "-n", namespace, f"--as={SA}", check=False
+            ).strip()
+            == "yes"
+        ),
+        "the why role to take effect",
+    )

@@ -15,13 +15,16 @@ from typing import Any
 import pytest
 
 from e2e.harness import (
+    SA,
     WEB_SVC,
     Cluster,
     apply,
+    bind_why_role,
     http_get,
     pods_on_every_node,
     slice_addresses,
     wait_until,
+    web_pod_on,
 )
 from e2e.test_nodes import clients_on_every_node, hostnames, local, several, web_service
 
@@ -52,25 +55,7 @@ def no_probe_left(cluster: Cluster, namespace: str) -> None:
 
 def one_pod_on(cluster: Cluster, namespace: str, node: str, name: str = "only") -> str:
     """An agnhost web pod (app=web, port 5000) pinned to `node`; its IP once Ready."""
-    manifest = f"""
-apiVersion: v1
-kind: Pod
-metadata:
-  name: {name}
-  labels:
-    app: web
-spec:
-  nodeName: {node}
-  terminationGracePeriodSeconds: 2
-  containers:
-    - name: web
-      image: registry.k8s.io/e2e-test-images/agnhost:2.66.1
-      args: [netexec, --http-port=5000, --udp-port=-1]
-      ports:
-        - name: http
-          containerPort: 5000
-"""
-    apply(cluster, namespace, manifest)
+    web_pod_on(cluster, namespace, name, node)
     cluster.kubectl("wait", "-n", namespace, "--for=condition=Ready", f"pod/{name}", "--timeout=90s")
     return str(cluster.get_json("pod", name, "-n", namespace)["status"]["podIP"])
 
@@ -287,21 +272,10 @@ def test_nodes_needs_only_the_why_role_and_node_health_its_own(
     pods_on_every_node(several, namespace)
     web_service(several, namespace, "web-svc")
     several.kubectl("apply", "-f", str(ROOT / "deploy" / "rbac.yaml"))
-    several.kubectl("apply", "-f", str(ROOT / "deploy" / "rbac-why.yaml"))
-    several.kubectl(
-        "create", "rolebinding", "why", "-n", namespace, "--clusterrole=svc-inspect-why",
-        "--serviceaccount=default:svc-inspect",
-    )  # fmt: skip
+    bind_why_role(several, namespace)
     token = several.kubectl("create", "token", "svc-inspect", "-n", "default", "--duration=30m").strip()
     kubeconfig = token_kubeconfig(several, token, tmp_path / "sa.kubeconfig", namespace)
-    as_sa = "--as=system:serviceaccount:default:svc-inspect"
-    wait_until(
-        lambda: (
-            several.kubectl("auth", "can-i", "create", "pods", "-n", namespace, as_sa, check=False).strip()
-            == "yes"
-        ),
-        "the why role to take effect",
-    )
+    as_sa = f"--as={SA}"
     res = run_as(kubeconfig, "why", "web-svc", "--nodes", "all", "--node-health", "-o", "json")
     doc = json.loads(res.stdout)
     assert res.returncode == 0, (doc["verdict"], res.stderr)
