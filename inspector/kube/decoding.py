@@ -201,6 +201,7 @@ class ServiceMeta(ObjectMeta, total=False):
     # service.kubernetes.io/topology-mode asks for topology hints (a Service's annotations are few
     # next to its pods')
     annotations: dict[str, str] | None
+    uid: str | None  # serve --events names the Service it writes an Event about
 
 
 class ServiceJSON(TypedDict, total=False):

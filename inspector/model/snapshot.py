@@ -163,6 +163,7 @@ class Service:
     session_affinity: str = "None"  # or ClientIP
     external_ips: tuple[str, ...] = ()
     topology_mode: str | None = None  # the topology-mode (or topology-aware-hints) annotation
+    uid: str | None = None  # an Event about it names it (serve --events)
 
     @property
     def key(self) -> str:
