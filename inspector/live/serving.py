@@ -93,15 +93,15 @@ class Keeper:
         if hit is None:
             self._everything = True
         else:
-            self._dirty.setdefault(namespace, set()).update(hit)
-            if resource != SERVICES:  # the findings about no one Service: orphan slices, naming
-                self._dirty[namespace].add("")
+            # "": the namespace's findings about no one Service (orphan slices, naming), which any
+            # change of a Service, a slice, a pod or a StatefulSet may change
+            self._dirty.setdefault(namespace, set()).update({*hit, ""})
 
     def _selecting_nothing(self, namespace: str) -> list[str]:
         out = []
-        for key in self.services.get(namespace, {}):
+        for key, service in self.services.get(namespace, {}).items():
             sr = self.reports.get(key)
-            if sr is None or not sr.expectation.selected:
+            if service.selects_pods and (sr is None or not sr.expectation.selected):
                 out.append(key)
         return out
 
