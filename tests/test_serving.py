@@ -77,7 +77,8 @@ class Cluster:
         return self.keeper.judge()
 
     def fresh(self) -> Report:
-        return inspect_snapshot(SnapshotBuilder().add(list(self.objects.values())).build())
+        listed = [obj for _, obj in sorted(self.objects.items(), key=lambda item: item[0][1])]  # as LISTs
+        return inspect_snapshot(SnapshotBuilder().add(listed).build())
 
 
 def mutations(docs: list[dict[str, Any]]) -> Iterator[tuple[str, str, dict[str, Any] | None]]:
@@ -104,6 +105,8 @@ def mutations(docs: list[dict[str, Any]]) -> Iterator[tuple[str, str, dict[str, 
         yield kind, key(d), changed
         if i % 3 == 0:
             yield kind, key(d), None
+            if i % 2 == 0:  # and created again: the watch tells it last, a LIST in its place
+                yield kind, key(d), changed
 
 
 def same(kept: Report, fresh: Report) -> None:

@@ -114,7 +114,7 @@ class Keeper:
     def judge(self) -> set[str]:
         """Re-judges the Services the changes since the last call touched, each on a snapshot of its
         namespace (and the nodes); the keys of the Services judged (those deleted included)."""
-        nodes = list(self.objects.get("", {}).values())
+        nodes = [one for _, one in sorted(self.objects.get("", {}).items())]
         if self._everything:
             work = {ns: set(self.services.get(ns, {})) | {""} for ns in self.objects if ns}
             work.update({ns: set(keys) for ns, keys in self._group(self.reports).items() if ns not in work})
@@ -123,7 +123,10 @@ class Keeper:
         self._everything, self._dirty = False, {}
         judged: set[str] = set()
         for namespace, keys in work.items():
-            snapshot = merged([*self.objects.get(namespace, {}).values(), *nodes], (namespace,))
+            # in the order a LIST answers (by name), as every command reads them: the report's
+            # rows follow it, whatever order the watch events came in
+            kept = [one for _, one in sorted(self.objects.get(namespace, {}).items())]
+            snapshot = merged([*kept, *nodes], (namespace,))
             wanted = keys - {""}
             report = inspect_snapshot(snapshot, lambda s, wanted=wanted: s.key in wanted)  # type: ignore[misc]
             for key in wanted:
