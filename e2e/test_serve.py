@@ -19,6 +19,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -31,6 +32,7 @@ import yaml
 
 from e2e.harness import INSPECT, WEB_SVC, Cluster, apply, deploy_web, unavailable, wait_until
 from e2e.test_chaos import api_server_stopped, local_only
+from e2e.test_guarantees import token_kubeconfig
 
 ROOT = Path(__file__).resolve().parent.parent
 ALERTS = ROOT / "deploy" / "serve" / "alerts.yaml"
@@ -341,25 +343,21 @@ IMAGE = "localhost/svc-inspect:dev"
 
 
 def serve_manifests(namespace: str, watched: str) -> str:
-    """deploy/serve/ for this test: in `namespace`, watching only `watched` (-n), its ServiceAccount
-    bound to the read-only ClusterRole of deploy/rbac.yaml."""
+    """deploy/serve/serve.yaml for this test: in `namespace` instead of svc-inspect, watching only
+    `watched` (-n), its ServiceAccount bound to the read-only ClusterRole of deploy/rbac.yaml."""
     docs = []
-    for path in sorted(SERVE_DIR.glob("*.yaml")):
-        if path.name == "alerts.yaml":
+    for doc in yaml.safe_load_all((SERVE_DIR / "serve.yaml").read_text()):
+        if doc["kind"] == "Namespace":
             continue
-        for doc in yaml.safe_load_all(path.read_text()):
-            if not doc or doc.get("kind") == "Namespace":
-                continue
-            if doc["metadata"].get("namespace"):
-                doc["metadata"]["namespace"] = namespace
-            for subject in doc.get("subjects", []):
-                subject["namespace"] = namespace
-            if doc["kind"] == "ClusterRoleBinding":
-                doc["metadata"]["name"] = f"svc-inspect-{namespace}"
-            if doc["kind"] == "Deployment":
-                container = doc["spec"]["template"]["spec"]["containers"][0]
-                container["args"] = ["serve", "-n", watched]
-            docs.append(doc)
+        if doc["metadata"].get("namespace") == "svc-inspect":
+            doc["metadata"]["namespace"] = namespace
+        for subject in doc.get("subjects", []):
+            subject["namespace"] = namespace
+        if doc["kind"] in ("ClusterRoleBinding", "RoleBinding"):
+            doc["metadata"]["name"] += f"-{namespace}"
+        if doc["kind"] == "Deployment":
+            doc["spec"]["template"]["spec"]["containers"][0]["args"] = ["serve", "-n", watched]
+        docs.append(doc)
     return yaml.safe_dump_all(docs)
 
 
@@ -368,7 +366,7 @@ def test_serve_as_a_pod_on_a_real_node_scraped_through_its_pod_ip_fires_and_reso
 ) -> None:
     cluster = real_nodes
     loaded = subprocess.run(
-        [os.environ.get("PYTHON", "python3"), str(ROOT / "cluster" / "localcluster.py"), "load-serve-image"],
+        [sys.executable, str(ROOT / "cluster" / "localcluster.py"), "serve-image", "--load"],
         capture_output=True,
         text=True,
         check=False,
@@ -377,7 +375,7 @@ def test_serve_as_a_pod_on_a_real_node_scraped_through_its_pod_ip_fires_and_reso
         unavailable(f"the serve image could not be built or imported: {loaded.stderr.strip()}")
     web_with_service(cluster, namespace)
     cluster.kubectl("apply", "-f", str(ROOT / "deploy" / "rbac.yaml"))
-    apply(cluster, namespace, serve_manifests(namespace, namespace))
+    cluster.kubectl("apply", "-f", "-", stdin=serve_manifests(namespace, namespace))
     try:
         # ready only once /readyz answers 200 inside the pod: its first list is in
         cluster.kubectl("rollout", "status", "deployment/svc-inspect", "-n", namespace, "--timeout=180s")
@@ -393,3 +391,127 @@ def test_serve_as_a_pod_on_a_real_node_scraped_through_its_pod_ip_fires_and_reso
         cluster.kubectl(
             "delete", "clusterrolebinding", f"svc-inspect-{namespace}", "--ignore-not-found", check=False
         )
+
+
+# ----------------------------------------------------------------------------- --events
+
+
+def serve_account(cluster: Cluster, namespace: str, path: Path, events: bool) -> Path:
+    """A ServiceAccount of `namespace` with deploy/rbac.yaml's read-only ClusterRole (and, with
+    `events`, deploy/rbac-events.yaml's, in this namespace only); a kubeconfig with its token."""
+    cluster.kubectl("apply", "-f", str(ROOT / "deploy" / "rbac.yaml"))
+    cluster.kubectl("create", "serviceaccount", "watcher", "-n", namespace)
+    roles = ["svc-inspect", *(["svc-inspect-events"] if events else [])]
+    if events:
+        rbac = [d for d in yaml.safe_load_all((ROOT / "deploy" / "rbac-events.yaml").read_text()) if d]
+        cluster.kubectl("apply", "-f", "-", stdin=yaml.safe_dump(rbac[0]))  # the ClusterRole alone
+    for role in roles:
+        cluster.kubectl(
+            "create", "rolebinding", role, "-n", namespace, f"--clusterrole={role}",
+            f"--serviceaccount={namespace}:watcher",
+        )  # fmt: skip
+    token = cluster.kubectl("create", "token", "watcher", "-n", namespace).strip()
+    return token_kubeconfig(cluster, token, path, namespace)
+
+
+def service_events(cluster: Cluster, namespace: str, uid: str) -> list[tuple[str, str, str]]:
+    items = cluster.get_json(
+        "events", "-n", namespace, "--field-selector", f"involvedObject.name=web-svc,involvedObject.uid={uid}"
+    )["items"]
+    return [
+        (e["type"], e["reason"], e["message"].split(":")[0])
+        for e in items
+        if e.get("source", {}).get("component") == "svc-inspect"
+    ]
+
+
+def test_serve_events_says_on_the_service_when_a_finding_appears_and_is_resolved(
+    cluster: Cluster, namespace: str, tmp_path: Path
+) -> None:
+    web_with_service(cluster, namespace)
+    config = serve_account(cluster, namespace, tmp_path / "config", events=True)
+    port = free_port()
+    proc = subprocess.Popen(
+        [INSPECT, "serve", "--events", "--kubeconfig", str(config), "--listen", f"127.0.0.1:{port}"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=cluster.env,
+    )
+    try:
+        wait_until(
+            lambda: fetch(f"http://127.0.0.1:{port}/readyz")[0] == 200 or proc.poll() is not None,
+            what="ready",
+        )
+        uid = cluster.get_json("service", "web-svc", "-n", namespace)["metadata"]["uid"]
+        cluster.kubectl(
+            "patch", "service", "web-svc", "-n", namespace, "-p", '{"spec":{"selector":{"app":"wbe"}}}'
+        )
+        wait_until(
+            lambda: (
+                ("Warning", "FindingAppeared", "selector-matches-no-pods")
+                in service_events(cluster, namespace, uid)
+            ),
+            what="the Event of the finding",
+        )
+        cluster.kubectl(
+            "patch", "service", "web-svc", "-n", namespace, "-p", '{"spec":{"selector":{"app":"web"}}}'
+        )
+        wait_until(
+            lambda: (
+                ("Normal", "FindingResolved", "selector-matches-no-pods")
+                in service_events(cluster, namespace, uid)
+            ),
+            what="the Event of its resolution",
+        )
+        # kubectl describe finds them (they name the Service's uid)
+        described = cluster.kubectl("describe", "service", "web-svc", "-n", namespace)
+        assert "FindingAppeared" in described and "FindingResolved" in described
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+
+
+def test_serve_events_without_the_permission_says_so_once_and_keeps_serving(
+    cluster: Cluster, namespace: str, tmp_path: Path
+) -> None:
+    web_with_service(cluster, namespace)
+    config = serve_account(cluster, namespace, tmp_path / "config", events=False)
+    port = free_port()
+    proc = subprocess.Popen(
+        [INSPECT, "serve", "--events", "--kubeconfig", str(config), "--listen", f"127.0.0.1:{port}"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=cluster.env,
+    )
+    try:
+        wait_until(
+            lambda: fetch(f"http://127.0.0.1:{port}/readyz")[0] == 200 or proc.poll() is not None,
+            what="ready",
+        )
+        for selector in ("wbe", "web", "wbe"):  # three findings' changes, so three writes refused
+            cluster.kubectl(
+                "patch",
+                "service",
+                "web-svc",
+                "-n",
+                namespace,
+                "-p",
+                f'{{"spec":{{"selector":{{"app":"{selector}"}}}}}}',
+            )
+            wait_until(
+                lambda s=selector: (
+                    ("selector-matches-no-pods" in fetch(f"http://127.0.0.1:{port}/metrics")[1])
+                    == (s == "wbe")
+                ),
+                what=f"selector app={selector} judged",
+            )
+        assert fetch(f"http://127.0.0.1:{port}/readyz")[0] == 200
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    refused = [line for line in err.splitlines() if line.startswith("events: ")]
+    assert proc.returncode == 0, err
+    assert len(refused) == 1 and "forbidden" in refused[0], err
