@@ -17,6 +17,7 @@ import tarfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 AGNHOST = "registry.k8s.io/e2e-test-images/agnhost:2.66.1"
 PAUSE = "registry.k8s.io/pause:3.10"
@@ -73,8 +74,16 @@ class Image:
         files = {
             path: (str(src), src.stat().st_size, src.stat().st_mtime_ns) for path, src in self.files.items()
         }
-        spec = [self.name, self.entrypoint, self.cmd, sorted(files.items()), sorted(self.symlinks.items())]
-        spec += [sorted(self.texts.items()), self.dirs, self.env, self.user, self.mtimes]
+        spec: list[Any] = [
+            self.name,
+            self.entrypoint,
+            self.cmd,
+            sorted(files.items()),
+            sorted(self.symlinks.items()),
+        ]
+        spec += [sorted(self.texts.items()), self.dirs]
+        if self.env or self.user or self.mtimes:  # only serve's: the other images keep their keys
+            spec += [self.env, self.user, self.mtimes]
         return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:12]
 
     def layer(self) -> bytes:
