@@ -515,3 +515,47 @@ def test_serve_events_without_the_permission_says_so_once_and_keeps_serving(
     refused = [line for line in err.splitlines() if line.startswith("events: ")]
     assert proc.returncode == 0, err
     assert len(refused) == 1 and "forbidden" in refused[0], err
+
+
+# ----------------------------------------------------------------------------- --dns
+
+
+def dns_records(address: str, service: str) -> dict[str, float]:
+    out = {}
+    for line in fetch(f"http://{address}/metrics")[1].splitlines():
+        if line.startswith("svc_inspect_dns_records{") and f'service="{service}"' in line:
+            result = line.split('result="')[1].split('"')[0]
+            out[result] = float(line.rsplit(" ", 1)[1])
+    return out
+
+
+def test_serve_dns_exports_the_oracles_answers_per_service_and_asks_about_a_new_one(
+    cluster: Cluster, namespace: str
+) -> None:
+    if not cluster.dns_server:
+        unavailable("no cluster DNS reachable from the host (INSPECTOR_DNS_SERVER)")
+    web_with_service(cluster, namespace)
+    port = free_port()
+    address = f"127.0.0.1:{port}"
+    proc = subprocess.Popen(
+        [INSPECT, "serve", "-n", namespace, "--dns", "--listen", address],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=cluster.env,
+    )
+    try:
+        found = wait_until(
+            lambda: (r := dns_records(address, "web-svc")).get("ok") and r,
+            what="web-svc's DNS records judged",
+        )
+        assert found["wrong"] == 0.0
+        # a Service created later is asked about when it is judged, not a minute after
+        apply(cluster, namespace, WEB_SVC.replace("name: web-svc", "name: web-svc-2"))
+        wait_until(
+            lambda: dns_records(address, "web-svc-2").get("ok"), what="web-svc-2's DNS records", timeout=30
+        )
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
