@@ -6,9 +6,11 @@ Prometheus itself reports them (its alerts API, its own timestamps); the API ser
 serve's /readyz answers 503, Prometheus' SvcInspectNotReady fires, and once the API server is back
 /readyz answers 200 and /report is what `diff -o json` says.
 
-serve runs on the host in the first two tests (any cluster: kwok-only included), and as a pod on a
-real node in the last (the image built by cluster/images.py, the manifests of deploy/serve/),
-scraped through its pod IP, which the host reaches through the node bridge.
+serve runs on the host in most tests (any cluster: kwok-only included), and as a pod on a real node
+in one (the image built by cluster/images.py, the manifests of deploy/serve/), scraped through its
+pod IP, which the host reaches through the node bridge: the restart and the broken Service again,
+the probes of deploy/serve/serve.yaml answered inside the pod. `--events` and `--dns` are tested on
+the host, against the cluster's own RBAC and DNS.
 """
 
 from __future__ import annotations
@@ -295,27 +297,19 @@ def report_of(cluster: Cluster, namespace: str) -> Any:
     return json.loads(done.stdout)
 
 
-def test_serve_is_not_ready_while_the_api_server_is_stopped_and_right_again_after(
-    cluster: Cluster,
-    namespace: str,
-    served: tuple[subprocess.Popen[str], str],
-    prometheus: list[Prometheus],
-    tmp_path: Path,
+def through_an_api_server_restart(
+    cluster: Cluster, namespace: str, address: str, prom: Prometheus, tmp_path: Path
 ) -> None:
-    local_only(cluster)
-    web_with_service(cluster, namespace)
-    _, address = served
-    prom = Prometheus(tmp_path / "prometheus", [address])
-    prometheus.append(prom)
-    wait_until(lambda: prom.value("svc_inspect_ready") == 1.0, what="serve ready in Prometheus")
-
+    """The API server stopped: serve's /readyz 503 (its /healthz 200) and SvcInspectNotReady fires;
+    started again: /readyz 200, the alert resolved, /report what `diff -o json` says, before and
+    after a change (a selector typo, mended at the end)."""
     with api_server_stopped(cluster):
         wait_until(lambda: fetch(f"http://{address}/readyz")[0] == 503, what="/readyz 503", timeout=60)
         assert fetch(f"http://{address}/healthz") == (200, "ok\n")
         wait_until(lambda: prom.firing("SvcInspectNotReady"), what="SvcInspectNotReady firing", timeout=60)
     wait_until(lambda: fetch(f"http://{address}/readyz")[0] == 200, what="/readyz 200 again", timeout=60)
     wait_until(lambda: not prom.alerts("SvcInspectNotReady"), what="SvcInspectNotReady resolved", timeout=60)
-    assert prom.value('svc_inspect_watch_restarts_total{resource="pods"}') >= 1
+    assert (prom.value('svc_inspect_watch_restarts_total{resource="pods"}') or 0) >= 1
 
     # the report is right: what diff says now, and it follows the changes made after
     def same_as_diff() -> bool:
@@ -335,6 +329,26 @@ def test_serve_is_not_ready_while_the_api_server_is_stopped_and_right_again_afte
         lambda: json.loads(fetch(f"http://{address}/report")[1]) == expected,
         what="/report as diff -o json says",
     )
+    cluster.kubectl(
+        "patch", "service", "web-svc", "-n", namespace, "-p", '{"spec":{"selector":{"app":"web"}}}'
+    )
+
+
+def test_serve_is_not_ready_while_the_api_server_is_stopped_and_right_again_after(
+    cluster: Cluster,
+    namespace: str,
+    served: tuple[subprocess.Popen[str], str],
+    prometheus: list[Prometheus],
+    tmp_path: Path,
+) -> None:
+    local_only(cluster)
+    web_with_service(cluster, namespace)
+    _, address = served
+    prom = Prometheus(tmp_path / "prometheus", [address])
+    prometheus.append(prom)
+    wait_until(lambda: prom.value("svc_inspect_ready") == 1.0, what="serve ready in Prometheus")
+
+    through_an_api_server_restart(cluster, namespace, address, prom, tmp_path)
 
 
 # ----------------------------------------------------------------------------- serve as a pod on a real node
@@ -361,7 +375,7 @@ def serve_manifests(namespace: str, watched: str) -> str:
     return yaml.safe_dump_all(docs)
 
 
-def test_serve_as_a_pod_on_a_real_node_scraped_through_its_pod_ip_fires_and_resolves_its_alerts(
+def test_serve_as_a_pod_on_a_real_node_scraped_through_its_pod_ip_through_a_restart_and_a_broken_service(
     real_nodes: Cluster, namespace: str, prometheus: list[Prometheus], tmp_path: Path
 ) -> None:
     cluster = real_nodes
@@ -386,6 +400,8 @@ def test_serve_as_a_pod_on_a_real_node_scraped_through_its_pod_ip_fires_and_reso
         prom = Prometheus(tmp_path / "prometheus", [address])
         prometheus.append(prom)
         wait_until(lambda: prom.value('up{job="svc-inspect"}') == 1.0, what="Prometheus scrapes the pod")
+        wait_until(lambda: prom.value("svc_inspect_ready") == 1.0, what="serve ready in Prometheus")
+        through_an_api_server_restart(cluster, namespace, address, prom, tmp_path)
         break_and_mend(cluster, namespace, prom)
     finally:
         cluster.kubectl(
@@ -545,11 +561,11 @@ def test_serve_dns_exports_the_oracles_answers_per_service_and_asks_about_a_new_
         env=cluster.env,
     )
     try:
-        found = wait_until(
-            lambda: (r := dns_records(address, "web-svc")).get("ok") and r,
-            what="web-svc's DNS records judged",
+        # every record as the API implies (a wrong answer, CoreDNS not yet caught up, is asked again)
+        wait_until(
+            lambda: (r := dns_records(address, "web-svc")).get("ok") and r.get("wrong") == 0.0,
+            what="web-svc's DNS records all ok",
         )
-        assert found["wrong"] == 0.0
         # a Service created later is asked about when it is judged, not a minute after
         apply(cluster, namespace, WEB_SVC.replace("name: web-svc", "name: web-svc-2"))
         wait_until(

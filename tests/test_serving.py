@@ -464,3 +464,57 @@ def _status(port: int, path: str) -> int:
         return get(port, path)[0]
     except OSError:
         return 0
+
+
+# ----------------------------------------------------------------------------- --dns
+
+
+def test_serve_dns_asks_again_soon_about_a_wrong_answer_and_about_the_rest_each_minute(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from inspector.dns.oracle import RecordCheck
+    from inspector.dns.querynames import Nameserver
+    from inspector.dns.records import Kind, Record
+    from inspector.live import serving
+    from inspector.live.asking import DNSInspection, DNSOptions
+    from inspector.model.findings import finding
+
+    report = inspect_snapshot(
+        snapshot_of(BROKEN, BROKEN.replace("name: web,", "name: api,").replace("web-abc", "api-abc"))
+    )
+    lagging = {"shop/web"}  # CoreDNS has not caught up with web yet
+    asked: list[set[str]] = []
+
+    def inspect_dns(client: Any, sub: Report, options: Any) -> DNSInspection:
+        keys = {sr.service.key for sr in sub.services}
+        asked.append(keys)
+        checks = []
+        for key in sorted(keys):
+            name = key.split("/")[1]
+            record = Record(key, f"{name}.shop.svc.cluster.local.", "A", ("10.96.0.20",), Kind.SERVICE)
+            wrong = (
+                (finding("dns-nxdomain", qname=record.qname, qtype="A", expected="10.96.0.20"),)
+                if key in lagging
+                else ()
+            )
+            checks.append(RecordCheck(record, None, None, wrong))
+        return DNSInspection(checks, Nameserver("s"))
+
+    clock = [1000.0]
+    monkeypatch.setattr(serving, "inspect_dns", inspect_dns)
+    monkeypatch.setattr(serving.time, "monotonic", lambda: clock[0])
+    watch = serving.DNSWatch(client=None, options=DNSOptions(), notify=print)  # type: ignore[arg-type]
+
+    watch.ask(report, set())  # the first time: every Service
+    clock[0] += serving.DNS_RETRY_S
+    lagging.clear()
+    due_soon = watch.due()
+    watch.ask(report, set())  # the wrong one again, alone
+    clock[0] += serving.DNS_RETRY_S
+    quiet = watch.due()  # nothing wrong, the minute not over: nothing to ask
+    clock[0] += serving.DNS_EVERY_S
+    watch.ask(report, set())
+
+    assert asked == [{"shop/api", "shop/web"}, {"shop/web"}, {"shop/api", "shop/web"}]
+    assert (due_soon, quiet) == (True, False)
+    assert [c.ok for c in watch.checks["shop/web"]] == [True]

@@ -40,9 +40,10 @@ from inspector.settings import WATCH_SECONDS
 log = logging.getLogger("inspector.serving")
 
 TICK_S = 1.0  # the longest a burst is waited for: readiness and a stop are seen within this
-DNS_EVERY_S = (
-    60.0  # with --dns, every Service's records asked again this often (DNS drifts unseen by the API)
-)
+# with --dns, every Service's records are asked again each DNS_EVERY_S (DNS drifts unseen by the
+# API), and a Service with a wrong answer each DNS_RETRY_S (CoreDNS catching up with a change)
+DNS_EVERY_S = 60.0
+DNS_RETRY_S = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,7 +161,8 @@ class Keeper:
 
 @dataclass
 class DNSWatch:
-    """serve --dns: each Service's DNS checks, asked again for the Services judged again and for
+    """serve --dns: each Service's DNS checks, asked again for the Services judged again, for those
+    with a wrong answer each DNS_RETRY_S (the cluster DNS follows the API a moment later), and for
     every Service each DNS_EVERY_S; a DNS that answers nothing keeps the last checks and says so once."""
 
     client: Client
@@ -170,14 +172,31 @@ class DNSWatch:
     findings: dict[str, tuple[Finding, ...]] = field(default_factory=dict)
     cluster: tuple[Finding, ...] = ()
     asked_all: float = 0.0
+    asked_wrong: float = 0.0
     _failing: bool = False
+
+    def _wrong(self) -> set[str]:
+        return {k for k, checks in self.checks.items() if any(not c.ok for c in checks)}
+
+    def due(self) -> bool:
+        """Whether some Service's DNS is to be asked again though nothing changed in the API."""
+        now = time.monotonic()
+        return now - self.asked_all >= DNS_EVERY_S or (
+            now - self.asked_wrong >= DNS_RETRY_S and bool(self._wrong())
+        )
 
     def ask(self, report: Report, keys: set[str]) -> set[str]:
         """Asks the DNS about the Services of `keys` in the report (all of them when due); the keys
         whose checks were asked."""
-        due = time.monotonic() - self.asked_all >= DNS_EVERY_S
-        services = tuple(sr for sr in report.services if due or sr.service.key in keys)
-        for key in [k for k in self.checks if report.service(*k.split("/", 1)) is None]:
+        now = time.monotonic()
+        due = now - self.asked_all >= DNS_EVERY_S
+        wrong = self._wrong() if now - self.asked_wrong >= DNS_RETRY_S else set()
+        if wrong:
+            self.asked_wrong = now
+        asking = keys | wrong
+        services = tuple(sr for sr in report.services if due or sr.service.key in asking)
+        present = {sr.service.key for sr in report.services}
+        for key in [k for k in self.checks if k not in present]:
             self.checks.pop(key, None)
             self.findings.pop(key, None)
         if not services:
@@ -278,7 +297,7 @@ def serve(
             informer.burst(TICK_S)
             judged = keeper.judge()
             changed_at = served.last_change
-            if judged or (asker is not None and time.monotonic() - asker.asked_all >= DNS_EVERY_S):
+            if judged or (asker is not None and asker.due()):
                 before = served.report
                 shown, asked = _shown(keeper, namespaces, asker, judged)
                 judged |= asked  # their DNS answers may have moved without the API saying so
