@@ -302,7 +302,10 @@ def test_readiness_probe_on_a_wrong_path_is_pod_not_ready_with_the_probe_event_q
 
 
 def test_crash_loop_back_off_is_pod_not_ready_with_the_exit_code(real_node: Cluster, namespace: str):
-    apply(real_node, namespace, app("crashing", 'command: [sh, -c, "exit 3"]', 8080))
+    # never ready, even in the moment its container runs between two crashes (without a probe a busy
+    # kubelet may report it Ready then, and the endpoint that refuses is then the first broken link)
+    never_ready = "          readinessProbe: {tcpSocket: {port: 1}, periodSeconds: 1}\n"
+    apply(real_node, namespace, app("crashing", 'command: [sh, -c, "exit 3"]', 8080, extra=never_ready))
 
     def crash_looping() -> bool:
         statuses_ = pod_of(real_node, namespace, "crashing").get("status", {}).get("containerStatuses") or []

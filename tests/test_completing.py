@@ -58,6 +58,7 @@ def test_an_empty_line_offers_the_visible_commands_with_descriptions() -> None:
         "pods",
         "wait",
         "why",
+        "serve",
     ]
     assert (
         dict(candidates)["diff"]

@@ -671,6 +671,78 @@ def why(
     )
 
 
+@app.command("serve")
+@with_options(Common)
+def serve(
+    opts: Common,
+    all_namespaces: AllNamespaces = False,
+    listen: Annotated[
+        str,
+        typer.Option("--listen", help="Where to serve /metrics, /healthz, /readyz and /report: HOST:PORT."),
+    ] = "0.0.0.0:9847",
+    dns: Annotated[
+        bool, typer.Option("--dns", help="Also check every Service's DNS records (again each minute).")
+    ] = False,
+    events: Annotated[
+        bool,
+        typer.Option(
+            "--events",
+            help="Write a Kubernetes Event on a Service when one of its findings appears or is resolved "
+            "(needs deploy/rbac-events.yaml).",
+        ),
+    ] = False,
+    dns_server: DNSServer = None,
+    cluster_domain: ClusterDomain = None,
+    timeout: DNSTimeout = "2s",
+    retries: DNSRetries = 1,
+) -> int:
+    """Keep watching: the report of the Services in scope, kept current as the cluster changes, served
+    over HTTP (Prometheus metrics at /metrics, /healthz, /readyz, and the diff -o json document at
+    /report) until SIGTERM (exit 0 once every watch and connection is closed) or Ctrl-C (130)."""
+    import threading
+
+    from inspector.cli import exposing
+    from inspector.live.inspecting import make_scope
+    from inspector.live.serving import serve as keep_serving
+
+    opts.allow(frozenset({Output.table}), "serve")
+    address = exposing.parse_listen(listen)
+    scope = make_scope(opts.namespace, all_namespaces)
+    seconds = opts.settings.watch_seconds()
+    dns_options = opts.dns_options(dns_server, cluster_domain, timeout, retries) if dns else None
+    stop = threading.Event()
+    restore = exposing.stopped_by_signals(stop)
+    board = exposing.Board()
+    try:
+        with opts.connect() as client:
+            server, thread = exposing.listening(address, board)
+            host, port = server.server_address[:2]
+            typer.echo(f"serve: listening on {host!s}:{port}", err=True)
+            try:
+                keep_serving(
+                    client,
+                    scope,
+                    board.publish,
+                    stop,
+                    watch_seconds=seconds,
+                    notify=showing.told_on_stderr,
+                    dns=dns_options,
+                    events=events,
+                )
+            finally:
+                server.shutdown()
+                server.server_close()
+                thread.join()
+    finally:
+        restore()
+    left = exposing.threads_left()
+    if left:
+        typer.echo(f"error: serve stopped, but threads are still running: {', '.join(left)}", err=True)
+        return ExitStatus.ERROR
+    typer.echo("serve: stopped", err=True)
+    return ExitStatus.OK
+
+
 @contextmanager
 def _interruptible() -> Iterator[None]:
     """Ctrl-C raises KeyboardInterrupt here instead of ending the process at once (the CLI's usual

@@ -8,7 +8,7 @@ by label once, slices by Service name once.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -202,18 +202,27 @@ def inspect_snapshot(snapshot: Snapshot, include: Callable[[Service], bool] | No
             )
         )
 
-    cluster_findings: list[Finding] = []
-    if include is None:
-        existing = {(s.namespace, s.name) for s in snapshot.services}
-        for namespace, name in sorted(slice_index.services_named()):
-            if (namespace, name) not in existing:
-                for s in slice_index.slices_naming(namespace, name):
-                    if not s.legacy:
-                        cluster_findings.append(
-                            finding("orphan-endpointslice", slice=s.key, service=f"{namespace}/{name}")
-                        )
-        cluster_findings += naming_findings(snapshot)
-        cluster_findings += [b.finding for b in routes if b.state == "service-missing" and b.finding]
-        if what_if is not None and what_if.offline:
-            cluster_findings = judged_offline(cluster_findings)
-    return Report(snapshot, tuple(reports), tuple(cluster_findings), tuple(routes))
+    cluster = cluster_findings(snapshot, slice_index, routes) if include is None else ()
+    if what_if is not None and what_if.offline:
+        cluster = tuple(judged_offline(cluster))
+    return Report(snapshot, tuple(reports), cluster, tuple(routes))
+
+
+def cluster_findings(
+    snapshot: Snapshot, slice_index: SliceIndex | None = None, routes: Sequence[BackendState] | None = None
+) -> tuple[Finding, ...]:
+    """The findings about no one Service: orphan EndpointSlices, naming mistakes, routes to a
+    Service that does not exist. Each is about one namespace's objects only, so `serve` keeps them
+    per namespace and judges again only the namespaces a change touched."""
+    slice_index = SliceIndex(snapshot.slices) if slice_index is None else slice_index
+    routes = backend_states(snapshot, slice_index) if routes is None else routes
+    out: list[Finding] = []
+    existing = {(s.namespace, s.name) for s in snapshot.services}
+    for namespace, name in sorted(slice_index.services_named()):
+        if (namespace, name) not in existing:
+            for s in slice_index.slices_naming(namespace, name):
+                if not s.legacy:
+                    out.append(finding("orphan-endpointslice", slice=s.key, service=f"{namespace}/{name}"))
+    out += naming_findings(snapshot)
+    out += [b.finding for b in routes if b.state == "service-missing" and b.finding]
+    return tuple(out)

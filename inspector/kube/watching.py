@@ -25,7 +25,6 @@ API server answered) and go through the policy above; the check goes on until it
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import queue
 import threading
@@ -39,6 +38,7 @@ import urllib3
 
 from inspector.errors import AuthFailed, ClusterUnreachable, Expired, Forbidden, InspectorError
 from inspector.kube.connection import Client
+from inspector.kube.decoding import decode_event
 from inspector.kube.listing import list_with_version
 from inspector.kube.resources import JSON, Resource
 
@@ -260,7 +260,7 @@ class Watch:
                 *lines, buffer = buffer.split(b"\n")
                 for line in lines:
                     if line.strip() and not self._stop.is_set():
-                        yield _change(json.loads(line))
+                        yield _change(*decode_event(stream.resource.kind, line))
             complete = True
         except (urllib3.exceptions.HTTPError, OSError, ValueError) as exc:
             if not self._stop.is_set():
@@ -273,12 +273,7 @@ class Watch:
             raw.release_conn()
 
 
-def _change(event: Any) -> Change:
-    if not isinstance(event, dict):
-        raise InspectorError("watch sent an event that is not an object")
-    raw = event.get("object")
-    obj: dict[str, Any] = raw if isinstance(raw, dict) else {}
-    kind = str(event.get("type") or "")
+def _change(kind: str, obj: dict[str, Any]) -> Change:
     if kind == "ERROR":
         if obj.get("code") == GONE:  # expired: list again, watch from the new version
             raise Expired(str(obj.get("message") or "410 Gone"))

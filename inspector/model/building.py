@@ -254,6 +254,7 @@ def service_from_api(obj: JSON) -> Service:
         topology_mode=next(
             (str(annotations[k]) for k in TOPOLOGY_ANNOTATIONS if _text(annotations.get(k))), None
         ),
+        uid=_text(meta.get("uid")),
     )
 
 

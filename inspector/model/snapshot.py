@@ -173,6 +173,7 @@ class Service:
     topology_mode: str | None = None  # the topology-mode (or topology-aware-hints) annotation
     health_check_node_port: int | None = None  # externalTrafficPolicy Local: kube-proxy answers there
     source: str | None = None  # what-if runs (-f): the file it comes from; None: read from the cluster
+    uid: str | None = None  # an Event about it names it (serve --events)
 
     @property
     def key(self) -> str:
