@@ -39,7 +39,7 @@ from e2e.test_guarantees import token_kubeconfig
 ROOT = Path(__file__).resolve().parent.parent
 ALERTS = ROOT / "deploy" / "serve" / "alerts.yaml"
 SERVE_DIR = ROOT / "deploy" / "serve"
-INTERVAL_S = 1  # Prometheus' scrape and evaluation interval here
+INTERVAL_S = 2  # Prometheus' scrape and evaluation interval here (1 s was too tight for a busy machine)
 FOR = "5s"  # the alerts' `for`, instead of the file's 2m
 
 
@@ -248,7 +248,13 @@ def break_and_mend(cluster: Cluster, namespace: str, prom: Prometheus) -> None:
         timeout=120,
     )
     assert prom.value(f"svc_inspect_service_ok{{{selector}}}") == 0.0
-    assert not prom.alerts("ServiceHasErrorFinding", **where)
+    # while the pods terminate the Service briefly has pods and none ready (no-ready-endpoints): an alert
+    # pending for that moment goes with it; none stays
+    wait_until(
+        lambda: not prom.alerts("ServiceHasErrorFinding", **where),
+        what="no ServiceHasErrorFinding once scaled to zero",
+        timeout=60,
+    )
 
     # back to two replicas that never get ready: endpoints expected, none ready, the alert fires
     cluster.kubectl(
