@@ -48,8 +48,11 @@ SERVICE_CIDR = "10.96.0.0/16"
 # kwok's simulated pods: a /24 per node (the controller-manager's --node-cidr-mask-size), so a /10
 # holds 16,384 node ranges (a /16 held 256: the large bench's 500 nodes never all got one). It
 # overlaps nothing here: not the Service range, the real nodes' pods (hostnet.POD_CIDR, 10.88.0.0/16)
-# or their network (hostnet.NODE_NET, 10.89.0.0/24); and the real nodes route it nowhere (kin-void).
-KWOK_POD_CIDR = "10.192.0.0/10"
+# or their network (hostnet.NODE_NET, 10.89.0.0/24), nor this machine's DNS server (10.255.255.53:
+# 10.192.0.0/10, tried first, held it, and routing kwok's range nowhere cut the host off from every
+# name while the cluster ran; `up` refuses a range that holds the host's nameserver); and the real
+# nodes route it nowhere (kin-void).
+KWOK_POD_CIDR = "10.128.0.0/10"
 # the range of a cluster whose nodes.json predates the record of it, for taking that one down
 KWOK_POD_CIDR_BEFORE_RECORD = "10.244.0.0/16"
 CLUSTER_DNS_IP = "10.96.0.10"

@@ -49,12 +49,14 @@ from components import (  # noqa: E402
     COMPONENTS,
     HOST_BEFORE,
     KUBECONFIG,
+    KWOK_POD_CIDR,
     LOOPBACK,
     MODE_FILE,
     NODES_FILE,
     PKI,
     PORTS,
     PROCS,
+    SERVICE_CIDR,
     STATE,
     Component,
     Ports,
@@ -164,6 +166,12 @@ def up() -> None:
         ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl", "kwok", "coredns"],
     )
     check_ports()
+    lost = hostnet.cut_off([KWOK_POD_CIDR, SERVICE_CIDR, hostnet.POD_CIDR, hostnet.NODE_NET])
+    if lost:
+        raise ClusterError(
+            f"the host's DNS server {', '.join(lost)} lies in a range the cluster takes over: while it ran, "
+            "this host could resolve no name"
+        )
     t0 = time.monotonic()
     if any(nodes.mounts(n) for n in make_nodes(nodes.MAX_NODES, "iptables")):
         # never delete through a mount: a pod volume may be a host directory
