@@ -225,8 +225,10 @@ def break_and_mend(cluster: Cluster, namespace: str, prom: Prometheus) -> None:
         timeout=120,
     )
     seen = prom.first_sample(f'svc_inspect_findings{{{selector},code="selector-matches-no-pods"}}')
-    # pending from the first evaluation after the first scrape that had it: within two intervals
-    assert active_at(alert) - seen <= 2 * INTERVAL_S, (alert, seen)
+    # pending only once a scrape had the finding. How soon after is timing, which a busy machine
+    # stretches (a slow scrape is ingested late): the rule's own timing is promtool's to prove,
+    # evaluated on a fixed clock in tests/test_alerts.py
+    assert active_at(alert) >= seen, (alert, seen)
     assert alert["annotations"]["summary"] == f"Service {namespace}/web-svc: selector-matches-no-pods"
 
     # mended: the series goes, the alert resolves
