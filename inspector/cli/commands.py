@@ -8,7 +8,7 @@ become exit statuses.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -46,6 +46,9 @@ from inspector.errors import BadInput
 from inspector.status import ExitStatus
 
 if TYPE_CHECKING:
+    import threading
+
+    from inspector.cli import exposing
     from inspector.diagnosis.reach import Reachability
     from inspector.diagnosis.report import Report
     from inspector.kube.connection import Client
@@ -695,44 +698,98 @@ def serve(
     cluster_domain: ClusterDomain = None,
     timeout: DNSTimeout = "2s",
     retries: DNSRetries = 1,
+    contexts: Annotated[
+        str | None,
+        typer.Option(
+            "--contexts",
+            help="Watch these kubeconfig contexts, comma-separated, in one process (a context label on "
+            "every series).",
+            autocompletion=candidates.context_values,
+            show_default=False,
+        ),
+    ] = None,
+    all_contexts: Annotated[
+        bool, typer.Option("--all-contexts", help="Watch every context of the kubeconfig.")
+    ] = False,
 ) -> int:
     """Keep watching: the report of the Services in scope, kept current as the cluster changes, served
     over HTTP (Prometheus metrics at /metrics, /healthz, /readyz, and the diff -o json document at
-    /report) until SIGTERM (exit 0 once every watch and connection is closed) or Ctrl-C (130)."""
+    /report) until SIGTERM (exit 0 once every watch and connection is closed) or Ctrl-C (130). With
+    --contexts or --all-contexts, several clusters in one process."""
     import threading
 
     from inspector.cli import exposing
+    from inspector.cli.options import dns_per_context, fleet_of
     from inspector.live.inspecting import make_scope
-    from inspector.live.serving import serve as keep_serving
 
     opts.allow(frozenset({Output.table}), "serve")
     address = exposing.parse_listen(listen)
     scope = make_scope(opts.namespace, all_namespaces)
     seconds = opts.settings.watch_seconds()
-    dns_options = opts.dns_options(dns_server, cluster_domain, timeout, retries) if dns else None
+    fleet = fleet_of(opts, contexts, all_contexts)
     stop = threading.Event()
-    restore = exposing.stopped_by_signals(stop)
     board = exposing.Board()
+    if fleet is not None:
+        from inspector.live.fleetserving import serve_fleet
+
+        per_context = (
+            dns_per_context(opts, fleet, dns_server, cluster_domain, timeout, retries) if dns else None
+        )
+        return _served(
+            address,
+            board,
+            stop,
+            lambda: serve_fleet(
+                fleet,
+                scope,
+                board.publish,
+                stop,
+                watch_seconds=seconds,
+                notify=showing.told_on_stderr,
+                dns=per_context,
+                events=events,
+            ),
+        )
+    from inspector.live.serving import serve as keep_serving
+
+    dns_options = opts.dns_options(dns_server, cluster_domain, timeout, retries) if dns else None
+    with opts.connect() as client:
+        return _served(
+            address,
+            board,
+            stop,
+            lambda: keep_serving(
+                client,
+                scope,
+                board.publish,
+                stop,
+                watch_seconds=seconds,
+                notify=showing.told_on_stderr,
+                dns=dns_options,
+                events=events,
+            ),
+        )
+
+
+def _served(
+    address: tuple[str, int], board: exposing.Board, stop: threading.Event, watch: Callable[[], None]
+) -> int:
+    """serve's HTTP side around `watch` (the watcher, one cluster's or a fleet's): listening before it
+    starts, SIGTERM setting `stop`, shut down and joined after it returns; exit 0 only when no
+    thread of ours is left."""
+    from inspector.cli import exposing
+
+    restore = exposing.stopped_by_signals(stop)
     try:
-        with opts.connect() as client:
-            server, thread = exposing.listening(address, board)
-            host, port = server.server_address[:2]
-            typer.echo(f"serve: listening on {host!s}:{port}", err=True)
-            try:
-                keep_serving(
-                    client,
-                    scope,
-                    board.publish,
-                    stop,
-                    watch_seconds=seconds,
-                    notify=showing.told_on_stderr,
-                    dns=dns_options,
-                    events=events,
-                )
-            finally:
-                server.shutdown()
-                server.server_close()
-                thread.join()
+        server, thread = exposing.listening(address, board)
+        host, port = server.server_address[:2]
+        typer.echo(f"serve: listening on {host!s}:{port}", err=True)
+        try:
+            watch()
+        finally:
+            server.shutdown()
+            server.server_close()
+            thread.join()
     finally:
         restore()
     left = exposing.threads_left()

@@ -186,6 +186,12 @@ class Informer:
         """Every watch is following (none interrupted), as far as the events taken so far say."""
         return not self._away
 
+    @property
+    def interruption(self) -> str:
+        """Why the watches are interrupted (the last failure of an interrupted stream); "" while
+        every watch follows."""
+        return self._why if self._away else ""
+
     def snapshot(self, namespaces: tuple[str, ...] | None, before: Sequence[Snapshot] = ()) -> Snapshot:
         """What the stores hold now, after the `before` parts (objects read once, not followed)."""
         kept = (one for store in self.stores.values() for one in store.built.values())

@@ -60,6 +60,7 @@ class Served:
         default_factory=dict
     )  # by kind (plural): watches started again from a fresh list
     last_change: float = 0.0  # Unix time of the last change of the report (its first judgement included)
+    interrupted: str = ""  # while not ready: the last failure of an interrupted watch
 
 
 class Keeper:
@@ -315,6 +316,7 @@ def serve(
                 informer.healthy,
                 _restarts(informer),
                 changed_at,
+                informer.interruption,
             )
             publish(served)
 
