@@ -314,13 +314,23 @@ def series(metric: str, context: str, namespace: str, **labels: str) -> str:
 
 @pytest.fixture
 def fleet_served(cluster: Cluster, fleet_kubeconfig: str, shop: str) -> Iterator[str]:
-    """serve -n SHOP --contexts first,second on the host, ready; stopped with SIGTERM afterwards (and
-    it must end 0, the first cluster's watches never told as interrupted)."""
+    """serve -n SHOP --contexts first,second --events on the host, ready; stopped with SIGTERM
+    afterwards (and it must end 0, the first cluster's watches never told as interrupted)."""
     port = free_port()
     env = cluster.env | {"KUBECONFIG": fleet_kubeconfig}
     env.pop("INSPECTOR_DNS_SERVER", None)
     proc = subprocess.Popen(
-        [INSPECT, "serve", "-n", shop, "--contexts", "first,second", "--listen", f"127.0.0.1:{port}"],
+        [
+            INSPECT,
+            "serve",
+            "-n",
+            shop,
+            "--contexts",
+            "first,second",
+            "--events",
+            "--listen",
+            f"127.0.0.1:{port}",
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
@@ -363,6 +373,20 @@ def api_server_stopped(cluster: Cluster) -> Iterator[None]:
         )
 
 
+def serve_events(cluster: Cluster, namespace: str) -> list[tuple[str, str, str, str]]:
+    """The Events serve --events wrote in the namespace: on which object (name and uid), why, what."""
+    return [
+        (
+            e["involvedObject"]["name"],
+            e["involvedObject"].get("uid", ""),
+            e["reason"],
+            e["message"].split(":")[0],
+        )
+        for e in cluster.get_json("events", "-n", namespace)["items"]
+        if e.get("source", {}).get("component") == "svc-inspect"
+    ]
+
+
 def typo(cluster: Cluster, namespace: str, app: str) -> None:
     patch = json.dumps({"spec": {"selector": {"app": app}}})
     cluster.kubectl("patch", "service", "web", "-n", namespace, "-p", patch)
@@ -395,6 +419,12 @@ def test_serve_contexts_labels_each_clusters_series_and_one_api_server_away_stop
     )
     assert after[ok["first"]] == 0.0
     assert of("second", after) == of("second", before)
+    # --events: the Event on the first cluster's web (its uid), none in the second
+    uid = cluster.get_json("service", "web", "-n", shop)["metadata"]["uid"]
+    wait_until(
+        lambda: ("web", uid, "FindingAppeared", "selector-matches-no-pods") in serve_events(cluster, shop),
+        what="the Event of first's finding",
+    )
     typo(cluster, shop, "web")
     wait_until(lambda: scraped(address).get(ok["first"]) == 1.0, what="first's web mended in /metrics")
 
@@ -441,3 +471,4 @@ def test_serve_contexts_labels_each_clusters_series_and_one_api_server_away_stop
     assert [c["context"] for c in doc["contexts"]] == ["first", "second"]
     assert doc["summary"]["errors"] == 2  # web's typo in the first, web-v2 in the second
     typo(cluster, shop, "web")
+    assert serve_events(second, shop) == []  # second's web was broken from the start: nothing appeared
