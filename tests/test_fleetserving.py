@@ -441,3 +441,34 @@ def test_bad_fleet_input_to_serve_is_one_line_and_exit_2_before_listening(
 ) -> None:
     code = run(["serve", "--listen", f"127.0.0.1:{free_port()}", "--kubeconfig", fleet_config, *argv])
     assert (code, capsys.readouterr().err) == (2, stderr + "\n")
+
+
+@pytest.mark.timeout(60)
+def test_a_frozen_api_server_is_a_contexts_failure_within_the_bound_and_never_holds_the_stop(
+    fleet_apis: tuple[FakeAPI, FakeAPI], fleet_config: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    east, west = fleet_apis
+    held(east)
+    held(west)
+    west.script[f"{NS}/pods"] = [Reply(stall=True)]  # connections accepted, nothing answered
+    monkeypatch.setattr("inspector.kube.watching.RELIST_TIMEOUT_S", 0.5)
+    published: list[FleetServed] = []
+    told: list[str] = []
+    stop = threading.Event()
+    fleet = Fleet(("east", "west"), fleet_config)  # no --request-timeout: the lists' own bound
+    thread = threading.Thread(
+        target=serve_fleet,
+        args=(fleet, make_scope("shop"), published.append, stop),
+        kwargs={"notify": told.append},
+    )
+    thread.start()
+    try:
+        wait_for(lambda: published[-1].contexts[0].ready and published[-1].contexts[1].failure)
+    finally:
+        stop.set()
+        thread.join(10)
+
+    assert not thread.is_alive()
+    west_now = published[-1].contexts[1]
+    assert west_now.failure.endswith("did not answer within 0.5s (--request-timeout)"), west_now.failure
+    assert told == [f'error: context "west": {west_now.failure}; trying again every 0.05s']

@@ -161,11 +161,13 @@ class Informer:
     def load(self) -> None:
         """Lists every stream. A kind we may not read (403) or the API does not serve (404) is left
         out when it only sharpens the verdict; for a required kind that is the error raised, as is
-        any other failure (an empty store must never stand for a LIST that failed)."""
+        any other failure (an empty store must never stand for a LIST that failed). Each LIST is
+        bounded in time as the re-lists are: a frozen API server (connections accepted, nothing
+        answered) is an error within RELIST_TIMEOUT_S, not a watcher silent for ever."""
         for stream in self.streams:
             store = Store(stream.resource.kind)
             try:
-                store.reset(*self._listed(stream))
+                store.reset(*self._listed(stream, bounded(self.client)))
             except (Forbidden, NotFound) as exc:
                 if stream.resource in self.required:
                     raise

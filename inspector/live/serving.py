@@ -28,6 +28,7 @@ from inspector.errors import DNSUnreachable, InspectorError
 from inspector.kube.connection import Client
 from inspector.kube.recording import record_event
 from inspector.kube.resources import SERVICES, Resource
+from inspector.kube.watching import bounded
 from inspector.live.asking import DNSInspection, DNSOptions, inspect_dns, with_cluster_domain
 from inspector.live.following import FOLLOWED
 from inspector.live.informing import Informer, Notify, merged, stream
@@ -279,7 +280,7 @@ def serve(
     tell: Notify = notify or (lambda line: log.warning("%s", line))
     namespace = scope.namespace_in(client)
     if namespace is not None:
-        check_namespace(client, namespace)
+        check_namespace(bounded(client), namespace)  # bounded as the lists are
     namespaces = None if namespace is None else (namespace,)
     keeper = Keeper()
     informer = Informer(
