@@ -4,9 +4,12 @@ and the clean stop on SIGTERM.
 Why it exists: the live run (`inspector.live.serving`) keeps the report and publishes a frozen
 `Served` after every burst; here the standard library's threading HTTP server answers from the last
 one (a reference swapped whole: a scrape never sees half a burst), and the output tier writes each
-answer. SIGTERM (what Kubernetes sends to stop a pod) sets a stop event; the watcher
-returns within a tick, its watches are stopped and their threads joined, the server is shut down and
-its socket closed, and `serve` ends with exit 0 only when no thread of ours is left.
+answer. With --contexts the watcher (`inspector.live.fleetserving`) publishes a `FleetServed`
+instead, every context's last `Served`: the same answers, every series labelled with its context,
+/readyz naming each context not ready, /report the fleet document of `diff --contexts -o json`.
+SIGTERM (what Kubernetes sends to stop a pod) sets a stop event; the watcher returns within a tick,
+its watches are stopped and their threads joined, the server is shut down and its socket closed,
+and `serve` ends with exit 0 only when no thread of ours is left.
 """
 
 from __future__ import annotations
