@@ -53,6 +53,7 @@ if TYPE_CHECKING:
     from inspector.diagnosis.report import Report
     from inspector.kube.connection import Client
     from inspector.live.fleet import Fleet
+    from inspector.live.planning import Files
     from inspector.model.snapshot import Snapshot
 
 app = typer.Typer(
@@ -222,7 +223,7 @@ def diff(
     if dns and files is not None:
         raise BadInput(
             "--dns asks the cluster DNS, which cannot answer for files not applied yet: "
-            "`dns -f` lists the records they will have"
+            "`dns --offline -f` lists the records they will have"
         )
     if from_namespace is not None:
         from inspector.model.names import validate_name
@@ -353,15 +354,23 @@ def dns(
     tcp: Annotated[
         bool, typer.Option("--dns-tcp", help="Ask over TCP only (default: UDP, TCP on truncation).")
     ] = False,
+    filename: Filenames = None,
+    recursive: Recursive = False,
+    offline: OfflineOpt = False,
 ) -> int:
     """The DNS oracle: every Service's records (A/AAAA, SRV per named port, headless per-pod records,
     PTR, pod records, CNAME, the dns-version TXT) as the API says they should be, against what every
-    ready CoreDNS replica answers (or the one --dns-server)."""
-    from inspector.live.asking import inspect_dns
+    ready CoreDNS replica answers (or the one --dns-server). With -f and --offline, the records those
+    manifests' Services will have once applied; nothing is asked."""
     from inspector.model.findings import Severity
     from inspector.output import dnsviews
 
     opts.allow(DOCUMENTS, "dns")
+    files = files_given(filename, recursive, offline)
+    if files is not None:
+        return _dns_planned(opts, files, service, dns_server, cluster_domain, tcp)
+    from inspector.live.asking import inspect_dns
+
     fleet = opts.fleet()
     if fleet is not None:
         return _dns_fleet(opts, fleet, service, dns_server, cluster_domain, timeout, retries, tcp)
@@ -378,6 +387,40 @@ def dns(
     showing.notes(report)
     errors = [*(f for c in checks for f in c.findings), *others]
     return opts.status(any(f.severity is Severity.ERROR for f in errors))
+
+
+def _dns_planned(
+    opts: Fleeted,
+    files: Files,
+    service: str | None,
+    dns_server: str | None,
+    cluster_domain: str | None,
+    tcp: bool,
+) -> int:
+    """dns -f --offline: the records the files' Services will have, from the files alone. Laid over
+    a cluster there would be two kinds of answer in one table (the live DNS for what runs, nothing
+    for what does not run yet), so -f on dns needs --offline."""
+    from inspector.output import dnsviews
+
+    if not files.offline:
+        raise BadInput(
+            "dns -f needs --offline: it lists the records the files' Services will have, and the "
+            "cluster DNS cannot answer for objects not applied yet (diff -f judges them on the cluster)"
+        )
+    if opts.contexts is not None or opts.all_contexts:
+        raise BadInput("--contexts and --all-contexts judge live clusters; they cannot be combined with -f")
+    if dns_server is not None or tcp:
+        flag = "--dns-server" if dns_server is not None else "--dns-tcp"
+        raise BadInput(f"{flag} says how to ask the cluster DNS; dns --offline asks nothing")
+    planned = opts.planned_dns(service, files, cluster_domain)
+    report, records = planned.report, planned.records
+    showing.told(
+        opts,
+        lambda: dnsviews.planned_dns_json(report, records, planned.domain),
+        lambda: dnsviews.planned_dns_text(report, records, wide=opts.output is Output.wide),
+    )
+    showing.notes(report)
+    return ExitStatus.OK
 
 
 def _dns_fleet(

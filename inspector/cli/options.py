@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from inspector.kube.connection import Client
     from inspector.live.asking import DNSOptions
     from inspector.live.fleet import Fleet
-    from inspector.live.planning import Files
+    from inspector.live.planning import Files, PlannedDNS
 
 
 class Output(StrEnum):
@@ -243,6 +243,15 @@ class Scoped(Common):
         scope = make_scope(self.namespace, self.all_namespaces, name, self.selector)
         setup_logging(self.verbose)
         return offline_report(files, scope)
+
+    def planned_dns(self, name: str | None, files: Files, domain: str | None) -> PlannedDNS:
+        """dns --offline -f: the records the files' Services will have; nothing contacted."""
+        from inspector.live.inspecting import make_scope
+        from inspector.live.planning import offline_dns
+
+        scope = make_scope(self.namespace, self.all_namespaces, name, self.selector)
+        setup_logging(self.verbose)
+        return offline_dns(files, scope, domain)
 
     def status(self, failed: bool) -> int:
         return ExitStatus.ERROR if failed and not self.exit_zero else ExitStatus.OK
