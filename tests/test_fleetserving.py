@@ -15,7 +15,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,9 @@ from inspector.output.metrics import Gauges, exposition, fleet_exposition
 from tests.conftest import snapshot_of
 from tests.fakeapi import WEB, FakeAPI, Reply
 from tests.fleetapis import WEST_POD
-from tests.test_serving import BROKEN, samples
+from tests.test_serving import BROKEN, board, samples
+
+__all__ = ["board"]  # the fixture (serve's HTTP answers on a free port), for the tests below
 
 HELD = Reply(events=[], hold=True)
 CUT = Reply(events=[], drop=True)
@@ -134,16 +136,6 @@ def get(port: int, path: str) -> tuple[int, str]:
         return exc.code, exc.read().decode()
     except OSError:
         return 0, ""
-
-
-@pytest.fixture
-def board() -> Iterator[tuple[exposing.Board, int]]:
-    board = exposing.Board()
-    server, thread = exposing.listening(("127.0.0.1", 0), board)
-    yield board, server.server_address[1]
-    server.shutdown()
-    server.server_close()
-    thread.join()
 
 
 def test_readyz_names_each_context_not_ready_and_metrics_answer_from_the_start(
