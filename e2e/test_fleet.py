@@ -10,7 +10,6 @@ unless E2E_ALLOW_SKIP=1.
 from __future__ import annotations
 
 import json
-import signal
 import socket
 import subprocess
 import sys
@@ -23,7 +22,6 @@ from typing import Any
 import pytest
 
 from e2e.harness import (
-    INSPECT,
     Cluster,
     apply,
     fresh_namespace,
@@ -36,7 +34,7 @@ from e2e.harness import (
     stop_second_cluster,
     wait_until,
 )
-from e2e.test_serve import fetch, free_port
+from e2e.test_serve import fetch, serving
 
 # web's pods: simulated (kwok) on both clusters; behind `second` they carry another label than the
 # Service selects, so the same Service there selects nothing
@@ -316,43 +314,14 @@ def series(metric: str, context: str, namespace: str, **labels: str) -> str:
 def fleet_served(cluster: Cluster, fleet_kubeconfig: str, shop: str) -> Iterator[str]:
     """serve -n SHOP --contexts first,second --events on the host, ready; stopped with SIGTERM
     afterwards (and it must end 0, the first cluster's watches never told as interrupted)."""
-    port = free_port()
     env = cluster.env | {"KUBECONFIG": fleet_kubeconfig}
     env.pop("INSPECTOR_DNS_SERVER", None)
-    proc = subprocess.Popen(
-        [
-            INSPECT,
-            "serve",
-            "-n",
-            shop,
-            "--contexts",
-            "first,second",
-            "--events",
-            "--listen",
-            f"127.0.0.1:{port}",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-    address = f"127.0.0.1:{port}"
-    try:
-        wait_until(
-            lambda: fetch(f"http://{address}/readyz")[0] == 200 or proc.poll() is not None,
-            what="serve --contexts ready",
-        )
-        assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-        yield address
-        proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=60)
-        assert "Traceback" not in err, err
-        assert (proc.returncode, err.splitlines()[-1]) == (0, "serve: stopped"), err
-        assert not [line for line in err.splitlines() if line.startswith('context "first"')], err
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
+    with serving(env, "-n", shop, "--contexts", "first,second", "--events") as running:
+        yield running.address
+    err = running.err
+    assert "Traceback" not in err, err
+    assert (running.code, err.splitlines()[-1]) == (0, "serve: stopped"), err
+    assert not [line for line in err.splitlines() if line.startswith('context "first"')], err
 
 
 @contextmanager

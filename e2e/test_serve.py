@@ -26,6 +26,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -152,32 +153,54 @@ def active_at(alert: dict[str, Any]) -> float:
     return stamp + (float("0." + frac) if frac else 0.0)
 
 
-@pytest.fixture
-def served(cluster: Cluster, namespace: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
-    """serve -n NAMESPACE on the host, ready; stopped with SIGTERM afterwards (and it must end 0)."""
-    port = free_port()
+class Serving:
+    """A serve process on the host: its address while it runs; its exit status and stderr once
+    `serving` has stopped it."""
+
+    def __init__(self, proc: subprocess.Popen[str], address: str) -> None:
+        self.proc, self.address = proc, address
+        self.code: int | None = None
+        self.err = ""
+
+
+@contextmanager
+def serving(env: dict[str, str], *args: str, timeout: float = 60) -> Iterator[Serving]:
+    """`serve ARGS --listen 127.0.0.1:PORT` on the host, once /readyz answers 200; SIGTERM at the end
+    of the block, pass or fail (killed if it does not end within 60 s)."""
+    address = f"127.0.0.1:{free_port()}"
     proc = subprocess.Popen(
-        [INSPECT, "serve", "-n", namespace, "--listen", f"127.0.0.1:{port}"],
+        [INSPECT, "serve", *args, "--listen", address],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
-        env=cluster.env,
+        env=env,
     )
-    address = f"127.0.0.1:{port}"
+    running = Serving(proc, address)
     try:
         wait_until(
             lambda: fetch(f"http://{address}/readyz")[0] == 200 or proc.poll() is not None,
-            what="serve ready",
+            what=f"serve {' '.join(args)} ready",
+            timeout=timeout,
         )
         assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-        yield proc, address
-        proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=30)
-        assert (proc.returncode, err.splitlines()[-1]) == (0, "serve: stopped"), err
+        yield running
     finally:
         if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+        try:
+            _, running.err = proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
             proc.kill()
-            proc.communicate()
+            _, running.err = proc.communicate()
+        running.code = proc.returncode
+
+
+@pytest.fixture
+def served(cluster: Cluster, namespace: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """serve -n NAMESPACE on the host, ready; stopped with SIGTERM afterwards (and it must end 0)."""
+    with serving(cluster.env, "-n", namespace) as running:
+        yield running.proc, running.address
+    assert (running.code, running.err.splitlines()[-1]) == (0, "serve: stopped"), running.err
 
 
 @pytest.fixture
@@ -455,19 +478,7 @@ def test_serve_events_says_on_the_service_when_a_finding_appears_and_is_resolved
 ) -> None:
     web_with_service(cluster, namespace)
     config = serve_account(cluster, namespace, tmp_path / "config", events=True)
-    port = free_port()
-    proc = subprocess.Popen(
-        [INSPECT, "serve", "--events", "--kubeconfig", str(config), "--listen", f"127.0.0.1:{port}"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=cluster.env,
-    )
-    try:
-        wait_until(
-            lambda: fetch(f"http://127.0.0.1:{port}/readyz")[0] == 200 or proc.poll() is not None,
-            what="ready",
-        )
+    with serving(cluster.env, "--events", "--kubeconfig", str(config)) as running:
         uid = cluster.get_json("service", "web-svc", "-n", namespace)["metadata"]["uid"]
         cluster.kubectl(
             "patch", "service", "web-svc", "-n", namespace, "-p", '{"spec":{"selector":{"app":"wbe"}}}'
@@ -492,10 +503,7 @@ def test_serve_events_says_on_the_service_when_a_finding_appears_and_is_resolved
         # kubectl describe finds them (they name the Service's uid)
         described = cluster.kubectl("describe", "service", "web-svc", "-n", namespace)
         assert "FindingAppeared" in described and "FindingResolved" in described
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=30)
-    assert proc.returncode == 0, err
+    assert running.code == 0, running.err
 
 
 def test_serve_events_without_the_permission_says_so_once_and_keeps_serving(
@@ -503,19 +511,7 @@ def test_serve_events_without_the_permission_says_so_once_and_keeps_serving(
 ) -> None:
     web_with_service(cluster, namespace)
     config = serve_account(cluster, namespace, tmp_path / "config", events=False)
-    port = free_port()
-    proc = subprocess.Popen(
-        [INSPECT, "serve", "--events", "--kubeconfig", str(config), "--listen", f"127.0.0.1:{port}"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=cluster.env,
-    )
-    try:
-        wait_until(
-            lambda: fetch(f"http://127.0.0.1:{port}/readyz")[0] == 200 or proc.poll() is not None,
-            what="ready",
-        )
+    with serving(cluster.env, "--events", "--kubeconfig", str(config)) as running:
         for selector in ("wbe", "web", "wbe"):  # three findings' changes, so three writes refused
             cluster.kubectl(
                 "patch",
@@ -528,18 +524,15 @@ def test_serve_events_without_the_permission_says_so_once_and_keeps_serving(
             )
             wait_until(
                 lambda s=selector: (
-                    ("selector-matches-no-pods" in fetch(f"http://127.0.0.1:{port}/metrics")[1])
+                    ("selector-matches-no-pods" in fetch(f"http://{running.address}/metrics")[1])
                     == (s == "wbe")
                 ),
                 what=f"selector app={selector} judged",
             )
-        assert fetch(f"http://127.0.0.1:{port}/readyz")[0] == 200
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=30)
-    refused = [line for line in err.splitlines() if line.startswith("events: ")]
-    assert proc.returncode == 0, err
-    assert len(refused) == 1 and "forbidden" in refused[0], err
+        assert fetch(f"http://{running.address}/readyz")[0] == 200
+    refused = [line for line in running.err.splitlines() if line.startswith("events: ")]
+    assert running.code == 0, running.err
+    assert len(refused) == 1 and "forbidden" in refused[0], running.err
 
 
 # ----------------------------------------------------------------------------- --dns
@@ -560,16 +553,8 @@ def test_serve_dns_exports_the_oracles_answers_per_service_and_asks_about_a_new_
     if not cluster.dns_server:
         unavailable("no cluster DNS reachable from the host (INSPECTOR_DNS_SERVER)")
     web_with_service(cluster, namespace)
-    port = free_port()
-    address = f"127.0.0.1:{port}"
-    proc = subprocess.Popen(
-        [INSPECT, "serve", "-n", namespace, "--dns", "--listen", address],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=cluster.env,
-    )
-    try:
+    with serving(cluster.env, "-n", namespace, "--dns") as running:
+        address = running.address
         # every record as the API implies (a wrong answer, CoreDNS not yet caught up, is asked again)
         wait_until(
             lambda: (r := dns_records(address, "web-svc")).get("ok") and r.get("wrong") == 0.0,
@@ -580,7 +565,4 @@ def test_serve_dns_exports_the_oracles_answers_per_service_and_asks_about_a_new_
         wait_until(
             lambda: dns_records(address, "web-svc-2").get("ok"), what="web-svc-2's DNS records", timeout=30
         )
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=30)
-    assert proc.returncode == 0, err
+    assert running.code == 0, running.err
