@@ -34,7 +34,7 @@ STATE = Path(os.environ.get("LOCALCLUSTER_DIR", ROOT / ".cluster")).resolve()
 PKI = STATE / "pki"
 KUBECONFIG = STATE / "kubeconfig"
 MODE_FILE = STATE / "mode"
-NODES_FILE = STATE / "nodes.json"  # how many real nodes `up` started, and kube-proxy's mode
+NODES_FILE = STATE / "nodes.json"  # how many real nodes `up` started, kube-proxy's mode, kwok's range
 HOST_BEFORE = STATE / "host-before.json"
 PROCS = Processes(STATE)
 
@@ -44,7 +44,13 @@ LOOPBACK = "127.0.0.1"
 # Never this VM's gateway (192.0.2.1).
 KWOK_ADVERTISE_IP = "198.51.100.1"
 SERVICE_CIDR = "10.96.0.0/16"
-KWOK_POD_CIDR = "10.244.0.0/16"
+# kwok's simulated pods: a /24 per node (the controller-manager's --node-cidr-mask-size), so a /10
+# holds 16,384 node ranges (a /16 held 256: the large bench's 500 nodes never all got one). It
+# overlaps nothing here: not the Service range, the real nodes' pods (hostnet.POD_CIDR, 10.88.0.0/16)
+# or their network (hostnet.NODE_NET, 10.89.0.0/24); and the real nodes route it nowhere (kin-void).
+KWOK_POD_CIDR = "10.192.0.0/10"
+# the range of a cluster whose nodes.json predates the record of it, for taking that one down
+KWOK_POD_CIDR_BEFORE_RECORD = "10.244.0.0/16"
 CLUSTER_DNS_IP = "10.96.0.10"
 CLUSTER_DOMAIN = "cluster.local"
 KWOK_NODES = ("kwok-node-0", "kwok-node-1")
@@ -104,11 +110,27 @@ def real() -> bool:
     return mode() == "real"
 
 
-def make_nodes(count: int, proxy_mode: str, state: Path = STATE) -> list[nodes.Node]:
+def make_nodes(
+    count: int, proxy_mode: str, state: Path = STATE, kwok_pod_cidr: str = KWOK_POD_CIDR
+) -> list[nodes.Node]:
     return [
-        nodes.Node(i, state, SERVICE_CIDR, KWOK_POD_CIDR, CLUSTER_DNS_IP, CLUSTER_DOMAIN, proxy_mode)
+        nodes.Node(i, state, SERVICE_CIDR, kwok_pod_cidr, CLUSTER_DNS_IP, CLUSTER_DOMAIN, proxy_mode)
         for i in range(count)
     ]
+
+
+def nodes_record(count: int, proxy_mode: str) -> dict[str, object]:
+    """What `up` records in nodes.json: `down` undoes what was set up, even after this file changed."""
+    return {"count": count, "proxyMode": proxy_mode, "kwokPodCIDR": KWOK_POD_CIDR}
+
+
+def recorded_kwok_pod_cidr(state: Path = STATE) -> str:
+    """The kwok range the cluster in `state` was set up with (its routes to kin-void follow it)."""
+    try:
+        rec = json.loads((state / NODES_FILE.name).read_text())
+    except (OSError, ValueError):
+        return KWOK_POD_CIDR
+    return str(rec.get("kwokPodCIDR", KWOK_POD_CIDR_BEFORE_RECORD))
 
 
 def real_nodes(state: Path = STATE) -> list[nodes.Node]:
@@ -117,11 +139,13 @@ def real_nodes(state: Path = STATE) -> list[nodes.Node]:
         rec = json.loads((state / NODES_FILE.name).read_text())
     except (OSError, ValueError):
         return []
-    return make_nodes(int(rec["count"]), str(rec["proxyMode"]), state)
+    return make_nodes(int(rec["count"]), str(rec["proxyMode"]), state, recorded_kwok_pod_cidr(state))
 
 
 def host_network(state: Path, real: list[nodes.Node]) -> hostnet.Network:
-    return hostnet.Network(state, SERVICE_CIDR, KWOK_POD_CIDR, tuple((n.ip, n.pod_cidr) for n in real))
+    return hostnet.Network(
+        state, SERVICE_CIDR, recorded_kwok_pod_cidr(state), tuple((n.ip, n.pod_cidr) for n in real)
+    )
 
 
 def api_host() -> str:

@@ -65,6 +65,7 @@ from components import (  # noqa: E402
     kwok_port_forward,
     make_nodes,
     mode,
+    nodes_record,
     real,
     real_nodes,
     say,
@@ -168,7 +169,7 @@ def up() -> None:
     for d in (PKI, PROCS.logs, PROCS.pids):
         d.mkdir(parents=True, exist_ok=True)
     chosen, count, proxy_mode = choose_mode(bins)
-    NODES_FILE.write_text(json.dumps({"count": count, "proxyMode": proxy_mode}) + "\n")
+    NODES_FILE.write_text(json.dumps(nodes_record(count, proxy_mode)) + "\n")
     real_ones = real_nodes()
     if chosen == "real":
         HOST_BEFORE.write_text(json.dumps(host_state(), indent=1))

@@ -27,8 +27,9 @@ AGNHOST = "registry.k8s.io/e2e-test-images/agnhost:2.66.1"
 IMAGE = os.environ.get("E2E_IMAGE")
 WEB_SVC = (MANIFESTS / "web-svc.yaml").read_text()
 # Addresses of no pod, for manually managed EndpointSlices: on the local cluster they route to a
-# bridge with no ports, so even a packet that kube-proxy sent there would go nowhere.
-NOWHERE = "10.244.255"
+# bridge with no ports, so even a packet that kube-proxy sent there would go nowhere: the last /24 of
+# kwok's range (cluster/components.py KWOK_POD_CIDR, 10.192.0.0/10), which no node is ever given.
+NOWHERE = "10.255.255"
 
 
 @dataclass(frozen=True)
