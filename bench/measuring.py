@@ -236,10 +236,6 @@ def dns_oracle(kubeconfig: str, server: str, repeat: int) -> dict[str, Any]:
     (an unhandled dns.exception.Timeout) ended the whole bench before `wait` and the targets."""
     import asyncio
 
-    import dns.asyncquery
-    import dns.exception
-    import dns.message
-
     from inspector.dns import querying
     from inspector.live.asking import DNSOptions, inspect_dns
     from inspector.model.findings import Severity
@@ -261,37 +257,12 @@ def dns_oracle(kubeconfig: str, server: str, repeat: int) -> dict[str, Any]:
     host, _, port = server.rpartition(":")
     tries = options.retries + 1
 
-    async def floor() -> tuple[int, int, int]:
-        """(timed-out tries, names left without an answer, other failures) of one pass."""
-        bound = asyncio.Semaphore(querying.CONCURRENCY)
-        timeouts = unanswered = failed = 0
-
-        async def one(qname: str, qtype: str) -> None:
-            nonlocal timeouts, unanswered, failed
-            async with bound:
-                for _ in range(tries):
-                    try:
-                        await dns.asyncquery.udp_with_fallback(
-                            dns.message.make_query(qname, qtype),
-                            host,
-                            timeout=options.timeout,
-                            port=int(port),
-                        )
-                        return
-                    except dns.exception.Timeout:
-                        timeouts += 1
-                    except (OSError, EOFError, dns.exception.DNSException):
-                        failed += 1
-                        return
-                unanswered += 1
-
-        await asyncio.gather(*(one(q, t) for q, t in questions))
-        return timeouts, unanswered, failed
-
     floor_losses = []
     for _ in range(repeat):
         t0 = time.perf_counter()
-        floor_losses.append(asyncio.run(floor()))
+        floor_losses.append(
+            asyncio.run(floor_pass(questions, host, int(port), options.timeout, tries, querying.CONCURRENCY))
+        )
         floor_runs.append(time.perf_counter() - t0)
     return {
         "names": len(questions),
@@ -307,6 +278,41 @@ def dns_oracle(kubeconfig: str, server: str, repeat: int) -> dict[str, Any]:
         "floor_unanswered": [u for _, u, _ in floor_losses],
         "floor_failed": [f for _, _, f in floor_losses],
     }
+
+
+async def floor_pass(
+    questions: list[tuple[str, str]], host: str, port: int, timeout: float, tries: int, concurrency: int
+) -> tuple[int, int, int]:
+    """The DNS floor, one pass: every name asked by a bare dnspython loop, `concurrency` in flight,
+    each up to `tries` times. Returns (timed-out tries, names left without an answer, names whose
+    query failed otherwise): a lost packet is counted, never raised."""
+    import asyncio
+
+    import dns.asyncquery
+    import dns.exception
+    import dns.message
+
+    bound = asyncio.Semaphore(concurrency)
+    timeouts = unanswered = failed = 0
+
+    async def one(qname: str, qtype: str) -> None:
+        nonlocal timeouts, unanswered, failed
+        async with bound:
+            for _ in range(tries):
+                try:
+                    await dns.asyncquery.udp_with_fallback(
+                        dns.message.make_query(qname, qtype), host, timeout=timeout, port=port
+                    )
+                    return
+                except dns.exception.Timeout:
+                    timeouts += 1
+                except (OSError, EOFError, dns.exception.DNSException):
+                    failed += 1
+                    return
+            unanswered += 1
+
+    await asyncio.gather(*(one(q, t) for q, t in questions))
+    return timeouts, unanswered, failed
 
 
 def in_fresh_process(fn: Callable[..., Any], *args: Any) -> Any:

@@ -41,7 +41,8 @@ def print_end_to_end(runs: dict[Contender, list[Run]], repeat: int) -> dict[str,
         f"\nEnd to end: {repeat} runs each, interleaved, after one warm-up run each; stdout to /dev/null; "
         "each command started by /usr/bin/time (its own peak RSS, nothing inherited)"
     )
-    say(f"  {'command':<66} {'wall':>8} {'CPU':>8} {'peak RSS':>9} {'vs diff -A':>11}")
+    width = max(len(c.label) for c in runs)
+    say(f"  {'command':<{width}} {'wall':>8} {'CPU':>8} {'peak RSS':>9} {'vs diff -A':>11}")
     reference = next(c for c in runs if c.role == "reference")
     base = statistics.median(r.wall_s for r in runs[reference])
     out = {}
@@ -51,7 +52,7 @@ def print_end_to_end(runs: dict[Contender, list[Run]], repeat: int) -> dict[str,
         rss = statistics.median(r.peak_rss_mb for r in got)
         out[contender.role or contender.label] = wall
         out[f"{contender.role}-rss"] = rss
-        say(f"  {contender.label:<66} {wall:6.2f} s {cpu:6.2f} s {rss:6.0f} MB {wall / base:10.2f}x")
+        say(f"  {contender.label:<{width}} {wall:6.2f} s {cpu:6.2f} s {rss:6.0f} MB {wall / base:10.2f}x")
     return out
 
 
