@@ -53,6 +53,12 @@ def print_end_to_end(runs: dict[Contender, list[Run]], repeat: int) -> dict[str,
         out[contender.role or contender.label] = wall
         out[f"{contender.role}-rss"] = rss
         say(f"  {contender.label:<{width}} {wall:6.2f} s {cpu:6.2f} s {rss:6.0f} MB {wall / base:10.2f}x")
+    if "compare" in out:
+        say(
+            f"  this checkout against the other: diff -A {base / out['compare']:.2f}x its wall time "
+            f"({out['compare'] / out['transfer']:.2f}x the transfer floor, ours {base / out['transfer']:.2f}x); "
+            f"the fixed cost {out['fixed'] / out['compare-fixed']:.2f}x"
+        )
     return out
 
 
