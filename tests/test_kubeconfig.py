@@ -16,6 +16,7 @@ import threading
 from pathlib import Path
 
 import pytest
+import urllib3
 
 from inspector.errors import BadInput
 from inspector.kube.connection import _ssl_context, connect
@@ -230,3 +231,14 @@ def test_a_commands_way_to_its_first_request_imports_no_kubernetes_client(tmp_pa
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT, env=env
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_a_proxy_url_sends_every_request_through_that_proxy(tmp_path: Path) -> None:
+    kubeconfig = config("c", "https://k.example", {"token": "t"}, "c")
+    kubeconfig["clusters"] = [
+        {"name": "c", "cluster": {"server": "https://k.example", "proxy-url": "http://127.0.0.1:3128"}}
+    ]
+    with connect(write(tmp_path / "config", kubeconfig)) as client:
+        pool = client.transport.pool
+        assert isinstance(pool, urllib3.ProxyManager)
+        assert (pool.proxy.host, pool.proxy.port) == ("127.0.0.1", 3128)

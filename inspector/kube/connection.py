@@ -357,6 +357,12 @@ def _pool(creds: Credentials) -> urllib3.PoolManager:
             ) from None
         if creds.tls_server_name:
             kwargs["server_hostname"] = creds.tls_server_name
+    if creds.proxy_url and creds.proxy_url.startswith("socks"):
+        try:
+            from urllib3.contrib.socks import SOCKSProxyManager
+        except ImportError:
+            raise BadInput(f"proxy-url {creds.proxy_url}: a SOCKS proxy needs PySocks installed") from None
+        return SOCKSProxyManager(creds.proxy_url, **kwargs)
     if creds.proxy_url:
         return urllib3.ProxyManager(creds.proxy_url, **kwargs)
     return urllib3.PoolManager(**kwargs)
