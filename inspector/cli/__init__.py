@@ -22,7 +22,6 @@ The commands, their options and `run` are in `commands.py`; kubectl's completion
 from __future__ import annotations
 
 import contextlib
-import gc
 import os
 import signal
 import sys
@@ -65,10 +64,6 @@ def main() -> None:
         return
     from inspector.cli.running import run  # typer and the commands, once Ctrl-C is handled
 
-    # The collector stays off to the end: `run` turns it back on after a command only if it was on,
-    # and turned on after `diff -A` at 20,000 pods, its first pass walked every object the run had
-    # made (0.5 s between the last line written and the exit). The process ends here anyway.
-    gc.disable()
     status = run()
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(OSError, ValueError):  # a reader gone (broken pipe): nothing to lose

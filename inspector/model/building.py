@@ -58,7 +58,7 @@ def _member(vocabulary: type[E], value: Any, default: E) -> E:
 
 
 def _frozen_labels(value: Any) -> Mapping[str, str]:
-    if not value or (type(value) is not dict and not isinstance(value, Mapping)):
+    if not isinstance(value, Mapping) or not value:
         return EMPTY
     return MappingProxyType({str(k): str(v) for k, v in value.items()})
 
@@ -68,9 +68,7 @@ def _list(value: Any) -> list[Any]:
 
 
 def _map(value: Any) -> JSON:
-    # `type is dict` first: what the API's JSON decodes to, and 5x cheaper than the ABC's check
-    # (called a dozen times per pod: 7% of building 20,000 pods)
-    return value if type(value) is dict or isinstance(value, Mapping) else {}
+    return value if isinstance(value, Mapping) else {}
 
 
 def _meta(obj: JSON) -> tuple[str, str, JSON]:
