@@ -5,7 +5,6 @@ cluster."""
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 import time
 from typing import Any
@@ -72,12 +71,13 @@ def test_a_long_retry_after_is_waited_only_up_to_the_bound_and_retries_end(
 
 def connect_again(client: Client) -> Client:
     """A client made after a monkeypatch of the retry policy's bounds (the policy is made by connect)."""
-    from inspector.kube.connection import Transport, _pool
-    from inspector.kube.kubeconfig import Credentials
+    config = client.api.configuration
+    from inspector.kube.connection import retry_policy
 
-    pool = _pool(Credentials(client.context, client.namespace, client.server))
-    transport = Transport(pool, client.transport.authorization, client.transport.library)
-    return dataclasses.replace(client, transport=transport)
+    config.retries = retry_policy()
+    import kubernetes.client
+
+    return Client(kubernetes.client.ApiClient(configuration=config), "fake", "shop", client.server, 5)
 
 
 @pytest.mark.parametrize("status", [500, 502, 503, 504])

@@ -6,7 +6,6 @@ credentials or permission end the watch in one line, exit 3."""
 
 from __future__ import annotations
 
-import dataclasses
 import queue
 import threading
 import time
@@ -125,7 +124,7 @@ def test_a_re_list_that_gets_no_answer_gives_up_in_time_and_is_tried_again(
 ) -> None:
     monkeypatch.setattr("inspector.kube.watching.RELIST_TIMEOUT_S", 0.5)
     api.script[PODS_PATH] = [CUT, Reply(stall=True), listed(bare_pod("web-1"), version="9"), HELD]
-    frozen = dataclasses.replace(client, request_timeout=None)  # no --request-timeout
+    frozen = Client(client.api, client.context, client.namespace, client.server)  # no --request-timeout
 
     with Watch(frozen, watch_seconds=30) as watch:
         watch.follow(Stream(PODS, "shop"), "7")
@@ -363,7 +362,7 @@ def test_wait_still_ends_when_the_api_server_freezes_before_its_last_list(
     shop(api)
     api.script[PODS_PATH] = [listed(), Reply(stall=True)]  # the list at the timeout gets no answer
     api.watches = {path: [HELD] for path in (SERVICES_PATH, PODS_PATH, SLICES_PATH)}
-    frozen = dataclasses.replace(client, request_timeout=None)  # no --request-timeout
+    frozen = Client(client.api, client.context, client.namespace, client.server)  # no --request-timeout
     started = time.monotonic()
 
     with pytest.raises(RequestTimedOut):

@@ -10,6 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from kubernetes import client as k8s_client
+
 from inspector.errors import ClusterUnreachable
 from inspector.kube.connection import Client
 
@@ -25,11 +27,10 @@ class ForwardedPort:
 
 def forward_port(client: Client, namespace: str, pod: str, port: int) -> ForwardedPort:
     """Open the API server's port-forward to `pod`:`port` (the one call that is not a read)."""
-    from kubernetes import client as k8s_client  # the library's websocket stream: imported only here
     from kubernetes.client.exceptions import ApiException
     from kubernetes.stream import portforward
 
-    core = k8s_client.CoreV1Api(client.library_api())
+    core = k8s_client.CoreV1Api(client.api)
     try:
         pf = portforward(core.connect_get_namespaced_pod_portforward, pod, namespace, ports=str(port))
     except ApiException as exc:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 
 import urllib3
 
@@ -22,23 +23,23 @@ WRITE_TIMEOUT_S = 30
 
 def _write(client: Client, method: str, path: str, body: JSON | None, content_type: str, what: str) -> JSON:
     """One write request (not retried: a create is not idempotent); its JSON answer, or our error."""
+    logging.getLogger("inspector.fetching").debug("%s %s", method, path)
+    _, url, headers, serialized, _ = client.api.param_serialize(
+        method=method,
+        resource_path=path,
+        header_params={"Accept": "application/json", "Content-Type": content_type},
+        body=body,
+        auth_settings=["BearerToken"],
+    )
     try:
-        resp = client.request(
-            method,
-            path,
-            [],
-            WRITE_TIMEOUT_S,
-            body=None if body is None else json.dumps(body).encode(),
-            content_type=content_type,
+        resp = client.api.call_api(
+            method, url, header_params=headers, body=serialized, _request_timeout=WRITE_TIMEOUT_S
         )
-        try:
-            data = resp.read()
-        finally:
-            resp.release_conn()
+        data = resp.read()
     except (urllib3.exceptions.HTTPError, OSError) as exc:
         raise client.connection_error(exc) from None
     if resp.status >= 400:
-        raise client.error_status(resp, what, data)
+        raise client.error_status(resp, what)
     try:
         parsed = json.loads(data or b"{}")
     except ValueError:
@@ -87,10 +88,7 @@ def add_ephemeral_container(client: Client, namespace: str, pod: str, container:
 def container_log(client: Client, namespace: str, pod: str, container: str) -> str:
     """A container's whole log (pods/log), as text."""
     resp = client.send(f"/api/v1/namespaces/{namespace}/pods/{pod}/log", [("container", container)], 30)
-    try:
-        data = resp.read()
-    finally:
-        resp.release_conn()
+    data = resp.read()
     if resp.status >= 400:
-        raise client.error_status(resp, f"log of {namespace}/{pod}", data)
+        raise client.error_status(resp, f"log of {namespace}/{pod}")
     return bytes(data).decode("utf-8", "replace")

@@ -203,7 +203,8 @@ class Watch:
         if stream.field_selector:
             query.append(("fieldSelector", stream.field_selector))
         path = stream.resource.path(stream.namespace)
-        raw = self.client.send(path, query, self.watch_seconds + 15)  # read as a stream, shut down by `stop`
+        resp = self.client.send(path, query, self.watch_seconds + 15)
+        raw = resp.response  # urllib3's response: read as a stream, shut down by `stop`
         with self._lock:
             if self._stop.is_set():
                 raw.close()
@@ -212,8 +213,8 @@ class Watch:
             self._open.add(raw)
         complete = False
         try:
-            if raw.status >= 400:
-                raise self.client.error_status(raw, stream.resource.plural)
+            if resp.status >= 400:
+                raise self.client.error_status(resp, stream.resource.plural)
             buffer = b""
             for chunk in raw.stream(64 * 1024, decode_content=True):
                 buffer += chunk
