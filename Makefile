@@ -47,14 +47,16 @@ lint: venv
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
+# tests/test_alerts.py runs promtool (built once, cached with the cluster's binaries)
 unit: venv
+	@bash cluster/build.sh prometheus
 	$(BIN)/pytest tests
 
 # The e2e session fixture starts the local cluster unless E2E_KUBECONFIG names another one,
 # and stops what it started, pass or fail. The whole suite runs with kube-proxy in iptables mode;
 # then the tests of the real nodes' data plane (and the teardown) run again in nftables mode, on a
 # cluster of their own. A tier that cannot start fails the run (E2E_ALLOW_SKIP=1 skips instead).
-NFTABLES_E2E := e2e/test_nodes.py e2e/test_real_node.py e2e/test_why.py e2e/test_teardown.py
+NFTABLES_E2E := e2e/test_nodes.py e2e/test_pernode.py e2e/test_real_node.py e2e/test_why.py e2e/test_teardown.py
 e2e: venv cluster-binaries
 	LOCALCLUSTER_PROXY_MODE=iptables $(BIN)/pytest e2e
 	@if [[ -z "$${E2E_KUBECONFIG:-}" ]]; then \
@@ -78,6 +80,8 @@ e2e-kind: venv
 
 bench: venv cluster-binaries
 	$(PY) bench/bench_diff.py $(BENCH_ARGS)
+	$(PY) bench/bench_why.py
+	$(PY) bench/bench_whatif.py
 
 # DIST=DIR writes elsewhere (the krew e2e test does)
 DIST ?= dist

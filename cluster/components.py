@@ -10,6 +10,7 @@ commands act on the cluster that is running, whatever their environment says.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -47,8 +48,11 @@ SERVICE_CIDR = "10.96.0.0/16"
 # kwok's simulated pods: a /24 per node (the controller-manager's --node-cidr-mask-size), so a /10
 # holds 16,384 node ranges (a /16 held 256: the large bench's 500 nodes never all got one). It
 # overlaps nothing here: not the Service range, the real nodes' pods (hostnet.POD_CIDR, 10.88.0.0/16)
-# or their network (hostnet.NODE_NET, 10.89.0.0/24); and the real nodes route it nowhere (kin-void).
-KWOK_POD_CIDR = "10.192.0.0/10"
+# or their network (hostnet.NODE_NET, 10.89.0.0/24), nor this machine's DNS server (10.255.255.53:
+# 10.192.0.0/10, tried first, held it, and routing kwok's range nowhere cut the host off from every
+# name while the cluster ran; `up` refuses a range that holds the host's nameserver); and the real
+# nodes route it nowhere (kin-void).
+KWOK_POD_CIDR = "10.128.0.0/10"
 # the range of a cluster whose nodes.json predates the record of it, for taking that one down
 KWOK_POD_CIDR_BEFORE_RECORD = "10.244.0.0/16"
 CLUSTER_DNS_IP = "10.96.0.10"
@@ -361,6 +365,9 @@ class Component:
     prepare: Callable[[dict[str, Path]], None] | None = None
     settle: Callable[[dict[str, Path]], None] | None = None
     stop_grace: float = 10.0
+    # a log line each instance prints once it is past what the next one must not run at the same
+    # moment: the instances then start one after the other, each waiting for the line of the one before
+    staggered: str | None = None
 
     def instances(self, real: list[nodes.Node]) -> list[tuple[str, OnNode]]:
         """(process name, node) of every process of this component."""
@@ -632,6 +639,9 @@ COMPONENTS: tuple[Component, ...] = (
         90,
         modes=("real",),
         per_node=True,
+        # every kubelet binds /var/lib/kubelet/device-plugins/kubelet.sock (a path no flag moves): one
+        # that cleans the directory while another binds fails with "address already in use"
+        staggered="Starting to serve the podresources API",
     ),
     Component(
         "kube-proxy",
@@ -680,6 +690,9 @@ def active() -> list[Component]:
 def start_instance(comp: Component, bins: dict[str, Path], name: str, node: OnNode) -> None:
     """Starts one process of a component (in its node's namespace) without waiting for it."""
     prefix = node.enter if node is not None else ()
+    if comp.name == "kube-proxy":  # it starts unstalled, whatever an earlier run left behind
+        on(node).stall_file.unlink(missing_ok=True)
+        prefix = (*prefix, "env", f"PATH={on(node).proxy_path()}")
     PROCS.start(name, bins[comp.binary], comp.args(node), prefix)
 
 
@@ -688,13 +701,30 @@ def wait_instance(comp: Component, bins: dict[str, Path], name: str, node: OnNod
     PROCS.wait_for(what, lambda: comp.ready(bins, node), comp.timeout, name)
 
 
+def _logged(log: Path, offset: int, line: str) -> bool:
+    """Whether `line` is in the log after `offset` (the log is appended to across starts)."""
+    with log.open("rb") as f:
+        f.seek(offset)
+        return line in f.read().decode(errors="replace")
+
+
 def start(comp: Component, bins: dict[str, Path]) -> None:
     """Every process of a component: all started, then each waited for (the nodes in parallel)."""
     if comp.prepare:
         comp.prepare(bins)
     instances = comp.instances(real_nodes())
     for name, node in instances:
+        log = PROCS.log(name)
+        offset = log.stat().st_size if log.exists() else 0
         start_instance(comp, bins, name, node)
+        if comp.staggered:
+            line = comp.staggered
+            PROCS.wait_for(
+                f"{name} to log {line!r}",
+                functools.partial(_logged, log, offset, line),
+                comp.timeout,
+                name,
+            )
     for name, node in instances:
         wait_instance(comp, bins, name, node)
     if comp.settle:

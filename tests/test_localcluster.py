@@ -137,6 +137,10 @@ def test_kwoks_pod_range_overlaps_nothing_here_and_holds_a_range_for_each_of_a_t
     kwok = ipaddress.ip_network(components.KWOK_POD_CIDR)
     for other in (components.SERVICE_CIDR, hostnet.POD_CIDR, hostnet.NODE_NET, *THIS_MACHINE):
         assert not kwok.overlaps(ipaddress.ip_network(other)), other
+    # nor this machine's DNS server: a range routed nowhere that held it cut every lookup off
+    ranges = [components.KWOK_POD_CIDR, components.SERVICE_CIDR, hostnet.POD_CIDR, hostnet.NODE_NET]
+    assert hostnet.nameservers(), "this machine names a DNS server"
+    assert hostnet.cut_off(ranges) == []
     mask = next(a for a in components.controller_manager_args(None) if a.startswith("--node-cidr-mask-size="))
     per_node = int(mask.partition("=")[2])
     assert 2 ** (per_node - kwok.prefixlen) >= 1000  # the bench's largest plan: 1,000 kwok nodes
@@ -204,3 +208,11 @@ def test_down_takes_down_the_kwok_route_that_up_made_even_from_before_the_range_
     assert components.host_network(tmp_path, components.real_nodes(tmp_path)).kwok_pod_cidr == (
         components.KWOK_POD_CIDR
     )
+
+
+def test_up_refuses_ranges_that_hold_the_hosts_dns_server(tmp_path: Path) -> None:
+    resolv = tmp_path / "resolv.conf"
+    resolv.write_text("search example\nnameserver 10.255.255.53\nnameserver fd00::53\noptions ndots:1\n")
+    assert hostnet.nameservers(resolv) == ["10.255.255.53", "fd00::53"]
+    assert hostnet.cut_off(["10.192.0.0/10", "10.88.0.0/16"], resolv) == ["10.255.255.53 (in 10.192.0.0/10)"]
+    assert hostnet.cut_off(["10.128.0.0/10"], resolv) == []

@@ -255,6 +255,8 @@ ALL_CODES = [
     ("endpoint-timeout", "error"),
     ("service-ip-unreachable", "error"),
     ("nodeport-unreachable", "error"),
+    ("kube-proxy-stale", "error"),
+    ("kube-proxy-unhealthy", "error"),
     ("hairpin-failed", "error"),
     ("dns-from-pod-differs", "error"),
     ("dns-missing-ptr", "error"),

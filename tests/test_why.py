@@ -3,6 +3,8 @@ from a Service's report and the probe's results (tests/manifests-style objects i
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from inspector.cli import run
@@ -19,6 +21,7 @@ from inspector.diagnosis.checklist import (
     sentence,
     skipped_active,
 )
+from inspector.diagnosis.nodeverdicts import judge_health, proxy_health
 from inspector.diagnosis.probes import (
     PROBE_DEADLINE_S,
     Check,
@@ -369,6 +372,15 @@ def test_every_active_code_of_the_catalogue_is_raised_by_some_case_above() -> No
         plan = probe_plan(sr, target, inspect_manifests(WEB).snapshot.nodes)
         log = parse_probe_log(log_of(**HEALTHY | broken), plan.checks)
         raised |= {f.code for s in active_steps(sr, target, client, plan, log) for f in s.findings}
+    # --node-health: a kube-proxy that answers with an old last sync, and one that does not answer
+    changed = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+    old = proxy_health(
+        "b", True, 200, b'{"lastUpdated": "2026-01-01T11:00:00Z", "currentTime": "2026-01-01T12:05:00Z"}'
+    )
+    for health in (old, proxy_health("c", False, 503, b"", "connection refused")):
+        judged = judge_health(health, changed)
+        assert judged is not None
+        raised.add(judged.code)
 
     assert raised == {code for code, c in CATALOGUE.items() if c.active}
 

@@ -99,11 +99,14 @@ class Vantage:
     namespace: str
     pod: Pod | None = None  # --from-pod
     node: str | None = None  # where the probe ran (known once it did)
+    pinned: bool = False  # the probe was put on `node` on purpose (why --nodes): say which node
 
     @property
     def describe(self) -> str:
         if self.pod is not None:
             return f"pod {self.pod.namespace}/{self.pod.name}"
+        if self.pinned and self.node:
+            return f"a pod on node {self.node} in namespace {self.namespace}"
         return f"a pod in namespace {self.namespace}"
 
 
@@ -432,7 +435,8 @@ def _service_ip_step(sr: ServiceReport, plan: Plan, client: Vantage, log: ProbeL
                     "service-ip-unreachable",
                     address=address,
                     port=port,
-                    client=client.describe,
+                    # the template names the node itself
+                    client=f"a pod in namespace {client.namespace}" if client.pinned else client.describe,
                     node=node,
                     outcome=_outcome(r),
                 )

@@ -104,6 +104,55 @@ def _one_line(text: Any, limit: int = 200) -> str:
     return " ".join(str(text or "").split())[:limit]
 
 
+def probe_state(
+    obj: JSON, namespace: str, pod: str, container: str, image: str, ephemeral: bool
+) -> tuple[bool, bool]:
+    """(ended, running) of the probe container in the pod `obj` as read; ProbeInterrupted when the pod
+    is being deleted, ProbeFailed as soon as it is clear the probe cannot start (its image, no node)."""
+    gone = (
+        f"the pod {namespace}/{pod} that ran the probe was deleted by someone else before the probe "
+        "ended: nothing was concluded"
+    )
+    if (obj.get("metadata") or {}).get("deletionTimestamp"):
+        # its containers are being stopped: what the probe printed so far proves nothing
+        raise ProbeInterrupted(gone)
+    status = obj.get("status") or {}
+    state = _container_state(status, container, ephemeral)
+    waiting, terminated = state.get("waiting") or {}, state.get("terminated")
+    if terminated:
+        return True, True
+    if not ephemeral and status.get("phase") in ("Succeeded", "Failed"):
+        reason = _one_line(status.get("reason") or status.get("phase"))
+        if status.get("phase") == "Failed" and reason == "DeadlineExceeded":
+            raise ProbeFailed(f"the probe pod {namespace}/{pod} ran out of time ({PROBE_DEADLINE_S}s)")
+        return True, True
+    if waiting.get("reason") in CANNOT_START:
+        raise ProbeFailed(
+            f"the probe cannot start: image {image}: {waiting['reason']}: {_one_line(waiting.get('message'), 160)}"
+        )
+    for cond in status.get("conditions") or []:
+        if cond.get("type") == "PodScheduled" and cond.get("reason") == "Unschedulable":
+            raise ProbeFailed(
+                f"the probe cannot start: no node can run it ({_one_line(cond.get('message'), 160)})"
+            )
+    return False, bool(state.get("running"))
+
+
+def not_started(obj: JSON) -> str:
+    """Why a probe has not started, in a few words (for the start timeout's message)."""
+    status = obj.get("status") or {}
+    phase = status.get("phase") or "Pending"
+    waiting = next(
+        (
+            (c.get("state") or {}).get("waiting") or {}
+            for c in status.get("containerStatuses") or []
+            if isinstance(c, dict)
+        ),
+        {},
+    )
+    return f"phase {phase}, {_one_line(waiting.get('reason') or 'no container state')}"
+
+
 def _wait_ended(
     client: Client, namespace: str, pod: str, container: str, image: str, ephemeral: bool
 ) -> JSON:
@@ -112,49 +161,27 @@ def _wait_ended(
     started = time.monotonic()
     deadline = started + PROBE_DEADLINE_S + 15
     running = False
-    gone = (
-        f"the pod {namespace}/{pod} that ran the probe was deleted by someone else before the probe "
-        "ended: nothing was concluded"
-    )
     while True:
         try:
             obj = client.get_json(f"/api/v1/namespaces/{namespace}/pods/{pod}")
         except NotFound:
-            raise ProbeInterrupted(gone) from None
-        if (obj.get("metadata") or {}).get("deletionTimestamp"):
-            # its containers are being stopped: what the probe printed so far proves nothing
-            raise ProbeInterrupted(gone)
-        status = obj.get("status") or {}
-        state = _container_state(status, container, ephemeral)
-        waiting, terminated = state.get("waiting") or {}, state.get("terminated")
-        if terminated:
+            raise ProbeInterrupted(
+                f"the pod {namespace}/{pod} that ran the probe was deleted by someone else before the probe "
+                "ended: nothing was concluded"
+            ) from None
+        ended, now_running = probe_state(obj, namespace, pod, container, image, ephemeral)
+        if ended:
             return obj
-        if not ephemeral and status.get("phase") in ("Succeeded", "Failed"):
-            reason = _one_line(status.get("reason") or status.get("phase"))
-            if status.get("phase") == "Failed" and not terminated and reason == "DeadlineExceeded":
-                raise ProbeFailed(f"the probe pod {namespace}/{pod} ran out of time ({PROBE_DEADLINE_S}s)")
-            return obj
-        if waiting.get("reason") in CANNOT_START:
-            raise ProbeFailed(
-                f"the probe cannot start: image {image}: {waiting['reason']}: {_one_line(waiting.get('message'), 160)}"
-            )
-        for cond in status.get("conditions") or []:
-            if cond.get("type") == "PodScheduled" and cond.get("reason") == "Unschedulable":
-                raise ProbeFailed(
-                    f"the probe cannot start: no node can run it ({_one_line(cond.get('message'), 160)})"
-                )
-        running = running or bool(state.get("running"))
+        running = running or now_running
         now = time.monotonic()
         if not running and now - started > START_TIMEOUT_S:
-            phase = status.get("phase") or "Pending"
-            where = _one_line(waiting.get("reason") or "no container state")
-            raise ProbeFailed(f"the probe did not start within {START_TIMEOUT_S:g}s (phase {phase}, {where})")
+            raise ProbeFailed(f"the probe did not start within {START_TIMEOUT_S:g}s ({not_started(obj)})")
         if now > deadline:
             raise ProbeFailed(f"the probe did not end within {PROBE_DEADLINE_S}s")
         time.sleep(POLL_S)
 
 
-def _log(client: Client, namespace: str, pod: str, container: str) -> str:
+def read_log(client: Client, namespace: str, pod: str, container: str) -> str:
     """The probe's log; a pod deleted between its end and this read is said as such."""
     try:
         return container_log(client, namespace, pod, container)
@@ -177,7 +204,7 @@ def _probe_in_pod(
             + (" (kept: --keep)" if keep else "; it is deleted when why ends")
         )
         obj = _wait_ended(client, namespace, name, PROBE_CONTAINER, image, ephemeral=False)
-        text = _log(client, namespace, name, PROBE_CONTAINER)
+        text = read_log(client, namespace, name, PROBE_CONTAINER)
     finally:
         if not keep:
             try:
@@ -202,7 +229,7 @@ def _probe_in_ephemeral(
         "(ended) until the pod is deleted"
     )
     obj = _wait_ended(client, namespace, pod, name, image, ephemeral=True)
-    text = _log(client, namespace, pod, name)
+    text = read_log(client, namespace, pod, name)
     node = (obj.get("spec") or {}).get("nodeName")
     site = ProbeSite("ephemeral-container", f"{namespace}/{pod}", node, image, container=name)
     return ProbeRun(text, node, site, time.monotonic() - t0)

@@ -58,7 +58,7 @@ def _member(vocabulary: type[E], value: Any, default: E) -> E:
 
 
 def _frozen_labels(value: Any) -> Mapping[str, str]:
-    if not isinstance(value, Mapping) or not value:
+    if not value or (type(value) is not dict and not isinstance(value, Mapping)):
         return EMPTY
     return MappingProxyType({str(k): str(v) for k, v in value.items()})
 
@@ -68,7 +68,9 @@ def _list(value: Any) -> list[Any]:
 
 
 def _map(value: Any) -> JSON:
-    return value if isinstance(value, Mapping) else {}
+    # `type is dict` first: what the API's JSON decodes to, and 5x cheaper than the ABC's check
+    # (called a dozen times per pod: 7% of building 20,000 pods)
+    return value if type(value) is dict or isinstance(value, Mapping) else {}
 
 
 def _meta(obj: JSON) -> tuple[str, str, JSON]:
@@ -247,12 +249,14 @@ def service_from_api(obj: JSON) -> Service:
         allocate_load_balancer_node_ports=spec.get("allocateLoadBalancerNodePorts") is not False,
         labels=_frozen_labels(meta.get("labels")),
         internal_traffic_policy=_text(spec.get("internalTrafficPolicy")),
+        health_check_node_port=_int(spec.get("healthCheckNodePort")),
         traffic_distribution=_text(spec.get("trafficDistribution")),
         session_affinity=_text(spec.get("sessionAffinity")) or "None",
         external_ips=tuple(str(i) for i in _list(spec.get("externalIPs"))),
         topology_mode=next(
             (str(annotations[k]) for k in TOPOLOGY_ANNOTATIONS if _text(annotations.get(k))), None
         ),
+        uid=_text(meta.get("uid")),
     )
 
 
@@ -352,7 +356,17 @@ def node_from_api(obj: JSON) -> Node:
         internal_ips=ips,
         simulated="kwok.x-k8s.io/node" in annotations,
         zone=_text(_map(meta.get("labels")).get(ZONE_LABEL)),
+        taints=tuple(
+            _taint(_map(t))
+            for t in _list(_map(obj.get("spec")).get("taints"))
+            if _map(t).get("effect") in ("NoSchedule", "NoExecute")
+        ),
     )
+
+
+def _taint(t: Mapping[str, Any]) -> str:
+    value = _text(t.get("value"))
+    return f"{t.get('key')}{'=' + value if value else ''}:{t.get('effect')}"
 
 
 def probe_event_from_api(obj: JSON) -> ProbeEvent | None:
@@ -418,6 +432,7 @@ def workload_from_api(obj: JSON, kind: str | None = None) -> Workload:
         updated_replicas=(_int(status.get("updatedReplicas")) or 0) if kind != "ReplicaSet" else None,
         rollout_observed=generation is None or (observed is not None and observed >= generation),
         service_name=_text(spec.get("serviceName")) if kind == "StatefulSet" else None,
+        controller=_owner(meta),
     )
 
 
