@@ -12,15 +12,17 @@ Measured on a page of 500 of the benchmark's pods (1.6 MB; medians of 15, interl
 2-core machine), page to snapshot Pods: `json.loads` + builders 437 ms; orjson + builders 375 ms
 (orjson alone 270 ms: it still builds every object); msgspec into these pruned dicts + builders
 124 ms (the decoding alone 42 ms, 8x less than `json.loads`); msgspec Structs converted to Pods by
-hand 81 ms. Structs would be 1.5x faster again, but at the price of a second reading of every field
-beside the builders, which manifests and watch events need anyway; and the decoding is no longer
-what bounds a command (the API server's transfer is: README, "Performance").
+hand 81 ms. That last way is now how the pages of Services, EndpointSlices and pods are read (nearly
+all of a snapshot: `inspector.model.pages`, tested to answer as the builders do); this module still
+decodes every other kind, and every watch event, for the builders.
 
 Adding a field the snapshot reads is a one-line change here: name it, with its JSON type, in the
 TypedDict of the object it sits in (e.g. `"hostname": str | None` in `PodSpec` for Pod.hostname),
 then read it in the builder in inspector/model/building.py as usual. A field not named here reaches
 the builder absent, as if the API had not sent it (a test checks that every field the builders read
-on a full manifest survives the decoding).
+on a full manifest survives the decoding). For a Service, an EndpointSlice or a pod, name it in its
+`Wire*` Struct in inspector/model/pages.py too, and read it there (tests/test_pages.py compares the
+two readings on the same manifests and pages).
 
 Every type is `X | None`: the API may send null for an absent value. A page that is not JSON, or
 whose fields have other types than the API's, is one clear error line (`ClusterUnreachable`), never

@@ -85,13 +85,21 @@ def _ahead(source: Iterator[bytes], depth: int) -> Iterator[bytes]:
         stop.set()
 
 
+def prefetched_pages(
+    client: Client, resource: Resource, namespace: str | None = None, field_selector: str | None = None
+) -> Iterator[bytes]:
+    """The bodies of one paginated LIST, the next page fetched while the caller decodes this one
+    (the snapshot's big kinds are decoded straight into its types: `inspector.model.pages`)."""
+    return _ahead(raw_pages(client, resource, namespace, field_selector), PREFETCH)
+
+
 def decoded_pages(
     client: Client, resource: Resource, namespace: str | None = None, field_selector: str | None = None
 ) -> Iterator[Page]:
     """The pages of one paginated LIST, decoded to the fields the snapshot reads (see `decoding`),
     the next page fetched while this one decodes."""
     path = resource.path(namespace)
-    for data in _ahead(raw_pages(client, resource, namespace, field_selector), PREFETCH):
+    for data in prefetched_pages(client, resource, namespace, field_selector):
         yield decode_page(resource.kind, data, client.server, path)
 
 
