@@ -74,9 +74,11 @@ from populating import (
     Plan,
     already_populated,
     api_client,
+    in_bench_namespace,
     list_json,
     populate,
     read_all,
+    wait_until,
 )
 from reporting import Target, say
 
@@ -373,6 +375,14 @@ def restore(api: Any) -> int:
     return len(moved)
 
 
+def slices_complete(api: Any, plan: Plan) -> tuple[bool, str]:
+    """Whether the EndpointSlices list every endpoint of the plan again (a restore's aftermath)."""
+    slices = list_json(k8s.DiscoveryV1Api(api).list_endpoint_slice_for_all_namespaces)
+    endpoints = sum(len(s.get("endpoints") or []) for s in slices if in_bench_namespace(s))
+    want = plan.expected_endpoints()[0]
+    return endpoints == want, f"{endpoints:,}/{want:,} endpoints"
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -425,6 +435,7 @@ def main(argv: list[str]) -> int:
             populate(plan, api, kubeconfig, Fill(args.clients, args.threads))
         if moved := restore(api):
             say(f"  {moved} pod(s) a previous run left moved out were put back")
+            wait_until("their endpoints back in the EndpointSlices", lambda: slices_complete(api, plan), 300)
         return run_serve(plan, api, kubeconfig, args)
     finally:
         if own and not args.keep:
