@@ -232,7 +232,6 @@ class Counting:
         self.on_slice: Any = None
         self.count = 0
         self._stop = threading.Event()
-        self._response: Any = None
 
     def run(self) -> None:
         version = json.loads(read_all(self.lister(limit=1, _preload_content=False)))["metadata"][
@@ -240,10 +239,12 @@ class Counting:
         ]
         while not self._stop.is_set():
             try:
-                self._response = self.lister(
+                response = self.lister(
                     watch=True, resource_version=version, timeout_seconds=60, _preload_content=False
                 )
-                for line in _lines(self._response):
+                for line in _lines(response):
+                    if self._stop.is_set():
+                        return
                     event = json.loads(line)
                     obj = event.get("object") or {}
                     version = (obj.get("metadata") or {}).get("resourceVersion") or version
@@ -257,9 +258,10 @@ class Counting:
                     return
 
     def stop(self) -> None:
+        """Ends the watch once the API server next sends an event or ends the request (within 60 s;
+        the thread is a daemon). Its response is not closed from here: that waits for the reading
+        thread's lock for as long as the server is quiet, and hung a run."""
         self._stop.set()
-        if self._response is not None:
-            self._response.close()
 
 
 def _lines(response: Any) -> Iterator[bytes]:
