@@ -23,6 +23,7 @@ from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType, TracebackType
 
+from inspector import collector
 from inspector.errors import Forbidden, NotFound
 from inspector.kube.connection import Client
 from inspector.kube.listing import list_with_version
@@ -200,6 +201,7 @@ class Informer:
         return merged([*before, *kept], namespaces)
 
     def __enter__(self) -> Informer:
+        collector.following()  # the CLI paused the cycle collector for the lists; a long life needs it
         self._watch = Watch(self.client, self.watch_seconds)
         for stream, store in self.stores.items():
             self._watch.follow(stream, store.version)
