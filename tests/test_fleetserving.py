@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -32,7 +31,7 @@ from inspector.output.metrics import Gauges, exposition, fleet_exposition
 from tests.conftest import snapshot_of
 from tests.fakeapi import WEB, FakeAPI, Reply
 from tests.fleetapis import WEST_POD
-from tests.test_serving import BROKEN, board, samples
+from tests.test_serving import BROKEN, board, free_port, samples
 
 __all__ = ["board"]  # the fixture (serve's HTTP answers on a free port), for the tests below
 
@@ -323,12 +322,6 @@ def test_a_context_whose_api_server_goes_away_stops_not_the_others(
 
 
 # ----------------------------------------------------------------------------- the command
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.mark.timeout(60)

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 import msgspec
 from msgspec import UNSET, Struct, UnsetType
@@ -320,31 +320,26 @@ def _failure(exc: msgspec.DecodeError, server: str, path: str) -> ClusterUnreach
     return ClusterUnreachable(f"the API server {server} answered {path} with invalid JSON")
 
 
-def pods_of_page(data: bytes, server: str, path: str) -> list[Pod]:
-    """The pods of a LIST page of pods."""
+def _page(decoder: msgspec.json.Decoder[Any], data: bytes, server: str, path: str) -> Any:
     try:
-        page = _PODS.decode(data)
+        return decoder.decode(data)
     except msgspec.DecodeError as exc:
         raise _failure(exc, server, path) from None
-    return [_pod(item) for item in page.items or ()]
+
+
+def pods_of_page(data: bytes, server: str, path: str) -> list[Pod]:
+    """The pods of a LIST page of pods."""
+    return [_pod(item) for item in _page(_PODS, data, server, path).items or ()]
 
 
 def services_of_page(data: bytes, server: str, path: str) -> list[Service]:
     """The Services of a LIST page of Services."""
-    try:
-        page = _SERVICES.decode(data)
-    except msgspec.DecodeError as exc:
-        raise _failure(exc, server, path) from None
-    return [_service(item) for item in page.items or ()]
+    return [_service(item) for item in _page(_SERVICES, data, server, path).items or ()]
 
 
 def slices_of_page(data: bytes, server: str, path: str) -> list[EndpointSlice]:
     """The EndpointSlices of a LIST page of EndpointSlices."""
-    try:
-        page = _SLICES.decode(data)
-    except msgspec.DecodeError as exc:
-        raise _failure(exc, server, path) from None
-    return [_slice(item) for item in page.items or ()]
+    return [_slice(item) for item in _page(_SLICES, data, server, path).items or ()]
 
 
 # ----------------------------------------------------------------------------- the readings
