@@ -6,16 +6,12 @@ at a port where nothing listens. (The same on two real clusters: e2e/test_fleet.
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -31,7 +27,7 @@ from inspector.output.metrics import Gauges, exposition, fleet_exposition
 from tests.conftest import snapshot_of
 from tests.fakeapi import WEB, FakeAPI, Reply
 from tests.fleetapis import WEST_POD
-from tests.test_serving import BROKEN, board, free_port, samples
+from tests.test_serving import BROKEN, board, free_port, samples, serve_process
 
 __all__ = ["board"]  # the fixture (serve's HTTP answers on a free port), for the tests below
 
@@ -331,23 +327,7 @@ def test_serve_contexts_serves_every_context_and_stops_on_sigterm_with_exit_0(
     for api in fleet_apis:
         held(api)
     port = free_port()
-    proc = subprocess.Popen(
-        [
-            str(Path(sys.executable).with_name("kubectl-svc_inspect")),
-            "serve",
-            "-n",
-            "shop",
-            "--contexts",
-            "east,west,gone",
-            "--listen",
-            f"127.0.0.1:{port}",
-            "--kubeconfig",
-            fleet_config,
-        ],
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "INSPECTOR_WATCH_SECONDS": "30"},
-    )
+    proc = serve_process(port, "-n", "shop", "--contexts", "east,west,gone", "--kubeconfig", fleet_config)
     ready = 'svc_inspect_ready{context="east"} 1.0', 'svc_inspect_ready{context="west"} 1.0'
     try:
         # east and west listed, gone's first attempt over (its connection retries spent)
