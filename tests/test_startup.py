@@ -24,7 +24,8 @@ from tests.fakeapi import WEB, WEB_1, FakeAPI, Reply, kubeconfig
 
 # Imported before this round by every short command, used by none of them on the common path: the
 # Kubernetes package's other modules (watch, stream and websocket, dynamic, leaderelection,
-# informer), requests-oauthlib, oauthlib's OAuth 2 client and requests (OIDC refresh only).
+# informer), requests-oauthlib, oauthlib's OAuth 2 client and requests (OIDC refresh only); the
+# what-if runs' modules, the JSON writer (-o json/yaml) and the table drawer (-o name).
 NOT_ON_THE_DIFF_PATH = (
     "kubernetes.watch",
     "kubernetes.stream",
@@ -35,6 +36,11 @@ NOT_ON_THE_DIFF_PATH = (
     "requests",
     "requests_oauthlib",
     "oauthlib.oauth2.rfc6749",
+    "inspector.live.planning",
+    "inspector.live.manifests",
+    "inspector.output.documents",
+    "inspector.output.tables",
+    "tabulate",
 )
 
 
@@ -99,6 +105,7 @@ def test_diff_as_json_imports_the_writer_and_still_not_the_auth_modules(
     result = _python(DIFF, "diff", "-n", "shop", "-o", "json", "--kubeconfig", config)
     assert result["status"] == 1
     loaded = result["modules"]
+    assert "inspector.output.documents" in loaded
     assert not {"requests", "requests_oauthlib", "oauthlib.oauth2.rfc6749", "kubernetes.watch"} & set(loaded)
 
 
