@@ -25,7 +25,8 @@ from tests.fakeapi import WEB, WEB_1, FakeAPI, Reply, kubeconfig
 # Imported before this round by every short command, used by none of them on the common path: the
 # Kubernetes package's other modules (watch, stream and websocket, dynamic, leaderelection,
 # informer), requests-oauthlib, oauthlib's OAuth 2 client and requests (OIDC refresh only); the
-# what-if runs' modules, the JSON writer (-o json/yaml) and the table drawer (-o name).
+# what-if runs' modules, the JSON writer (-o json/yaml), the table drawer (-o name), the values of
+# -w and wait, and the NetworkPolicy judgement (--from-namespace, reach).
 NOT_ON_THE_DIFF_PATH = (
     "kubernetes.watch",
     "kubernetes.stream",
@@ -41,6 +42,10 @@ NOT_ON_THE_DIFF_PATH = (
     "inspector.output.documents",
     "inspector.output.tables",
     "tabulate",
+    "inspector.diagnosis.changes",
+    "inspector.diagnosis.readiness",
+    "inspector.diagnosis.policyverdicts",
+    "inspector.diagnosis.reach",
 )
 
 
