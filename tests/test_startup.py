@@ -288,19 +288,66 @@ def test_an_expired_oidc_token_is_refreshed_through_requests_oauthlib(
 
 
 def test_in_cluster_configuration_still_loads(tmp_path: Path) -> None:
-    """The ServiceAccount path (kubernetes.config.incluster_config), token and CA from files."""
+    """The ServiceAccount path (`load_incluster_config`) through `connect`, token and CA from files
+    (the library's file names pointed into tmp_path), no kubeconfig anywhere (HOME is tmp_path)."""
     token = tmp_path / "token"
     token.write_text("sa-token")
     ca = tmp_path / "ca.crt"
-    ca.write_text("not checked until a request")
+    ca.write_text("not read until a request")
     code = """
 import json, sys
-from inspector.kube.importing import k8s_client
+from inspector.kube.connection import connect
+from inspector.settings import Settings
 from kubernetes.config import incluster_config
-cfg = k8s_client.Configuration()
-incluster_config.InClusterConfigLoader(token_filename=sys.argv[1], cert_filename=sys.argv[2]).load_and_set(cfg)
-print(json.dumps({"host": cfg.host, "key": cfg.api_key["BearerToken"], "ca": cfg.ssl_ca_cert}))
+incluster_config.SERVICE_TOKEN_FILENAME, incluster_config.SERVICE_CERT_FILENAME = sys.argv[1:3]
+client = connect(settings=Settings(in_cluster=True))
+cfg = client.api.configuration
+print(json.dumps({"context": client.context, "server": client.server, "key": cfg.api_key["BearerToken"],
+                  "ca": cfg.ssl_ca_cert}))
 """
-    env = {"KUBERNETES_SERVICE_HOST": "10.96.0.1", "KUBERNETES_SERVICE_PORT": "443"}
+    env = {"KUBERNETES_SERVICE_HOST": "10.96.0.1", "KUBERNETES_SERVICE_PORT": "443", "HOME": str(tmp_path)}
     result = _python(code, str(token), str(ca), env=env)
-    assert result == {"host": "https://10.96.0.1:443", "key": "bearer sa-token", "ca": str(ca)}
+    assert result == {
+        "context": "in-cluster",
+        "server": "https://10.96.0.1:443",
+        "key": "bearer sa-token",
+        "ca": str(ca),
+    }
+
+
+def test_a_deferred_package_runs_its_code_once_for_every_thread_that_asks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its submodule imports without it; the first name asked for runs it, once, and a second thread
+    asking meanwhile waits for it instead of finding it half made."""
+    from inspector.kube import importing
+
+    package = tmp_path / "deferredpkg"
+    package.mkdir()
+    runs = tmp_path / "runs"
+    (package / "__init__.py").write_text(
+        f"import pathlib, time\nwith pathlib.Path({str(runs)!r}).open('a') as f:\n    f.write('ran\\n')\n"
+        "time.sleep(0.2)\nfrom . import sub\nVALUE = sub.VALUE + 1\n"
+    )
+    (package / "sub.py").write_text("VALUE = 41\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "deferredpkg", raising=False)
+    monkeypatch.delitem(sys.modules, "deferredpkg.sub", raising=False)
+    importing._defer("deferredpkg")
+    try:
+        import deferredpkg.sub  # type: ignore[import-not-found]
+
+        module = sys.modules["deferredpkg"]
+        assert type(module).__name__ == "_Deferred" and deferredpkg.sub.VALUE == 41
+        seen: list[int] = []
+        threads = [threading.Thread(target=lambda: seen.append(module.VALUE)) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert seen == [42, 42]
+        assert runs.read_text() == "ran\n"
+        assert type(module).__name__ == "module"
+    finally:
+        sys.modules.pop("deferredpkg", None)
+        sys.modules.pop("deferredpkg.sub", None)

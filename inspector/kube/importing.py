@@ -61,7 +61,10 @@ def _defer(name: str) -> None:
     missing: an import of it then fails as it would have)."""
     if name in sys.modules:
         return
-    spec = importlib.util.find_spec(name)  # imports the parent package, if any
+    try:
+        spec = importlib.util.find_spec(name)  # imports the parent package, if any
+    except ModuleNotFoundError:  # its parent is missing
+        return
     if spec is None or spec.loader is None:
         return
     module = importlib.util.module_from_spec(spec)
