@@ -210,7 +210,7 @@ def diff(
     """Expected vs actual endpoints for every Service in scope, and all findings (CI-friendly). With -f,
     what applying those manifests would do: laid over the cluster (nothing is written), or with
     --offline the files alone."""
-    from inspector.output import documents, tables, text
+    from inspector.output import text  # the document's and `-o name`'s modules where they are used
 
     opts.allow(PICTURED, "diff")
     files = files_given(filename, recursive, offline)
@@ -242,8 +242,15 @@ def diff(
 
     def words() -> str:
         if opts.output is Output.name:  # the Services that are not ok, for xargs
-            return tables.service_names(sr for sr in report.services if sr.status.value != "ok")
+            from inspector.output.tables import service_names
+
+            return service_names(sr for sr in report.services if sr.status.value != "ok")
         return text.explain(report)
+
+    def document() -> Any:
+        from inspector.output.documents import report_json
+
+        return report_json(report, lazy=True)
 
     if files is not None and files.offline:
         from inspector.live.planning import offline_client_findings
@@ -251,7 +258,7 @@ def diff(
         report = opts.planned_report(service, files)
         if from_namespace is not None:
             report = offline_client_findings(report, from_namespace)
-        return showing.shown(opts, report, lambda: documents.report_json(report, lazy=True), words)
+        return showing.shown(opts, report, document, words)
     client, report = opts.report(service, files)
     with client:
         if from_namespace is not None:
@@ -263,7 +270,7 @@ def diff(
 
             report = with_dns(client, report, dns_options)
 
-    return showing.shown(opts, report, lambda: documents.report_json(report, lazy=True), words)
+    return showing.shown(opts, report, document, words)
 
 
 def _diff_fleet(

@@ -376,7 +376,10 @@ def with_options(kind: type[Common]) -> Callable[[Callable[..., int]], Callable[
 
 
 def files_given(paths: list[str] | None, recursive: bool, offline: bool) -> Files | None:
-    """-f, -R and --offline, checked before anything is read."""
+    """-f, -R and --offline, checked before anything is read (none given: a live run, which imports
+    nothing of the what-if runs)."""
+    if not paths and not recursive and not offline:
+        return None
     from inspector.live.planning import make_files
 
     return make_files(paths, recursive, offline)

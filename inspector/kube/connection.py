@@ -23,9 +23,6 @@ from typing import Any
 
 import urllib3
 import yaml
-from kubernetes import client as k8s_client
-from kubernetes import config as k8s_config
-from kubernetes.config.config_exception import ConfigException
 from urllib3.util.retry import Retry
 
 from inspector.errors import (
@@ -38,6 +35,7 @@ from inspector.errors import (
     NotFound,
     RequestTimedOut,
 )
+from inspector.kube.importing import ConfigException, k8s_client, k8s_config
 from inspector.kube.resources import JSON
 from inspector.settings import Settings
 

@@ -10,10 +10,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from kubernetes import client as k8s_client
-
 from inspector.errors import ClusterUnreachable
 from inspector.kube.connection import Client
+from inspector.kube.importing import k8s_client
 
 
 @dataclass

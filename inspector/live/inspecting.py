@@ -9,14 +9,8 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from inspector.diagnosis.policyverdicts import PolicyClient
-from inspector.diagnosis.reach import (
-    DNS_NAMESPACE,
-    Reachability,
-    client_findings,
-    reachability,
-)
 from inspector.diagnosis.report import Report, inspect_snapshot
 from inspector.errors import BadInput, InspectorError, NotFound
 from inspector.kube.connection import Client, connect
@@ -25,6 +19,10 @@ from inspector.model.names import validate_name
 from inspector.model.selectors import LabelSelector, parse_selector
 from inspector.model.snapshot import Service, Snapshot
 from inspector.settings import Settings
+
+if TYPE_CHECKING:  # the NetworkPolicy tiers are imported by the runs that judge policies
+    from inspector.diagnosis.policyverdicts import PolicyClient
+    from inspector.diagnosis.reach import Reachability
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +115,8 @@ def inspect(
 def widened(client: Client, snapshot: Snapshot, namespaces: Iterable[str]) -> Snapshot:
     """The snapshot with the objects of more namespaces (the client's, kube-system's), read the same
     way; a namespace that cannot be read becomes a note."""
+    from inspector.diagnosis.reach import DNS_NAMESPACE
+
     if snapshot.namespaces is None:
         return snapshot
     more = [ns for ns in dict.fromkeys(namespaces) if ns not in snapshot.namespaces]
@@ -182,6 +182,8 @@ def make_client(
     labels: dict[str, str],
 ) -> PolicyClient:
     """The client `--from-namespace NS [--from-labels K=V,...]` or `--from-pod [NS/]POD` names."""
+    from inspector.diagnosis.policyverdicts import PolicyClient
+
     if from_pod is not None:
         pod_namespace, name = pod_location(from_pod, pod_namespace)
         pod = next((p for p in snapshot.pods if p.namespace == pod_namespace and p.name == name), None)
@@ -201,6 +203,8 @@ def reach_service(
     labels: str | None = None,
 ) -> tuple[Reachability, Snapshot]:
     """May the client reach every ready endpoint of Service namespace/name, and kube-dns?"""
+    from inspector.diagnosis.reach import DNS_NAMESPACE, reachability
+
     chosen = check_reach_options(name, from_namespace, from_pod, labels)
     validate_name(namespace, "namespace")
     snapshot = read_snapshot(client, namespace)
@@ -217,6 +221,9 @@ def reach_service(
 
 def with_client_findings(client: Client, report: Report, from_namespace: str) -> Report:
     """diff --from-namespace: the NetworkPolicy findings for a pod of that namespace."""
+    from inspector.diagnosis.policyverdicts import PolicyClient
+    from inspector.diagnosis.reach import DNS_NAMESPACE, client_findings
+
     validate_name(from_namespace, "namespace")
     check_namespace(client, from_namespace)
     snapshot = widened(client, report.snapshot, [from_namespace, DNS_NAMESPACE])

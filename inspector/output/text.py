@@ -7,12 +7,15 @@ view, the `dns` table, a failed `assert_discoverable`), so that line is written 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-from inspector.diagnosis.changes import ReportChange
-from inspector.diagnosis.readiness import WaitResult
 from inspector.diagnosis.report import Report
 from inspector.model.findings import Finding, Severity
 from inspector.model.snapshot import WhatIf
+
+if TYPE_CHECKING:  # -w's and wait's values, imported by those commands
+    from inspector.diagnosis.changes import ReportChange
+    from inspector.diagnosis.readiness import WaitResult
 
 GAP = "   "  # as kubectl's printers, and our tables
 
