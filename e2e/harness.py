@@ -72,6 +72,9 @@ class Cluster:
     nodes: list[RealNode] = field(default_factory=list)
     api_ip: str | None = None
     proxy_mode: str | None = None
+    # the kind cluster of make e2e-kind (E2E_KIND=1): its nodes are containers, not the local
+    # cluster's network namespaces and processes
+    kind: bool = False
 
     @property
     def env(self) -> dict[str, str]:

@@ -1,19 +1,122 @@
 #!/usr/bin/env bash
-# make e2e-kind: the same e2e suite against a kind cluster (needs Docker and kind). The cluster is
-# created from e2e/kind.yaml unless it exists, and deleted afterwards unless KEEP_KIND=1.
-# Tests that stop control-plane processes or read the audit log skip themselves there; DNS tests go
-# through the API server's port-forward to kube-dns (no INSPECTOR_DNS_SERVER is reachable from the host).
+# make e2e-kind: the whole e2e suite on a three-node kind cluster (one control plane, two workers,
+# one zone each), built and run on this machine with nothing pulled from anywhere:
+#   1. cluster/build.sh kind: Docker (Debian's), kind and kubeadm (Go modules), the node image
+#      (cluster/kind/nodeimage.sh), all cached; a warm run only checks they are there;
+#   2. dockerd of our own (cluster/kind/dockerd.sh: its own socket and directories, no firewall rule,
+#      no forwarding), a Docker network of our own (KIND_SUBNET), the cluster from e2e/kind.yaml;
+#   3. our CNI (cluster/kind/cni.sh), CoreDNS without an upstream (cluster/components.py's Corefile),
+#      and the cluster DNS on a node port for the host (INSPECTOR_DNS_SERVER);
+#   4. pytest e2e against it (E2E_KUBECONFIG); the tests that need the local cluster's own handles
+#      (its processes, network namespaces, audit log) skip there with the reason;
+#   5. pass or fail: the cluster, its network and dockerd removed, and the host compared with what it
+#      was before (cluster/kind/hoststate.py): any difference fails the run.
+# KEEP_KIND=1 keeps the cluster and dockerd for a look (`bash cluster/kind/dockerd.sh env`, then
+# `kind delete cluster --name svc-inspect-e2e` and `dockerd.sh stop` by hand). Arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+root=$PWD
 name=${KIND_CLUSTER:-svc-inspect-e2e}
-created=0
-if ! kind get clusters 2>/dev/null | grep -qx "$name"; then
-    kind create cluster --name "$name" --config e2e/kind.yaml --wait 120s
-    created=1
-fi
-cleanup() { if [[ $created == 1 && ${KEEP_KIND:-0} != 1 ]]; then kind delete cluster --name "$name"; fi; }
+network=${KIND_NETWORK:-inspector-kind}
+subnet=${KIND_SUBNET:-172.29.0.0/24}
+bridge=inspkind0
+dns_port=30053
+state=$root/.kind
+say() { printf 'e2e-kind: %s\n' "$*" >&2; }
+die() { say "$*"; exit 1; }
+[[ $(id -u) == 0 ]] || die "needs root (dockerd, and kind's privileged node containers)"
+mkdir -p "$state"
+times=()
+now() { date +%s; }
+timed() { # label command...
+    local t0 rc=0
+    t0=$(now)
+    "${@:2}" || rc=$?
+    times+=("$1: $(($(now) - t0)) s")
+    return $rc
+}
+
+# the host as it was, for the comparison at the end (taken before anything of ours starts)
+.venv/bin/python cluster/kind/hoststate.py snapshot "$state/host-before.json"
+
+timed "build (cluster/build.sh kind)" bash cluster/build.sh kind
+eval "$(bash cluster/build.sh paths)"
+kind=$KIND_BIN/kind
+kubectl=$KUBE_BIN/kubectl
+kubeconfig=$state/kubeconfig
+
+created=0 started=0
+cleanup() {
+    local rc=$?
+    set +e
+    if [[ ${KEEP_KIND:-0} == 1 ]]; then
+        say "KEEP_KIND=1: the cluster $name and dockerd stay up (DOCKER_HOST=$DOCKER_HOST, KUBECONFIG=$kubeconfig)"
+        exit $rc
+    fi
+    local t0
+    t0=$(now)
+    if ((created)); then "$kind" delete cluster --name "$name" --kubeconfig "$kubeconfig" >&2; fi
+    docker network rm "$network" >/dev/null 2>&1
+    if ((started)); then bash cluster/kind/dockerd.sh stop; fi
+    # what Docker leaves on a cgroup v1 host after its last container: empty docker cgroups
+    if ((started)); then
+        find /sys/fs/cgroup/*/docker -depth -type d -empty -exec rmdir {} + 2>/dev/null
+    fi
+    # kind bind-mounts /lib/modules into its nodes; Docker created it if it was missing
+    if [[ $lib_modules == missing && -d /lib/modules ]]; then rmdir /lib/modules; fi
+    rm -f "$kubeconfig"
+    times+=("delete cluster, stop dockerd: $(($(now) - t0)) s")
+    if ! .venv/bin/python cluster/kind/hoststate.py compare "$state/host-before.json"; then
+        say "the host differs from before the run (lines above)"
+        rc=1
+    else
+        say "the host is as it was: no cluster, container, network, link, route, rule, mount or process of ours"
+    fi
+    say "times: $(IFS=';'; echo "${times[*]}")"
+    exit $rc
+}
+lib_modules=present
+[[ -e /lib/modules ]] || lib_modules=missing
 trap cleanup EXIT
-kubeconfig=$(mktemp)
-kind get kubeconfig --name "$name" >"$kubeconfig"
-# pause is on every kind node (the sandbox image) and becomes Ready without probes
-E2E_KUBECONFIG=$kubeconfig E2E_IMAGE=${E2E_IMAGE:-registry.k8s.io/pause:3.10} .venv/bin/pytest e2e "$@"
+
+bash cluster/kind/dockerd.sh status >/dev/null 2>&1 || started=1
+eval "$(bash cluster/kind/dockerd.sh start)"
+image=$(bash cluster/kind/nodeimage.sh)
+
+if "$kind" get clusters 2>/dev/null | grep -qx "$name"; then
+    die "a kind cluster $name exists already (delete it: kind delete cluster --name $name)"
+fi
+docker network inspect "$network" >/dev/null 2>&1 || docker network create -d bridge --subnet "$subnet" \
+    -o com.docker.network.bridge.name=$bridge -o com.docker.network.bridge.enable_ip_masquerade=false \
+    "$network" >/dev/null
+created=1
+create() {
+    KIND_EXPERIMENTAL_DOCKER_NETWORK=$network "$kind" create cluster --name "$name" --config e2e/kind.yaml \
+        --image "$image" --kubeconfig "$kubeconfig" >&2
+    # the API server on the control-plane node's address (Docker publishes no port: no firewall rule,
+    # no userland proxy); that address is in its certificate
+    local ip
+    ip=$(docker inspect -f "{{(index .NetworkSettings.Networks \"$network\").IPAddress}}" "$name-control-plane")
+    sed -i "s|server: https://127.0.0.1:[0-9]*|server: https://$ip:6443|" "$kubeconfig"
+    export KUBECONFIG=$kubeconfig KUBECTL=$kubectl
+    bash cluster/kind/cni.sh "$name"
+    "$kubectl" wait --for=condition=Ready nodes --all --timeout=180s >/dev/null
+    # CoreDNS asks nothing outside the cluster: the local cluster's Corefile (no forward, no cache)
+    local corefile
+    corefile=$(.venv/bin/python -c 'import sys; sys.path.insert(0, "cluster"); import components; print(components.pod_corefile())')
+    "$kubectl" -n kube-system create configmap coredns --from-literal=Corefile="$corefile" --dry-run=client -o yaml \
+        | "$kubectl" apply -f - >/dev/null
+    "$kubectl" apply -f e2e/manifests/kind-dns-nodeport.yaml >/dev/null
+    "$kubectl" -n kube-system rollout restart deployment/coredns >/dev/null
+    "$kubectl" -n kube-system rollout status deployment/coredns --timeout=180s >/dev/null
+    dns_server=$ip:$dns_port
+}
+timed "create cluster (kind create, CNI, CoreDNS)" create
+
+say "running the e2e suite on kind ($name: $("$kubectl" get nodes -o name | wc -l) nodes, DNS at $dns_server)"
+suite() {
+    E2E_KIND=1 E2E_KUBECONFIG=$kubeconfig E2E_KUBECTL=$kubectl INSPECTOR_DNS_SERVER=$dns_server \
+        E2E_IMAGE=${E2E_IMAGE:-registry.k8s.io/pause:3.10} KIND_DOCKER_HOST=$DOCKER_HOST \
+        .venv/bin/pytest e2e "$@"
+}
+timed "e2e suite" suite "$@"
