@@ -59,6 +59,7 @@ def cluster() -> Iterator[Cluster]:
             os.environ.get("E2E_KUBECTL", "kubectl"),
             local=False,
             kind=os.environ.get("E2E_KIND") == "1",
+            pod_cidr=os.environ.get("E2E_POD_CIDR", "10.88.0.0/16"),
         )
         return
     started = not _local_is_up()

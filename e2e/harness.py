@@ -75,6 +75,8 @@ class Cluster:
     # the kind cluster of make e2e-kind (E2E_KIND=1): its nodes are containers, not the local
     # cluster's network namespaces and processes
     kind: bool = False
+    # where the pods that really run get their addresses (CNI's range; kwok's pods have others)
+    pod_cidr: str = "10.88.0.0/16"
 
     @property
     def env(self) -> dict[str, str]:

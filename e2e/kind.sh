@@ -4,9 +4,11 @@
 #   1. cluster/build.sh kind: Docker (Debian's), kind and kubeadm (Go modules), the node image
 #      (cluster/kind/nodeimage.sh), all cached; a warm run only checks they are there;
 #   2. dockerd of our own (cluster/kind/dockerd.sh: its own socket and directories, no firewall rule,
-#      no forwarding), a Docker network of our own (KIND_SUBNET), the cluster from e2e/kind.yaml;
+#      no forwarding), a Docker network of our own (KIND_SUBNET), the cluster from e2e/kind.yaml
+#      with e2e/kind-offline.yaml (no kindnetd, CoreDNS's tag, cgroup v1);
 #   3. our CNI (cluster/kind/cni.sh), CoreDNS without an upstream (cluster/components.py's Corefile),
-#      and the cluster DNS on a node port for the host (INSPECTOR_DNS_SERVER);
+#      host routes to the cluster's pod and Service ranges through the kind network (as the local
+#      cluster has), so the host asks kube-dns's ClusterIP (INSPECTOR_DNS_SERVER);
 #   4. pytest e2e against it (E2E_KUBECONFIG); the tests that need the local cluster's own handles
 #      (its processes, network namespaces, audit log) skip there with the reason;
 #   5. pass or fail: the cluster, its network and dockerd removed, and the host compared with what it
@@ -20,7 +22,6 @@ name=${KIND_CLUSTER:-svc-inspect-e2e}
 network=${KIND_NETWORK:-inspector-kind}
 subnet=${KIND_SUBNET:-172.29.0.0/24}
 bridge=inspkind0
-dns_port=30053
 state=$root/.kind
 say() { printf 'e2e-kind: %s\n' "$*" >&2; }
 die() { say "$*"; exit 1; }
@@ -45,7 +46,7 @@ kind=$KIND_BIN/kind
 kubectl=$KUBE_BIN/kubectl
 kubeconfig=$state/kubeconfig
 
-created=0 started=0
+created=0 started=0 host_routes=()
 cleanup() {
     local rc=$?
     set +e
@@ -55,12 +56,15 @@ cleanup() {
     fi
     local t0
     t0=$(now)
+    local route
+    for route in "${host_routes[@]}"; do ip route del "$route" dev $bridge 2>/dev/null; done
     if ((created)); then "$kind" delete cluster --name "$name" --kubeconfig "$kubeconfig" >&2; fi
     docker network rm "$network" >/dev/null 2>&1
     if ((started)); then bash cluster/kind/dockerd.sh stop; fi
-    # what Docker leaves on a cgroup v1 host after its last container: empty docker cgroups
-    if ((started)); then
-        find /sys/fs/cgroup/*/docker -depth -type d -empty -exec rmdir {} + 2>/dev/null
+    # what Docker leaves on a cgroup v1 host after its last container: its docker cgroups, without
+    # processes (rmdir refuses a cgroup that still has some)
+    if ((started)) && [[ $docker_cgroups == missing ]]; then
+        find /sys/fs/cgroup/*/docker -depth -type d -exec rmdir {} \; 2>/dev/null
     fi
     # kind bind-mounts /lib/modules into its nodes; Docker created it if it was missing
     if [[ $lib_modules == missing && -d /lib/modules ]]; then rmdir /lib/modules; fi
@@ -75,8 +79,9 @@ cleanup() {
     say "times: $(IFS=';'; echo "${times[*]}")"
     exit $rc
 }
-lib_modules=present
+lib_modules=present docker_cgroups=present
 [[ -e /lib/modules ]] || lib_modules=missing
+compgen -G "/sys/fs/cgroup/*/docker" >/dev/null || docker_cgroups=missing
 trap cleanup EXIT
 
 bash cluster/kind/dockerd.sh status >/dev/null 2>&1 || started=1
@@ -91,7 +96,16 @@ docker network inspect "$network" >/dev/null 2>&1 || docker network create -d br
     "$network" >/dev/null
 created=1
 create() {
-    KIND_EXPERIMENTAL_DOCKER_NETWORK=$network "$kind" create cluster --name "$name" --config e2e/kind.yaml \
+    # e2e/kind.yaml with e2e/kind-offline.yaml's keys
+    .venv/bin/python - >"$state/kind.yaml" <<'PY'
+import yaml
+config = yaml.safe_load(open("e2e/kind.yaml"))
+offline = yaml.safe_load(open("e2e/kind-offline.yaml"))
+config.setdefault("networking", {}).update(offline["networking"])
+config["kubeadmConfigPatches"] = config.get("kubeadmConfigPatches", []) + offline["kubeadmConfigPatches"]
+print(yaml.safe_dump(config, sort_keys=False))
+PY
+    KIND_EXPERIMENTAL_DOCKER_NETWORK=$network "$kind" create cluster --name "$name" --config "$state/kind.yaml" \
         --image "$image" --kubeconfig "$kubeconfig" >&2
     # the API server on the control-plane node's address (Docker publishes no port: no firewall rule,
     # no userland proxy); that address is in its certificate
@@ -101,21 +115,35 @@ create() {
     export KUBECONFIG=$kubeconfig KUBECTL=$kubectl
     bash cluster/kind/cni.sh "$name"
     "$kubectl" wait --for=condition=Ready nodes --all --timeout=180s >/dev/null
+    # kind's nodes are real nodes (the local cluster's label for them, which tests select by)
+    "$kubectl" label nodes --all type=real >/dev/null
+    # the host reaches pods and Services as on the local cluster: each node's pod range through that
+    # node, the Service range through the control plane (its kube-proxy forwards); on our bridge
+    # only, so they go when it goes
+    local node cidr addr
+    while read -r node cidr addr; do
+        ip route replace "$cidr" via "$addr" dev $bridge
+        host_routes+=("$cidr")
+    done < <("$kubectl" get nodes -o jsonpath='{range .items[*]}{.metadata.name} {.spec.podCIDR} {.status.addresses[?(@.type=="InternalIP")].address}{"\n"}{end}')
+    service_subnet=$(sed -n 's/^ *serviceSubnet: *//p' e2e/kind-offline.yaml)
+    pod_subnet=$(sed -n 's/^ *podSubnet: *//p' e2e/kind-offline.yaml)
+    ip route replace "$service_subnet" via "$ip" dev $bridge
+    host_routes+=("$service_subnet")
     # CoreDNS asks nothing outside the cluster: the local cluster's Corefile (no forward, no cache)
     local corefile
     corefile=$(.venv/bin/python -c 'import sys; sys.path.insert(0, "cluster"); import components; print(components.pod_corefile())')
     "$kubectl" -n kube-system create configmap coredns --from-literal=Corefile="$corefile" --dry-run=client -o yaml \
         | "$kubectl" apply -f - >/dev/null
-    "$kubectl" apply -f e2e/manifests/kind-dns-nodeport.yaml >/dev/null
     "$kubectl" -n kube-system rollout restart deployment/coredns >/dev/null
     "$kubectl" -n kube-system rollout status deployment/coredns --timeout=180s >/dev/null
-    dns_server=$ip:$dns_port
+    # the cluster DNS for the host: kube-dns's ClusterIP, through the route above
+    dns_server=$("$kubectl" -n kube-system get service kube-dns -o jsonpath='{.spec.clusterIP}')
 }
 timed "create cluster (kind create, CNI, CoreDNS)" create
 
 say "running the e2e suite on kind ($name: $("$kubectl" get nodes -o name | wc -l) nodes, DNS at $dns_server)"
 suite() {
-    E2E_KIND=1 E2E_KUBECONFIG=$kubeconfig E2E_KUBECTL=$kubectl INSPECTOR_DNS_SERVER=$dns_server \
+    E2E_KIND=1 E2E_POD_CIDR=$pod_subnet E2E_KUBECONFIG=$kubeconfig E2E_KUBECTL=$kubectl INSPECTOR_DNS_SERVER=$dns_server \
         E2E_IMAGE=${E2E_IMAGE:-registry.k8s.io/pause:3.10} KIND_DOCKER_HOST=$DOCKER_HOST \
         .venv/bin/pytest e2e "$@"
 }

@@ -10,11 +10,9 @@
 #     whatever would still go elsewhere (after kube-proxy's DNAT: a manually managed EndpointSlice
 #     can name any address).
 # The host adds a third: its own forwarding stays off (cluster/kind/dockerd.sh). The ranges come
-# from /etc/default/inspector-guard (kind's defaults, as e2e/kind.yaml keeps them).
+# from /etc/default/inspector-guard, written from e2e/kind-offline.yaml when the image is built.
 set -eu
-POD_SUBNET=10.244.0.0/16
-SERVICE_SUBNET=10.96.0.0/16
-[ ! -f /etc/default/inspector-guard ] || . /etc/default/inspector-guard
+. /etc/default/inspector-guard  # POD_SUBNET, SERVICE_SUBNET (nodeimage.sh, from e2e/kind-offline.yaml)
 # the node network: eth0's connected route (Docker's network for the kind nodes)
 node_net=$(ip -4 route show dev eth0 proto kernel scope link | awk '{print $1; exit}')
 [ -n "$node_net" ] || { echo "inspector-guard: no IPv4 network on eth0" >&2; exit 1; }

@@ -44,7 +44,8 @@ if [[ ! -f $rootfs_tar ]]; then
     rm -rf "$tmp"
 fi
 
-base_key=$(key_of <(echo "$rootfs_tar $KIND_VERSION") "$0" "$here/containerd.toml" "$here/guard.sh" "$here/inspector-guard.service" "$CRICTL_BIN/crictl" "$CNI_BIN/bridge" \
+base_key=$(key_of <(echo "$rootfs_tar $KIND_VERSION") "$0" "$here/containerd.toml" "$here/guard.sh" "$here/inspector-guard.service" \
+    "$root/e2e/kind-offline.yaml" "$root/cluster/nodes.py" "$CRICTL_BIN/crictl" "$CNI_BIN/bridge" \
     <(cd "$kind_src/images/base/files" && find . -type f | sort | xargs sha256sum))
 base=inspector/kind-base:$KIND_VERSION-$base_key
 if ! docker image inspect "$base" >/dev/null 2>&1; then
@@ -55,6 +56,12 @@ if ! docker image inspect "$base" >/dev/null 2>&1; then
     tar -C "$stage" --numeric-owner -xf "$rootfs_tar"
     files=$kind_src/images/base/files
     install -m 0755 "$files"/usr/local/bin/* "$stage/usr/local/bin/"
+    # kind goes on as soon as a node's log says "detected cgroup v1" (the entrypoint's line, before
+    # systemd has started); kubeadm's `systemctl daemon-reload` then fails now and then ("failed to
+    # reload systemd") and the kubelet never starts. Worded otherwise, kind waits for systemd's
+    # "Reached target Multi-User System", as on cgroup v2.
+    sed -i "s/log_info 'detected cgroup v1'/log_info 'cgroup v1 detected'/" "$stage/usr/local/bin/entrypoint"
+    grep -q "'cgroup v1 detected'" "$stage/usr/local/bin/entrypoint" || die "kind's entrypoint changed: no 'detected cgroup v1' line"
     mkdir -p "$stage/kind/bin" "$stage/kind/manifests" "$stage/etc/systemd/system/kubelet.service.d" "$stage/LICENSES"
     install -m 0644 "$files/kind/README.txt" "$stage/kind/"
     install -m 0755 "$files"/kind/bin/* "$stage/kind/bin/"
@@ -82,6 +89,15 @@ if ! docker image inspect "$base" >/dev/null 2>&1; then
     echo "ReadKMsg=no" >>"$stage/etc/systemd/journald.conf"
     ln -sf /usr/lib/systemd/systemd "$stage/sbin/init"
     install -m 0755 "$here/guard.sh" "$stage/usr/local/bin/inspector-guard"
+    pods=$(sed -n 's/^ *podSubnet: *//p' "$root/e2e/kind-offline.yaml")
+    services=$(sed -n 's/^ *serviceSubnet: *//p' "$root/e2e/kind-offline.yaml")
+    [[ -n $pods && -n $services ]] || die "e2e/kind-offline.yaml names no podSubnet or serviceSubnet"
+    printf 'POD_SUBNET=%s\nSERVICE_SUBNET=%s\n' "$pods" "$services" >"$stage/etc/default/inspector-guard"
+    # a pull of an image not built here fails at once, at a closed local port, never at a registry
+    # (as on the local cluster's real nodes: cluster/nodes.py)
+    mkdir -p "$stage/etc/containerd/certs.d/_default"
+    python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); import nodes; print(nodes.closed_registry_hosts(), end="")' \
+        "$root/cluster" >"$stage/etc/containerd/certs.d/_default/hosts.toml"
     install -m 0644 "$here/inspector-guard.service" "$stage/etc/systemd/system/"
     systemctl --root="$stage" enable inspector-guard.service kubelet.service containerd.service undo-mount-hacks.service \
         >/dev/null 2>&1
