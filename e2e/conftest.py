@@ -60,6 +60,8 @@ def cluster() -> Iterator[Cluster]:
             local=False,
             kind=os.environ.get("E2E_KIND") == "1",
             pod_cidr=os.environ.get("E2E_POD_CIDR", "10.88.0.0/16"),
+            # a node's address the host reaches (its node ports), where the cluster has one
+            node_ip=os.environ.get("E2E_NODE_IP") or None,
         )
         return
     started = not _local_is_up()

@@ -39,6 +39,8 @@ timed() { # label command...
 
 # the host as it was, for the comparison at the end (taken before anything of ours starts)
 .venv/bin/python cluster/kind/hoststate.py snapshot "$state/host-before.json"
+lib_modules=present
+[[ -e /lib/modules ]] || lib_modules=missing
 
 timed "build (cluster/build.sh kind)" bash cluster/build.sh kind
 eval "$(bash cluster/build.sh paths)"
@@ -61,11 +63,6 @@ cleanup() {
     if ((created)); then "$kind" delete cluster --name "$name" --kubeconfig "$kubeconfig" >&2; fi
     docker network rm "$network" >/dev/null 2>&1
     if ((started)); then bash cluster/kind/dockerd.sh stop; fi
-    # what Docker leaves on a cgroup v1 host after its last container: its docker cgroups, without
-    # processes (rmdir refuses a cgroup that still has some)
-    if ((started)) && [[ $docker_cgroups == missing ]]; then
-        find /sys/fs/cgroup/*/docker -depth -type d -exec rmdir {} \; 2>/dev/null
-    fi
     # kind bind-mounts /lib/modules into its nodes; Docker created it if it was missing
     if [[ $lib_modules == missing && -d /lib/modules ]]; then rmdir /lib/modules; fi
     rm -f "$kubeconfig"
@@ -79,9 +76,6 @@ cleanup() {
     say "times: $(IFS=';'; echo "${times[*]}")"
     exit $rc
 }
-lib_modules=present docker_cgroups=present
-[[ -e /lib/modules ]] || lib_modules=missing
-compgen -G "/sys/fs/cgroup/*/docker" >/dev/null || docker_cgroups=missing
 trap cleanup EXIT
 
 bash cluster/kind/dockerd.sh status >/dev/null 2>&1 || started=1
@@ -137,13 +131,14 @@ PY
     "$kubectl" -n kube-system rollout restart deployment/coredns >/dev/null
     "$kubectl" -n kube-system rollout status deployment/coredns --timeout=180s >/dev/null
     # the cluster DNS for the host: kube-dns's ClusterIP, through the route above
-    dns_server=$("$kubectl" -n kube-system get service kube-dns -o jsonpath='{.spec.clusterIP}')
+    dns_server=$("$kubectl" -n kube-system get service kube-dns -o jsonpath='{.spec.clusterIP}'):53
+    node_ip=$ip
 }
 timed "create cluster (kind create, CNI, CoreDNS)" create
 
 say "running the e2e suite on kind ($name: $("$kubectl" get nodes -o name | wc -l) nodes, DNS at $dns_server)"
 suite() {
-    E2E_KIND=1 E2E_POD_CIDR=$pod_subnet E2E_KUBECONFIG=$kubeconfig E2E_KUBECTL=$kubectl INSPECTOR_DNS_SERVER=$dns_server \
+    E2E_KIND=1 E2E_POD_CIDR=$pod_subnet E2E_NODE_IP=$node_ip E2E_KUBECONFIG=$kubeconfig E2E_KUBECTL=$kubectl INSPECTOR_DNS_SERVER=$dns_server \
         E2E_IMAGE=${E2E_IMAGE:-registry.k8s.io/pause:3.10} KIND_DOCKER_HOST=$DOCKER_HOST \
         .venv/bin/pytest e2e "$@"
 }

@@ -29,6 +29,9 @@ start() {
     local runc
     runc=$(command -v runc) || die "runc is not installed"
     mkdir -p "$run" "$data"
+    # on cgroup v1, Docker makes a docker cgroup in every hierarchy and leaves it after its last
+    # container: stop removes them if they were not there before
+    compgen -G "/sys/fs/cgroup/*/docker" >/dev/null || : >"$run/cgroups-are-ours"
     cat >"$run/daemon.json" <<JSON
 {
   "data-root": "$data",
@@ -77,6 +80,10 @@ stop() {
     if [[ -d $run/exec ]]; then
         local m
         while read -r m; do umount -l "$m" 2>/dev/null || true; done < <(awk -v p="$run/" 'index($2, p) == 1 {print $2}' /proc/mounts | sort -r)
+    fi
+    if [[ -f $run/cgroups-are-ours ]]; then
+        # deepest first; rmdir refuses a cgroup that still has processes or children
+        find /sys/fs/cgroup/*/docker -depth -type d -exec rmdir {} \; 2>/dev/null || true
     fi
     rm -rf "$run"
 }
