@@ -129,7 +129,10 @@ PY
     "$kubectl" -n kube-system create configmap coredns --from-literal=Corefile="$corefile" --dry-run=client -o yaml \
         | "$kubectl" apply -f - >/dev/null
     "$kubectl" -n kube-system rollout restart deployment/coredns >/dev/null
+    # the NetworkPolicy enforcer on every node, as on the local cluster: kube-router's firewall alone
+    "$kubectl" apply -f cluster/manifests/kube-router-rbac.yaml -f e2e/manifests/kind-kube-router.yaml >/dev/null
     "$kubectl" -n kube-system rollout status deployment/coredns --timeout=180s >/dev/null
+    "$kubectl" -n kube-system rollout status daemonset/kube-router --timeout=180s >/dev/null
     # the cluster DNS for the host: kube-dns's ClusterIP, through the route above
     dns_server=$("$kubectl" -n kube-system get service kube-dns -o jsonpath='{.spec.clusterIP}'):53
     node_ip=$ip

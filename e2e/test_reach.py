@@ -40,16 +40,19 @@ from e2e.harness import (
 PORTS = (8080, 8081)
 
 
-# make e2e-kind's nodes run no NetworkPolicy enforcer yet (kube-router would be one more image and
-# unit in cluster/kind/nodeimage.sh): the tests that observe enforcement skip there, saying so
-KIND_NO_ENFORCER = (
-    "kind: no NetworkPolicy enforcer on the kind nodes yet (kube-router is not in the node image)"
-)
-
-
-def enforcer_running() -> bool:
-    """kube-router's controllers, one per real node: every pid file names a live process (on the
-    local cluster)."""
+def enforcer_running(cluster: Cluster) -> bool:
+    """kube-router's controllers, one per real node: on the local cluster, every pid file names a
+    live process; on make e2e-kind's cluster, its DaemonSet (e2e/manifests/kind-kube-router.yaml) is
+    ready on every node."""
+    if cluster.kind:
+        ds = json.loads(
+            cluster.kubectl("get", "daemonset", "kube-router", "-n", "kube-system", "-o", "json", check=False)
+            or "{}"
+        )
+        status = ds.get("status") or {}
+        return bool(status.get("desiredNumberScheduled")) and status.get("numberReady") == status.get(
+            "desiredNumberScheduled"
+        )
     pid_files = list((LOCAL_STATE / "pids").glob("kube-router@*.pid"))
     try:
         for pid_file in pid_files:
@@ -106,9 +109,7 @@ def pod_ip(cluster: Cluster, namespace: str, pod: str) -> str:
 
 @pytest.fixture(scope="module")
 def scenario(cluster: Cluster) -> Iterator[Scenario]:
-    if cluster.kind:
-        pytest.skip(KIND_NO_ENFORCER)
-    if not cluster.real_pods or not enforcer_running():
+    if not cluster.real_pods or not enforcer_running(cluster):
         reason = "no NetworkPolicy enforcer (kube-router) on the local cluster's real node"
         unavailable(reason)
     tag = uuid.uuid4().hex[:5]

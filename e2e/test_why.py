@@ -652,11 +652,9 @@ def test_a_policy_that_drops_the_client_is_named_beside_the_endpoints_that_time_
 ):
     """why shows the NetworkPolicies of the Service's namespace for its client, so an endpoint that
     times out is explained by the policy that drops the packets (enforced here by kube-router)."""
-    from e2e.test_reach import KIND_NO_ENFORCER, enforcer_running
+    from e2e.test_reach import enforcer_running
 
-    if real_node.kind:
-        pytest.skip(KIND_NO_ENFORCER)
-    if not enforcer_running():
+    if not enforcer_running(real_node):
         pytest.fail("no NetworkPolicy enforcer (kube-router) on the real node")
     deploy_web(real_node, namespace, replicas=1)
     apply(real_node, namespace, WEB_SVC)

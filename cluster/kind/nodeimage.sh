@@ -6,7 +6,8 @@
 #      from its Go module, crictl and the CNI plugins cluster/build.sh built: the base image;
 #   2. on it, kubeadm, kubelet, kubectl, /kind/version, and every image kubeadm asks for imported into
 #      the node's containerd under its exact name (cluster/images.py kind; kube-proxy is built on the
-#      base image, as it needs iptables and nft): the node image, committed.
+#      base image, as it needs iptables and nft), and kube-router (the NetworkPolicy enforcer, on the
+#      base image too): the node image, committed.
 # Both are cached in dockerd's data-root (cluster/kind/dockerd.sh), tagged by what went into them;
 # a warm run only checks that the tag exists. DOCKER_HOST must name that dockerd.
 # Prints the node image's name.
@@ -24,7 +25,7 @@ kind_src=$(GOFLAGS=-mod=mod go mod download -json "sigs.k8s.io/kind@$KIND_VERSIO
 [[ -d $kind_src/images/base/files ]] || die "kind's base files are not in its module ($kind_src)"
 mirror=${KIND_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 packages=systemd,systemd-sysv,dbus,conntrack,iptables,nftables,iproute2,ethtool,util-linux,mount,kmod
-packages+=,libseccomp2,pigz,bash,ca-certificates,procps,containerd,runc,jq,busybox-static
+packages+=,libseccomp2,pigz,bash,ca-certificates,procps,containerd,runc,jq,busybox-static,ipset
 
 key_of() { cat "$@" | sha256sum | cut -c1-12; }
 
@@ -45,7 +46,7 @@ if [[ ! -f $rootfs_tar ]]; then
 fi
 
 base_key=$(key_of <(echo "$rootfs_tar $KIND_VERSION") "$0" "$here/containerd.toml" "$here/guard.sh" "$here/inspector-guard.service" \
-    "$root/e2e/kind-offline.yaml" "$root/cluster/nodes.py" "$CRICTL_BIN/crictl" "$CNI_BIN/bridge" \
+    <(grep -E '^ *(podSubnet|serviceSubnet):' "$root/e2e/kind-offline.yaml") "$root/cluster/nodes.py" "$CRICTL_BIN/crictl" "$CNI_BIN/bridge" \
     <(cd "$kind_src/images/base/files" && find . -type f | sort | xargs sha256sum))
 base=inspector/kind-base:$KIND_VERSION-$base_key
 if ! docker image inspect "$base" >/dev/null 2>&1; then
@@ -125,7 +126,8 @@ fi
 
 # --- 2. the node image -------------------------------------------------------------------------
 archives=$(/usr/bin/env python3 "$root/cluster/images.py" kind "$work/images")
-node_key=$(key_of <(echo "$base $archives") "$KUBE_BIN/kubeadm" "$KUBE_BIN/kubelet" "$KUBE_BIN/kube-proxy" "$0")
+node_key=$(key_of <(echo "$base $archives") "$KUBE_BIN/kubeadm" "$KUBE_BIN/kubelet" "$KUBE_BIN/kube-proxy" \
+    "$KUBE_ROUTER_BIN/kube-router" "$0")
 node=inspector/kind-node:$K8S_VERSION-$node_key
 if ! docker image inspect "$node" >/dev/null 2>&1; then
     say "assembling the node image $node"
@@ -139,23 +141,32 @@ if ! docker image inspect "$node" >/dev/null 2>&1; then
     DOCKER_BUILDKIT=0 docker build -q -t "$proxy" "$ctx" >/dev/null
     rm -rf "$ctx"
     docker save "$proxy" -o "$work/images/kube-proxy.tar"
+    # the NetworkPolicy enforcer (e2e/manifests/kind-kube-router.yaml): kube-router on the same root
+    # (iptables, ipset), under a name of ours that nothing pulls
+    router=inspector/kube-router:$KUBE_ROUTER_VERSION
+    mkdir -p "$ctx"
+    cp "$KUBE_ROUTER_BIN/kube-router" "$ctx/"
+    printf 'FROM %s\nCOPY kube-router /usr/local/bin/kube-router\nENTRYPOINT ["/usr/local/bin/kube-router"]\n' "$base" >"$ctx/Dockerfile"
+    DOCKER_BUILDKIT=0 docker build -q -t "$router" "$ctx" >/dev/null
+    rm -rf "$ctx"
+    docker save "$router" -o "$work/images/kube-router.tar"
     build=$(docker run -d --init --privileged --entrypoint sleep "$base" infinity)
     trap 'docker rm -f -v "$build" >/dev/null 2>&1 || true' EXIT
     for b in kubeadm kubelet kubectl; do docker cp "$KUBE_BIN/$b" "$build:/usr/bin/$b"; done
     docker exec "$build" sh -c "printf %s $K8S_VERSION >/kind/version"
     docker exec "$build" sh -c 'nohup containerd >/tmp/containerd.log 2>&1 &'
     docker exec "$build" sh -c 'for i in $(seq 1 100); do [ -S /run/containerd/containerd.sock ] && ctr version >/dev/null 2>&1 && exit 0; sleep 0.2; done; cat /tmp/containerd.log; exit 1'
-    for a in $archives "$work/images/kube-proxy.tar"; do
+    for a in $archives "$work/images/kube-proxy.tar" "$work/images/kube-router.tar"; do
         docker exec -i "$build" ctr --namespace=k8s.io images import --label=io.cri-containerd.pinned=pinned \
             --all-platforms --no-unpack --digests - <"$a" >/dev/null
     done
-    rm -f "$work/images/kube-proxy.tar"
-    docker rmi "$proxy" >/dev/null
+    rm -f "$work/images/kube-proxy.tar" "$work/images/kube-router.tar"
+    docker rmi "$proxy" "$router" >/dev/null
     # every image kubeadm will ask for must be there under its exact name (CoreDNS: our tag, kind.yaml)
     want=$(docker exec "$build" kubeadm config images list --kubernetes-version "$K8S_VERSION" \
         | sed -E "s|^(registry.k8s.io/coredns/coredns):.*|\1:$COREDNS_VERSION|; /registry.k8s.io\/pause:/d")
     have=$(docker exec "$build" ctr --namespace=k8s.io images list -q)
-    for image in $want registry.k8s.io/pause:3.10; do
+    for image in $want registry.k8s.io/pause:3.10 "docker.io/$router"; do
         grep -qx "$image" <<<"$have" || die "the node image lacks $image (it has: $(echo $have))"
     done
     docker exec "$build" pkill containerd
