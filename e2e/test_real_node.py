@@ -370,8 +370,11 @@ def test_a_pods_resolv_conf_is_what_resolve_from_pod_emulates(
     options = " ".join(line for line in conf.splitlines() if line.startswith("options"))
     ndots = int(m.group(1)) if (m := re.search(r"ndots:(\d+)", options)) else 1
     nameservers = [line.split()[1] for line in conf.splitlines() if line.startswith("nameserver")]
+    # the pod's own dnsConfig (dnsPolicy None), else the cluster DNS (10.96.0.10 on the local cluster)
+    spec = real_node.get_json("pod", pod, "-n", namespace)["spec"]
     kube_dns = real_node.get_json("service", "kube-dns", "-n", "kube-system")["spec"]["clusterIP"]
-    assert nameservers == [kube_dns]  # 10.96.0.10 on the local cluster
+    want = (spec.get("dnsConfig") or {}).get("nameservers") if spec.get("dnsPolicy") == "None" else [kube_dns]
+    assert nameservers == want
 
     name = "redis-master" if pod != "client-none" else f"redis-master.{namespace}"
     res = real_node.inspect("resolve", name, "-n", namespace, "--from-pod", pod, "-o", "json")
