@@ -47,7 +47,9 @@ lint: venv
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
+# tests/test_alerts.py runs promtool (built once, cached with the cluster's binaries)
 unit: venv
+	@bash cluster/build.sh prometheus
 	$(BIN)/pytest tests
 
 # The e2e session fixture starts the local cluster unless E2E_KUBECONFIG names another one,
@@ -78,6 +80,8 @@ e2e-kind: venv
 
 bench: venv cluster-binaries
 	$(PY) bench/bench_diff.py $(BENCH_ARGS)
+	$(PY) bench/bench_why.py
+	$(PY) bench/bench_whatif.py
 
 # DIST=DIR writes elsewhere (the krew e2e test does)
 DIST ?= dist

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from kubernetes import client as k8s
-from populating import BENCH_LABEL, NAMESPACE_PREFIX
+from populating import BENCH_LABEL, EMPTY_NAMESPACE, NAMESPACE_PREFIX
 from reporting import say
 
 from inspector.diagnosis.report import inspect_snapshot
@@ -144,6 +144,38 @@ def phases(kubeconfig: str) -> dict[str, Any]:
     return out
 
 
+def memory_at_share(kubeconfig: str, fraction: float) -> dict[str, Any]:
+    """`diff -A -o json`'s pipeline (read, inspect, render) on the first `fraction` of the bench
+    namespaces, in a fresh process: its peak RSS, to see how memory grows with the objects. Each
+    namespace is listed on its own (one paginated LIST per kind), into one snapshot."""
+    from inspector.kube.listing import list_objects
+    from inspector.kube.resources import ENDPOINTSLICES, NAMESPACES, PODS, SERVICES
+    from inspector.model.building import SnapshotBuilder
+
+    gc.disable()  # as the CLI does while a command runs
+    cluster = connect(kubeconfig)
+    names = sorted(
+        n["metadata"]["name"]
+        for n in list_objects(cluster, NAMESPACES)
+        if n["metadata"]["name"].startswith(NAMESPACE_PREFIX) and n["metadata"]["name"] != EMPTY_NAMESPACE
+    )
+    chosen = names[: max(1, round(len(names) * fraction))]
+    builder = SnapshotBuilder()
+    for ns in chosen:
+        for kind in (SERVICES, ENDPOINTSLICES, PODS):
+            builder.add(list_objects(cluster, kind, ns))
+    snapshot = builder.build()
+    report = inspect_snapshot(snapshot)
+    write_json(report_json(report, lazy=True), lambda piece: None)
+    return {
+        "fraction": fraction,
+        "namespaces": len(chosen),
+        "pods": len(snapshot.pods),
+        "objects": len(snapshot.services) + len(snapshot.slices) + len(snapshot.pods),
+        "peak_rss": high_water_mb(),
+    }
+
+
 def timed_inspect(snapshot: Snapshot, repeat: int) -> dict[str, Any]:
     times = []
     for _ in range(repeat):
@@ -199,11 +231,10 @@ def linearity(kubeconfig: str, fractions: tuple[float, ...], folds: tuple[int, .
 
 def dns_oracle(kubeconfig: str, server: str, repeat: int) -> dict[str, Any]:
     """The oracle over every Service of the cluster, and the floor: the same names asked by a bare
-    dnspython loop at the same concurrency (in a fresh process)."""
+    dnspython loop at the same concurrency, with the oracle's timeout and retries (in a fresh
+    process). A query that times out is counted, never raised: at 100,000 pods one lost UDP packet
+    (an unhandled dns.exception.Timeout) ended the whole bench before `wait` and the targets."""
     import asyncio
-
-    import dns.asyncquery
-    import dns.message
 
     from inspector.dns import querying
     from inspector.live.asking import DNSOptions, inspect_dns
@@ -215,28 +246,23 @@ def dns_oracle(kubeconfig: str, server: str, repeat: int) -> dict[str, Any]:
     oracle_runs, floor_runs = [], []
     questions: list[tuple[str, str]] = []
     errors = 0
+    oracle_unanswered: list[int] = []
     for _ in range(repeat):
         t0 = time.perf_counter()
         found = inspect_dns(cluster, report, options)
         oracle_runs.append(time.perf_counter() - t0)
         questions = list(dict.fromkeys((c.record.qname, c.record.qtype) for c in found.checks))
         errors = sum(1 for c in found.checks for f in c.findings if f.severity is Severity.ERROR)
+        oracle_unanswered.append(sum(1 for c in found.checks if c.failure is not None))
     host, _, port = server.rpartition(":")
+    tries = options.retries + 1
 
-    async def floor() -> None:
-        bound = asyncio.Semaphore(querying.CONCURRENCY)
-
-        async def one(qname: str, qtype: str) -> None:
-            async with bound:
-                await dns.asyncquery.udp_with_fallback(
-                    dns.message.make_query(qname, qtype), host, timeout=options.timeout, port=int(port)
-                )
-
-        await asyncio.gather(*(one(q, t) for q, t in questions))
-
+    floor_losses = []
     for _ in range(repeat):
         t0 = time.perf_counter()
-        asyncio.run(floor())
+        floor_losses.append(
+            asyncio.run(floor_pass(questions, host, int(port), options.timeout, tries, querying.CONCURRENCY))
+        )
         floor_runs.append(time.perf_counter() - t0)
     return {
         "names": len(questions),
@@ -245,7 +271,48 @@ def dns_oracle(kubeconfig: str, server: str, repeat: int) -> dict[str, Any]:
         "floor": floor_runs,
         "errors": errors,
         "concurrency": querying.CONCURRENCY,
+        "tries": tries,
+        "timeout": options.timeout,
+        "oracle_unanswered": oracle_unanswered,
+        "floor_timeouts": [t for t, _, _ in floor_losses],
+        "floor_unanswered": [u for _, u, _ in floor_losses],
+        "floor_failed": [f for _, _, f in floor_losses],
     }
+
+
+async def floor_pass(
+    questions: list[tuple[str, str]], host: str, port: int, timeout: float, tries: int, concurrency: int
+) -> tuple[int, int, int]:
+    """The DNS floor, one pass: every name asked by a bare dnspython loop, `concurrency` in flight,
+    each up to `tries` times. Returns (timed-out tries, names left without an answer, names whose
+    query failed otherwise): a lost packet is counted, never raised."""
+    import asyncio
+
+    import dns.asyncquery
+    import dns.exception
+    import dns.message
+
+    bound = asyncio.Semaphore(concurrency)
+    timeouts = unanswered = failed = 0
+
+    async def one(qname: str, qtype: str) -> None:
+        nonlocal timeouts, unanswered, failed
+        async with bound:
+            for _ in range(tries):
+                try:
+                    await dns.asyncquery.udp_with_fallback(
+                        dns.message.make_query(qname, qtype), host, timeout=timeout, port=port
+                    )
+                    return
+                except dns.exception.Timeout:
+                    timeouts += 1
+                except (OSError, EOFError, dns.exception.DNSException):
+                    failed += 1
+                    return
+            unanswered += 1
+
+    await asyncio.gather(*(one(q, t) for q, t in questions))
+    return timeouts, unanswered, failed
 
 
 def in_fresh_process(fn: Callable[..., Any], *args: Any) -> Any:

@@ -4,10 +4,13 @@ Why it exists: every figure of the benchmark is read on a cluster in a known sta
 one job, apart from measuring it (measuring.py) and printing the figures (reporting.py). The plan
 says what to create and how it is named; the other two jobs find the objects by those names.
 
-How the cluster is filled: bare pods with `nodeName` set, created by this module over a few
-threads, then Services selecting them. Deployments would be the natural choice, but the
-kube-controller-manager's client is limited to 20 requests/s (--kube-api-qps), so its ReplicaSet
-controller creates about 16 pods/s here: 20 minutes for 20,000 pods. Pods come first so each
+How the cluster is filled: bare pods with `nodeName` set, created by this module with several API
+clients side by side (processes, a few connections each: `--clients`, `--threads`), then Services
+selecting them (2,000 and 20,000 of them: 28 and 114 pods/s here with 1 and 4 clients; then kwok
+marking them Running, ~90/s, bounds the fill). Deployments would be the natural choice, but the
+kube-controller-manager's client was limited to 20 requests/s (--kube-api-qps; 200 in the
+kwok-only cluster now, for the EndpointSlices of 10,000 Services), so its ReplicaSet controller
+created about 16 pods/s here: 20 minutes for 20,000 pods. Pods come first so each
 Service's EndpointSlice is written once, complete. There are 200 pods per kwok node at most: the
 controller-manager gives each node a /24 and kwok hands out pod IPs from it, wrapping into the next
 node's range (duplicate IPs) past 255.
@@ -17,13 +20,16 @@ from __future__ import annotations
 
 import json
 import math
+import multiprocessing
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from kubernetes import client as k8s
+from kubernetes import config as k8s_config
 from kubernetes.client.exceptions import ApiException
 from reporting import say
 
@@ -172,12 +178,41 @@ def list_json(call: Callable[..., Any], **query: Any) -> list[dict[str, Any]]:
     return items
 
 
-def create_all(method: Callable[..., Any], bodies: Iterable[dict[str, Any]], threads: int) -> int:
-    """Creates every object with the client's create method over `threads` connections; objects
+def api_client(kubeconfig: str, threads: int) -> Any:
+    """The client library's ApiClient for the bench cluster, `threads` connections in its pool."""
+    cfg = k8s.Configuration()
+    k8s_config.load_kube_config(config_file=kubeconfig, client_configuration=cfg, persist_config=False)
+    host = urlsplit(cfg.host).hostname
+    if host != "127.0.0.1":  # the bench cluster listens there; never talk to anything else
+        raise SystemExit(f"bench: {kubeconfig} points at {host}, not 127.0.0.1")
+    cfg.connection_pool_maxsize = threads
+    return k8s.ApiClient(cfg)
+
+
+@dataclass(frozen=True)
+class Fill:
+    """How the cluster is filled: API clients side by side (processes), connections of each."""
+
+    clients: int = 4
+    threads: int = 8
+
+
+CREATE = {  # kind -> the CoreV1Api method that creates it
+    "Node": "create_node",
+    "Namespace": "create_namespace",
+    "Pod": "create_namespaced_pod",
+    "Service": "create_namespaced_service",
+}
+
+
+def create_some(kubeconfig: str, bodies: list[dict[str, Any]], threads: int) -> int:
+    """Creates every object over `threads` connections of one API client (one process); objects
     that exist already (409) are left as they are."""
+    core = k8s.CoreV1Api(api_client(kubeconfig, threads))
 
     def one(body: dict[str, Any]) -> None:
         meta = body["metadata"]
+        method = getattr(core, CREATE[body["kind"]])
         scope = [meta["namespace"]] if "namespace" in meta else []
         delay = 0.25
         for _ in range(8):
@@ -193,10 +228,21 @@ def create_all(method: Callable[..., Any], bodies: Iterable[dict[str, Any]], thr
             delay *= 2
         raise SystemExit(f"bench: the API server kept refusing {body['kind']} {meta['name']}")
 
-    bodies = list(bodies)
     with ThreadPoolExecutor(threads) as pool:
         list(pool.map(one, bodies))
     return len(bodies)
+
+
+def create_all(kubeconfig: str, bodies: Iterable[dict[str, Any]], fill: Fill) -> int:
+    """Creates every object with `fill.clients` API clients side by side, each in a process of its
+    own (the client library serialises under one interpreter lock: one process of 8 threads created
+    about 30 pods/s here), each over `fill.threads` connections."""
+    work = list(bodies)
+    if fill.clients <= 1 or len(work) < 100:
+        return create_some(kubeconfig, work, fill.threads)
+    shares = [work[i :: fill.clients] for i in range(fill.clients)]
+    with ProcessPoolExecutor(fill.clients, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return sum(pool.map(create_some, [kubeconfig] * fill.clients, shares, [fill.threads] * fill.clients))
 
 
 def in_bench_namespace(obj: dict[str, Any]) -> bool:
@@ -236,11 +282,11 @@ class Stopwatch:
         say(f"  {'total':<52} {time.monotonic() - self.start:7.1f} s")
 
 
-def populate(plan: Plan, api: Any, threads: int) -> None:
+def populate(plan: Plan, api: Any, kubeconfig: str, fill: Fill) -> None:
     core, discovery = k8s.CoreV1Api(api), k8s.DiscoveryV1Api(api)
     watch = Stopwatch()
 
-    create_all(core.create_node, (node_manifest(n) for n in range(plan.nodes)), threads)
+    create_all(kubeconfig, (node_manifest(n) for n in range(plan.nodes)), fill)
 
     def nodes_progress() -> tuple[bool, str]:
         nodes = list_json(core.list_node, label_selector=f"{BENCH_LABEL}=true")
@@ -258,15 +304,15 @@ def populate(plan: Plan, api: Any, threads: int) -> None:
 
     namespaces = sorted({plan.namespace(i) for i in range(plan.services)})
     create_all(
-        core.create_namespace,
+        kubeconfig,
         (
             {"kind": "Namespace", "metadata": {"name": ns, "labels": {BENCH_LABEL: "true"}}}
             for ns in namespaces
         ),
-        threads,
+        fill,
     )
-    created = create_all(core.create_namespaced_pod, pod_manifests(plan), threads)
-    watch.step(f"{created:,} pods created ({threads} threads)", rate_of=created)
+    created = create_all(kubeconfig, pod_manifests(plan), fill)
+    watch.step(f"{created:,} pods created ({fill.clients} clients x {fill.threads} threads)", rate_of=created)
 
     def pods_progress() -> tuple[bool, str]:
         pending = list_json(
@@ -279,7 +325,7 @@ def populate(plan: Plan, api: Any, threads: int) -> None:
     wait_until("pods Running", pods_progress)
     watch.step("pods Running with IPs (kwok)")
 
-    created = create_all(core.create_namespaced_service, service_manifests(plan), threads)
+    created = create_all(kubeconfig, service_manifests(plan), fill)
     watch.step(f"{created:,} Services created", rate_of=created)
 
     want_total, want_ready = plan.expected_endpoints()
@@ -318,9 +364,9 @@ def already_populated(plan: Plan, api: Any) -> bool:
     return len(pods) == plan.pods and len(services) == plan.services
 
 
-def ensure_empty_namespace(api: Any) -> None:
-    create_all(
-        k8s.CoreV1Api(api).create_namespace,
+def ensure_empty_namespace(kubeconfig: str) -> None:
+    create_some(
+        kubeconfig,
         [{"kind": "Namespace", "metadata": {"name": EMPTY_NAMESPACE, "labels": {BENCH_LABEL: "true"}}}],
         1,
     )

@@ -113,7 +113,7 @@ GO
     mv "$etcd_dir/etcd.tmp" "$etcd_dir/etcd"
 }
 
-go_install() { # name dir version package...
+go_install() { # name dir version package... (GO_TAGS: build tags)
     local name=$1 dir=$2 version=$3 pkg; shift 3
     local targets=()
     for pkg in "$@"; do [[ -x $dir/${pkg##*/} ]] || targets+=("$pkg@$version"); done
@@ -122,7 +122,7 @@ go_install() { # name dir version package...
     say "building $name $version"
     local log=$cache/src/$name-$version.log
     mkdir -p "$dir" "$cache/src"
-    GOBIN=$dir go install -trimpath -ldflags "-s -w" "${targets[@]}" >"$log" 2>&1 \
+    GOBIN=$dir go install -trimpath -tags "${GO_TAGS:-}" -ldflags "-s -w" "${targets[@]}" >"$log" 2>&1 \
         || die "building $name $version failed (is the Go module proxy reachable?); see $log"
 }
 
@@ -210,6 +210,16 @@ build_kind_image() {
     say "kind node image: $image"
 }
 
+# Prometheus and promtool, for serve: promtool checks deploy/serve/alerts.yaml (unit tests) and
+# Prometheus scrapes serve and evaluates those alerts (e2e). remove_all_sd leaves out every
+# service-discovery plugin (cloud SDKs: most of a cold build); the static and file configurations
+# the tests use stay. Without the builtinassets tag the web UI is not embedded (the API is all we read).
+prometheus_dir=$cache/bin/prometheus-$PROMETHEUS_VERSION
+build_prometheus() {
+    GO_TAGS=remove_all_sd go_install prometheus "$prometheus_dir" "$PROMETHEUS_VERSION" \
+        github.com/prometheus/prometheus/cmd/prometheus github.com/prometheus/prometheus/cmd/promtool
+}
+
 case "${1:-all}" in
     all)
         build_etcd
@@ -217,7 +227,9 @@ case "${1:-all}" in
         go_install kwok "$kwok_dir" "$KWOK_VERSION" sigs.k8s.io/kwok/cmd/kwok
         go_install coredns "$coredns_dir" "$COREDNS_VERSION" github.com/coredns/coredns
         build_real_node
+        build_prometheus
         ;;
+    prometheus) build_prometheus ;;
     etcd) build_etcd ;;
     kubernetes) build_kubernetes ;;
     kwok) go_install kwok "$kwok_dir" "$KWOK_VERSION" sigs.k8s.io/kwok/cmd/kwok ;;
@@ -236,10 +248,10 @@ case "${1:-all}" in
         ;;
     krew) build_krew; printf '%s\n' "$krew_dir" ;; # prints where the binaries are
     paths)
-        printf 'KUBE_BIN=%s\nETCD_BIN=%s\nKWOK_BIN=%s\nCOREDNS_BIN=%s\nCNI_BIN=%s\nCRICTL_BIN=%s\nPAUSE_BIN=%s\nKUBE_ROUTER_BIN=%s\nKIND_BIN=%s\n' \
-            "$k8s_dir" "$etcd_dir" "$kwok_dir" "$coredns_dir" "$cni_dir" "$crictl_dir" "$pause_dir" "$kube_router_dir" "$kind_dir"
+        printf 'KUBE_BIN=%s\nETCD_BIN=%s\nKWOK_BIN=%s\nCOREDNS_BIN=%s\nCNI_BIN=%s\nCRICTL_BIN=%s\nPAUSE_BIN=%s\nKUBE_ROUTER_BIN=%s\nPROMETHEUS_BIN=%s\nKIND_BIN=%s\n' \
+            "$k8s_dir" "$etcd_dir" "$kwok_dir" "$coredns_dir" "$cni_dir" "$crictl_dir" "$pause_dir" "$kube_router_dir" "$prometheus_dir" "$kind_dir"
         exit 0
         ;;
-    *) die "usage: build.sh [all|etcd|kubernetes|kwok|coredns|real-node|kind|krew|paths]" ;;
+    *) die "usage: build.sh [all|etcd|kubernetes|kwok|coredns|real-node|prometheus|kind|krew|paths]" ;;
 esac
 say "binaries ready under $cache/bin"

@@ -35,7 +35,7 @@ STATE = Path(os.environ.get("LOCALCLUSTER_DIR", ROOT / ".cluster")).resolve()
 PKI = STATE / "pki"
 KUBECONFIG = STATE / "kubeconfig"
 MODE_FILE = STATE / "mode"
-NODES_FILE = STATE / "nodes.json"  # how many real nodes `up` started, and kube-proxy's mode
+NODES_FILE = STATE / "nodes.json"  # how many real nodes `up` started, kube-proxy's mode, kwok's range
 HOST_BEFORE = STATE / "host-before.json"
 PROCS = Processes(STATE)
 
@@ -45,7 +45,16 @@ LOOPBACK = "127.0.0.1"
 # Never this VM's gateway (192.0.2.1).
 KWOK_ADVERTISE_IP = "198.51.100.1"
 SERVICE_CIDR = "10.96.0.0/16"
-KWOK_POD_CIDR = "10.244.0.0/16"
+# kwok's simulated pods: a /24 per node (the controller-manager's --node-cidr-mask-size), so a /10
+# holds 16,384 node ranges (a /16 held 256: the large bench's 500 nodes never all got one). It
+# overlaps nothing here: not the Service range, the real nodes' pods (hostnet.POD_CIDR, 10.88.0.0/16)
+# or their network (hostnet.NODE_NET, 10.89.0.0/24), nor this machine's DNS server (10.255.255.53:
+# 10.192.0.0/10, tried first, held it, and routing kwok's range nowhere cut the host off from every
+# name while the cluster ran; `up` refuses a range that holds the host's nameserver); and the real
+# nodes route it nowhere (kin-void).
+KWOK_POD_CIDR = "10.128.0.0/10"
+# the range of a cluster whose nodes.json predates the record of it, for taking that one down
+KWOK_POD_CIDR_BEFORE_RECORD = "10.244.0.0/16"
 CLUSTER_DNS_IP = "10.96.0.10"
 CLUSTER_DOMAIN = "cluster.local"
 KWOK_NODES = ("kwok-node-0", "kwok-node-1")
@@ -105,11 +114,27 @@ def real() -> bool:
     return mode() == "real"
 
 
-def make_nodes(count: int, proxy_mode: str, state: Path = STATE) -> list[nodes.Node]:
+def make_nodes(
+    count: int, proxy_mode: str, state: Path = STATE, kwok_pod_cidr: str = KWOK_POD_CIDR
+) -> list[nodes.Node]:
     return [
-        nodes.Node(i, state, SERVICE_CIDR, KWOK_POD_CIDR, CLUSTER_DNS_IP, CLUSTER_DOMAIN, proxy_mode)
+        nodes.Node(i, state, SERVICE_CIDR, kwok_pod_cidr, CLUSTER_DNS_IP, CLUSTER_DOMAIN, proxy_mode)
         for i in range(count)
     ]
+
+
+def nodes_record(count: int, proxy_mode: str) -> dict[str, object]:
+    """What `up` records in nodes.json: `down` undoes what was set up, even after this file changed."""
+    return {"count": count, "proxyMode": proxy_mode, "kwokPodCIDR": KWOK_POD_CIDR}
+
+
+def recorded_kwok_pod_cidr(state: Path = STATE) -> str:
+    """The kwok range the cluster in `state` was set up with (its routes to kin-void follow it)."""
+    try:
+        rec = json.loads((state / NODES_FILE.name).read_text())
+    except (OSError, ValueError):
+        return KWOK_POD_CIDR
+    return str(rec.get("kwokPodCIDR", KWOK_POD_CIDR_BEFORE_RECORD))
 
 
 def real_nodes(state: Path = STATE) -> list[nodes.Node]:
@@ -118,11 +143,13 @@ def real_nodes(state: Path = STATE) -> list[nodes.Node]:
         rec = json.loads((state / NODES_FILE.name).read_text())
     except (OSError, ValueError):
         return []
-    return make_nodes(int(rec["count"]), str(rec["proxyMode"]), state)
+    return make_nodes(int(rec["count"]), str(rec["proxyMode"]), state, recorded_kwok_pod_cidr(state))
 
 
 def host_network(state: Path, real: list[nodes.Node]) -> hostnet.Network:
-    return hostnet.Network(state, SERVICE_CIDR, KWOK_POD_CIDR, tuple((n.ip, n.pod_cidr) for n in real))
+    return hostnet.Network(
+        state, SERVICE_CIDR, recorded_kwok_pod_cidr(state), tuple((n.ip, n.pod_cidr) for n in real)
+    )
 
 
 def api_host() -> str:
@@ -418,6 +445,9 @@ def controller_manager_args(_: OnNode) -> list[str]:
         f"--cluster-cidr={KWOK_POD_CIDR}",
         "--node-cidr-mask-size=24",
         "--use-service-account-credentials=true",
+        # kwok-only (the bench's 10,000 Services): the controllers' client at upstream's 20 requests/s
+        # took 78 s to write 2,000 EndpointSlices; the real-node cluster keeps upstream's default
+        *([] if real() else ["--kube-api-qps=200", "--kube-api-burst=400"]),
     ]
 
 
@@ -660,6 +690,9 @@ def active() -> list[Component]:
 def start_instance(comp: Component, bins: dict[str, Path], name: str, node: OnNode) -> None:
     """Starts one process of a component (in its node's namespace) without waiting for it."""
     prefix = node.enter if node is not None else ()
+    if comp.name == "kube-proxy":  # it starts unstalled, whatever an earlier run left behind
+        on(node).stall_file.unlink(missing_ok=True)
+        prefix = (*prefix, "env", f"PATH={on(node).proxy_path()}")
     PROCS.start(name, bins[comp.binary], comp.args(node), prefix)
 
 

@@ -21,6 +21,7 @@ Safety: this machine's default gateway (192.0.2.1) must never be reached.
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import json
 import os
 import re
@@ -258,6 +259,28 @@ def teardown_network(net: Network, before: dict[str, list[str]] | None) -> None:
 
 
 # --------------------------------------------------------------------------- proof of a clean host
+
+
+def nameservers(resolv_conf: Path = Path("/etc/resolv.conf")) -> list[str]:
+    """The host's DNS servers, as its resolver reads them."""
+    try:
+        lines = resolv_conf.read_text().splitlines()
+    except OSError:
+        return []
+    return [w[1] for w in (line.split() for line in lines) if len(w) > 1 and w[0] == "nameserver"]
+
+
+def cut_off(ranges: list[str], resolv_conf: Path = Path("/etc/resolv.conf")) -> list[str]:
+    """The host's DNS servers that lie in `ranges` (which the cluster routes into itself or nowhere):
+    while it runs they would be unreachable, and with them every name the host looks up."""
+    out = []
+    for server in nameservers(resolv_conf):
+        try:
+            address = ipaddress.ip_address(server.split("%")[0])
+        except ValueError:
+            continue
+        out += [f"{server} (in {r})" for r in ranges if address in ipaddress.ip_network(r)]
+    return out
 
 
 def host_state(processes: list[str], mounts: list[str]) -> dict[str, list[str]]:

@@ -17,6 +17,7 @@ import tarfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 AGNHOST = "registry.k8s.io/e2e-test-images/agnhost:2.66.1"
 PAUSE = "registry.k8s.io/pause:3.10"
@@ -62,14 +63,27 @@ class Image:
     symlinks: dict[str, str] = field(default_factory=dict)
     texts: dict[str, str] = field(default_factory=dict)
     dirs: tuple[str, ...] = ("tmp",)
+    env: tuple[str, ...] = ()  # NAME=value, after PATH
+    user: str = ""  # the image's default user (uid[:gid]); "" is root
+    # files keep their modification times (else 0): Python's bytecode caches are valid only while
+    # their source's mtime matches, and a read-only image cannot write new ones
+    mtimes: bool = False
 
     def key(self) -> str:
         """What the archive is made of, short: equal keys give equal archives."""
         files = {
             path: (str(src), src.stat().st_size, src.stat().st_mtime_ns) for path, src in self.files.items()
         }
-        spec = [self.name, self.entrypoint, self.cmd, sorted(files.items()), sorted(self.symlinks.items())]
+        spec: list[Any] = [
+            self.name,
+            self.entrypoint,
+            self.cmd,
+            sorted(files.items()),
+            sorted(self.symlinks.items()),
+        ]
         spec += [sorted(self.texts.items()), self.dirs]
+        if self.env or self.user or self.mtimes:  # only serve's: the other images keep their keys
+            spec += [self.env, self.user, self.mtimes]
         return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:12]
 
     def layer(self) -> bytes:
@@ -94,6 +108,8 @@ class Image:
                 data = src.read_bytes()
                 info = tarfile.TarInfo(path)
                 info.size, info.mode = len(data), 0o755 if src.stat().st_mode & 0o111 else 0o644
+                if self.mtimes:
+                    info.mtime = int(src.stat().st_mtime)
                 tar.addfile(info, io.BytesIO(data))
             for path, text in sorted(self.texts.items()):
                 add_dir(str(Path(path).parent) if "/" in path else "")
@@ -119,8 +135,9 @@ class Image:
                 "config": {
                     "Entrypoint": list(self.entrypoint),
                     "Cmd": list(self.cmd) or None,
-                    "Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
+                    "Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", *self.env],
                     "WorkingDir": "/",
+                    **({"User": self.user} if self.user else {}),
                 },
                 "rootfs": {"type": "layers", "diff_ids": [f"sha256:{diff_id}"]},
                 "history": [{"created_by": "cluster/images.py (kubectl-inspect local cluster)"}],
@@ -195,16 +212,64 @@ def images(bins: dict[str, Path]) -> list[Image]:
 def build(bins: dict[str, Path], cache: Path) -> list[Path]:
     """Writes each image's archive under `cache`, returns their paths. An archive is named by what
     goes into it (the spec, and each file's path, size and mtime), so a warm `up` reads no binary."""
+    return [written(image, cache) for image in images(bins)]
+
+
+def written(image: Image, cache: Path) -> Path:
     cache.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for image in images(bins):
-        path = cache / f"{image.name.rsplit('/', 1)[-1].replace(':', '-')}-{image.key()}.tar"
-        if not path.exists():
-            tmp = path.with_suffix(".tmp")
-            tmp.write_bytes(image.archive())
-            tmp.rename(path)
-        paths.append(path)
-    return paths
+    path = cache / f"{image.name.rsplit('/', 1)[-1].replace(':', '-')}-{image.key()}.tar"
+    if not path.exists():
+        tmp = path.with_suffix(".tmp")
+        tmp.write_bytes(image.archive())
+        tmp.rename(path)
+    return path
+
+
+# serve's image: Debian's CPython 3.11 (the host's /usr/bin/python3.11, its standard library and the
+# shared libraries its extension modules load) and the inspector installed with its dependencies
+# (compiled ones, msgspec and pydantic-core, as wheels for CPython 3.11) in its dist-packages
+SERVE = "localhost/svc-inspect:dev"
+PYTHON = Path("/usr/bin/python3.11")
+STDLIB = Path("/usr/lib/python3.11")
+STDLIB_LEFT_OUT = {"test", "idlelib", "tkinter", "turtledemo", "ensurepip", "lib2to3", "pydoc_data"}
+SITE = "usr/local/lib/python3.11/dist-packages"
+
+
+def serve_image(site: Path) -> Image:
+    """The image of `kubectl svc-inspect serve`, from `site` (the package installed with `pip install
+    --target`). It runs as nobody (65534), writes nothing (no bytecode cache), and its entry point is
+    the CLI: `serve` and its flags are the container's args."""
+    files = with_libraries([PYTHON])
+    for path in sorted(STDLIB.rglob("*")):
+        rel = path.relative_to(STDLIB)
+        if path.is_dir() or rel.parts[0] in STDLIB_LEFT_OUT:
+            continue
+        if rel.parts[0] == "site-packages" or rel.parts[0] == "dist-packages":
+            continue
+        files[str(path).lstrip("/")] = path
+        if path.suffix == ".so":
+            files.update({k: v for k, v in with_libraries([path]).items() if k != str(path).lstrip("/")})
+    for path in sorted(site.rglob("*")):
+        rel = path.relative_to(site)
+        if path.is_file() and rel.parts[0] != "bin":
+            files[f"{SITE}/{rel}"] = path
+            if path.suffix == ".so":  # msgspec's, pydantic-core's: the libraries they link
+                files.update({k: v for k, v in with_libraries([path]).items() if not k.endswith(str(rel))})
+    # glibc loads libgcc_s when a thread exits (its unwinder), which no ldd line names
+    libgcc = next(Path("/").glob("lib/x86_64-linux-gnu/libgcc_s.so.1"), None)
+    if libgcc is not None:
+        files[str(libgcc).lstrip("/")] = libgcc.resolve()
+    return Image(
+        SERVE,
+        entrypoint=("/usr/bin/python3.11", "-m", "inspector"),
+        cmd=("serve", "-A"),
+        files=files,
+        texts={"etc/passwd": PASSWD, "etc/group": GROUP},
+        dirs=("tmp", "etc"),
+        env=("PYTHONDONTWRITEBYTECODE=1",),
+        user="65534:65534",
+        mtimes=True,  # with the bytecode compiled when installed: a start reads it, compiles nothing
+    )
 
 
 # kind's node image (cluster/kind/nodeimage.sh): the images kubeadm asks for (`kubeadm config images
@@ -257,14 +322,8 @@ def main(argv: list[str]) -> int:
         "coredns": Path(paths["COREDNS_BIN"]) / "coredns",
     }
     out = Path(argv[1])
-    out.mkdir(parents=True, exist_ok=True)
     for image in kind_images(bins, versions["K8S_VERSION"], versions["ETCD_VERSION"]):
-        path = out / f"{image.name.rsplit('/', 1)[-1].replace(':', '-')}-{image.key()}.tar"
-        if not path.exists():
-            tmp = path.with_suffix(".tmp")
-            tmp.write_bytes(image.archive())
-            tmp.rename(path)
-        print(path)
+        print(written(image, out))
     return 0
 
 

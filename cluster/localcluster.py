@@ -10,7 +10,9 @@ cluster/build.sh and started here, from the component table of cluster/component
     python cluster/localcluster.py up|down|status
     python cluster/localcluster.py stop-component|start-component NAME [--node NODE]
     python cluster/localcluster.py cut-node|mend-node NODE
+    python cluster/localcluster.py stall-proxy|unstall-proxy NODE
     python cluster/localcluster.py host-state                            (JSON, for the leak test)
+    python cluster/localcluster.py serve-image [--load]     (serve's image; --load: into the real nodes)
 
 Two modes, chosen by `up` and written to .cluster/mode:
 - real: root, containerd and runc present (the project's machines and CI). Three real nodes by
@@ -39,6 +41,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import hostnet  # noqa: E402
+import images  # noqa: E402
 import nodes  # noqa: E402
 import pki  # noqa: E402
 from components import (  # noqa: E402
@@ -46,12 +49,14 @@ from components import (  # noqa: E402
     COMPONENTS,
     HOST_BEFORE,
     KUBECONFIG,
+    KWOK_POD_CIDR,
     LOOPBACK,
     MODE_FILE,
     NODES_FILE,
     PKI,
     PORTS,
     PROCS,
+    SERVICE_CIDR,
     STATE,
     Component,
     Ports,
@@ -65,6 +70,7 @@ from components import (  # noqa: E402
     kwok_port_forward,
     make_nodes,
     mode,
+    nodes_record,
     real,
     real_nodes,
     say,
@@ -77,7 +83,8 @@ from processes import ClusterError, port_busy  # noqa: E402
 
 USAGE = (
     "usage: localcluster.py up|down|status|host-state|stop-component NAME [--node NODE]"
-    "|start-component NAME [--node NODE]|cut-node NODE|mend-node NODE"
+    "|start-component NAME [--node NODE]|cut-node NODE|mend-node NODE|stall-proxy NODE|unstall-proxy NODE"
+    "|serve-image [--load]"
 )
 
 
@@ -159,6 +166,12 @@ def up() -> None:
         ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl", "kwok", "coredns"],
     )
     check_ports()
+    lost = hostnet.cut_off([KWOK_POD_CIDR, SERVICE_CIDR, hostnet.POD_CIDR, hostnet.NODE_NET])
+    if lost:
+        raise ClusterError(
+            f"the host's DNS server {', '.join(lost)} lies in a range the cluster takes over: while it ran, "
+            "this host could resolve no name"
+        )
     t0 = time.monotonic()
     if any(nodes.mounts(n) for n in make_nodes(nodes.MAX_NODES, "iptables")):
         # never delete through a mount: a pod volume may be a host directory
@@ -168,7 +181,7 @@ def up() -> None:
     for d in (PKI, PROCS.logs, PROCS.pids):
         d.mkdir(parents=True, exist_ok=True)
     chosen, count, proxy_mode = choose_mode(bins)
-    NODES_FILE.write_text(json.dumps({"count": count, "proxyMode": proxy_mode}) + "\n")
+    NODES_FILE.write_text(json.dumps(nodes_record(count, proxy_mode)) + "\n")
     real_ones = real_nodes()
     if chosen == "real":
         HOST_BEFORE.write_text(json.dumps(host_state(), indent=1))
@@ -332,6 +345,65 @@ def fault(cmd: str, comp: Component, node_name: str | None) -> None:
             start_instance(other, bins, other_name, None)
 
 
+def serve_image(load: bool) -> Path:
+    """Builds serve's image from this work tree (the package and its dependencies installed by pip
+    for CPython 3.11, then packed with Debian's interpreter); with `load`, imports it into every real
+    node's containerd, as `up` does the cluster's own images. Returns the archive's path."""
+    import subprocess
+
+    t0 = time.monotonic()
+    site = STATE / "serve-site"
+    shutil.rmtree(site, ignore_errors=True)
+    done = subprocess.run(
+        [
+            *(sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"),
+            *("--python-version", "3.11", "--only-binary=:all:", "--target", str(site)),
+            *("--find-links", str(_wheel(site.parent / "serve-wheel")), "kubectl-svc-inspect"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise ClusterError(f"installing the inspector for serve's image failed: {done.stderr.strip()}")
+    archive = images.written(images.serve_image(site), Path(binaries()["pause"]).parent.parent / "images")
+    targets = real_nodes() if load else []
+    if load and not targets:
+        raise ClusterError("no real node to load serve's image into: the cluster runs kwok-only")
+    for n in targets:
+        nodes.import_images(n, [archive])
+    where = f", imported into {len(targets)} node(s)" if targets else ""
+    say(f"{images.SERVE} built in {time.monotonic() - t0:.1f}s ({archive.stat().st_size:,} bytes){where}")
+    print(archive)
+    return archive
+
+
+def _wheel(out: Path) -> Path:
+    """The inspector's wheel, built from this work tree into `out`."""
+    import subprocess
+
+    shutil.rmtree(out, ignore_errors=True)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--no-deps",
+            "--wheel-dir",
+            str(out),
+            str(HERE.parent),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise ClusterError(f"building the inspector's wheel failed: {done.stderr.strip()}")
+    return out
+
+
 def main(argv: list[str]) -> int:
     args = argv[1:] or ["status"]
     cmd = args[0]
@@ -355,8 +427,15 @@ def main(argv: list[str]) -> int:
                 say(USAGE)
                 return 2
             fault(cmd, BY_NAME[args[1]], args[3] if len(args) == 4 else None)
+        elif cmd == "serve-image" and args[1:] in ([], ["--load"]):
+            serve_image(load=args[1:] == ["--load"])
         elif cmd in ("cut-node", "mend-node") and len(args) == 2:
             nodes.cut(find_node(args[1]), down=cmd == "cut-node")
+        elif cmd == "stall-proxy" and len(args) == 2:
+            # kube-proxy keeps running and answering /healthz, but its next rule update hangs
+            find_node(args[1]).stall_file.touch()
+        elif cmd == "unstall-proxy" and len(args) == 2:
+            find_node(args[1]).stall_file.unlink(missing_ok=True)
         else:
             say(USAGE)
             return 2

@@ -116,6 +116,32 @@ class Node:
         """The command prefix that runs a program in this node's network namespace."""
         return ("nsenter", f"--net=/run/netns/{self.netns}", "--")
 
+    @property
+    def stall_file(self) -> Path:
+        """While this file exists, kube-proxy's rule updates on this node hang (stall-proxy)."""
+        return self.state / "kube-proxy-stalled"
+
+    def proxy_path(self) -> str:
+        """The PATH kube-proxy runs with: first the wrappers of the programs it writes its rules with
+        (iptables-restore, ip6tables-restore, nft), which hang while `stall_file` exists, as an
+        iptables-restore stuck on its lock hangs (kubernetes#98570), then the host's own PATH."""
+        wrappers = self.state / "kube-proxy-bin"
+        wrappers.mkdir(parents=True, exist_ok=True)
+        path = os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+        for program in ("iptables-restore", "ip6tables-restore", "nft"):
+            real = shutil.which(program, path=path)
+            if real is None:
+                continue
+            script = wrappers / program
+            script.write_text(
+                "#!/bin/sh\n"
+                f"# {program} for kube-proxy on {self.name}: waits while {self.stall_file.name} exists\n"
+                f'while [ -e "{self.stall_file}" ]; do sleep 0.2; done\n'
+                f'exec {real} "$@"\n'
+            )
+            script.chmod(0o755)
+        return f"{wrappers}:{path}"
+
     def sh(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         return run(*self.enter, *args, check=check)
 

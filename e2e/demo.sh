@@ -77,6 +77,15 @@ if [[ ${LOCALCLUSTER_MODE:-real} == real && -n $real_nodes ]]; then
     show kubectl svc-inspect why checkout -n demo
     show kubectl svc-inspect why redis-master --from-namespace test-ns -n my-ns
     show kubectl svc-inspect why web-flask-nodeport.demo --from-namespace test-ns
+    # per node: nearby's only pod runs on real-node-a and its traffic policy is Local, so pods on the
+    # other nodes get their packets dropped; one probe pod per node shows which nodes fail and why
+    if [[ $real_nodes == *real-node-b* ]]; then
+        "$KUBECTL" apply -f e2e/manifests/per-node.yaml >/dev/null
+        "$KUBECTL" rollout status -n per-node deployment/nearby --timeout=90s >/dev/null
+        kubectl svc-inspect wait nearby -n per-node --timeout 60s >/dev/null || true
+        show kubectl svc-inspect diff nearby -n per-node
+        show kubectl svc-inspect why nearby -n per-node --nodes all
+    fi
 fi
 
 # On the real nodes the pods really run: the same answers, observed as traffic.
@@ -114,4 +123,23 @@ if [[ ${LOCALCLUSTER_MODE:-real} == real && -n $real_nodes ]]; then
         done
     done
 fi
+# serve: the demo namespace as Prometheus scrapes it (the findings, endpoints and health series),
+# then SIGTERM, which stops it cleanly
+serve_metrics() {
+    local log port="" pid tries=0
+    log=$(mktemp)
+    kubectl svc-inspect serve -n "$1" --listen 127.0.0.1:0 2>"$log" &
+    pid=$!
+    while ((tries++ < 150)) && kill -0 "$pid" 2>/dev/null; do
+        port=$(sed -n 's/^serve: listening on 127.0.0.1:\([0-9]*\)$/\1/p' "$log")
+        [[ -n $port ]] && curl -sf "127.0.0.1:$port/readyz" >/dev/null && break
+        sleep 0.2
+    done
+    [[ -n $port ]] && curl -s "127.0.0.1:$port/metrics" | grep -v '^#'
+    kill -TERM "$pid" 2>/dev/null || true
+    wait "$pid" || true
+    cat "$log"
+    rm -f "$log"
+}
+show serve_metrics demo
 printf '\nThe cluster is still up: source .cluster/env to use it; make cluster-down stops it.\n'

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 INSPECT = str(Path(sys.executable).with_name("kubectl-svc_inspect"))
-MANIFESTS = Path(__file__).resolve().parent / "manifests"
+ROOT = Path(__file__).resolve().parent.parent
+MANIFESTS = ROOT / "e2e" / "manifests"
 # the local cluster's state (kubeconfig, env, pki, logs, pids): LOCALCLUSTER_DIR names another
 # checkout's, so that several work trees can share one running cluster
 LOCAL_STATE = Path(os.environ.get("LOCALCLUSTER_DIR") or Path(__file__).resolve().parent.parent / ".cluster")
@@ -27,8 +28,9 @@ AGNHOST = "registry.k8s.io/e2e-test-images/agnhost:2.66.1"
 IMAGE = os.environ.get("E2E_IMAGE")
 WEB_SVC = (MANIFESTS / "web-svc.yaml").read_text()
 # Addresses of no pod, for manually managed EndpointSlices: on the local cluster they route to a
-# bridge with no ports, so even a packet that kube-proxy sent there would go nowhere.
-NOWHERE = "10.244.255"
+# bridge with no ports, so even a packet that kube-proxy sent there would go nowhere: the last /24 of
+# kwok's range (cluster/components.py KWOK_POD_CIDR, 10.128.0.0/10), which no node is ever given.
+NOWHERE = "10.191.255"
 
 
 @dataclass(frozen=True)
@@ -285,13 +287,17 @@ spec:
 """
 
 
+def web_pod_on(cluster: Cluster, namespace: str, name: str, node: str) -> None:
+    """bare_web_pod `name`, pinned to `node` (spec.nodeName: no scheduler involved)."""
+    manifest = bare_web_pod(name).replace("spec:\n", f"spec:\n  nodeName: {node}\n", 1)
+    cluster.kubectl("apply", "-n", namespace, "-f", "-", stdin=manifest)
+
+
 def pods_on_every_node(cluster: Cluster, namespace: str, prefix: str = "web") -> dict[str, tuple[str, str]]:
     """One agnhost web pod (label app=web, port 5000 `http`) pinned to every real node; returns
     node -> (pod, IP) once all are Ready."""
     for node in cluster.nodes:
-        name = f"{prefix}-{node.name}"
-        manifest = bare_web_pod(name).replace("spec:\n", f"spec:\n  nodeName: {node.name}\n", 1)
-        cluster.kubectl("apply", "-n", namespace, "-f", "-", stdin=manifest)
+        web_pod_on(cluster, namespace, f"{prefix}-{node.name}", node.name)
     out = {}
     for node in cluster.nodes:
         name = f"{prefix}-{node.name}"
@@ -310,3 +316,103 @@ def http_get(url: str, timeout: float = 5) -> str:
     """GET from the host to an address on this machine (pod, Service, node port on the bridge)."""
     with urllib.request.urlopen(url, timeout=timeout) as resp:
         return str(resp.read().decode())
+
+
+# --------------------------------------------------------------------------- a fleet of clusters
+
+
+def merged_kubeconfig(
+    target: Path, members: dict[str, str], unreachable: dict[str, str] | None = None
+) -> str:
+    """One kubeconfig holding a context per cluster, named as `members` says (context -> that
+    cluster's kubeconfig): each context's cluster and user renamed after it, so that nothing is shared
+    (every local cluster names its own `local` and its user `admin`). `unreachable` adds contexts
+    whose server (context -> URL) has no API server listening. The first member is the current context."""
+    import yaml
+
+    config: dict[str, Any] = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [],
+        "users": [],
+        "contexts": [],
+    }
+    for name, path in members.items():
+        source = yaml.safe_load(Path(path).read_text())
+        current = next(c for c in source["contexts"] if c["name"] == source["current-context"])["context"]
+        cluster = next(c for c in source["clusters"] if c["name"] == current["cluster"])["cluster"]
+        user = next(u for u in source["users"] if u["name"] == current["user"])["user"]
+        config["clusters"].append({"name": name, "cluster": cluster})
+        config["users"].append({"name": name, "user": user})
+        config["contexts"].append({"name": name, "context": {"cluster": name, "user": name}})
+    for name, server in (unreachable or {}).items():
+        config["clusters"].append({"name": name, "cluster": {"server": server}})
+        config["users"].append({"name": name, "user": {"token": "none"}})
+        config["contexts"].append({"name": name, "context": {"cluster": name, "user": name}})
+    config["current-context"] = next(iter(members))
+    target.write_text(json.dumps(config, indent=2) + "\n")
+    target.chmod(0o600)
+    return str(target)
+
+
+def second_cluster_env() -> dict[str, str]:
+    """The environment of a second local cluster beside the session's: kwok-only (no real node, so
+    neither the real nodes' names nor the host's bridge), its own state directory beside the
+    session's (`.cluster2`) and its ports 500 above the session's (E2E_FLEET_PORT_OFFSET moves them)."""
+    base = int(os.environ.get("LOCALCLUSTER_PORT_OFFSET") or 0)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LOCALCLUSTER_", "KUBECONFIG"))}
+    return env | {
+        "LOCALCLUSTER_DIR": str(LOCAL_STATE.with_name(LOCAL_STATE.name + "2")),
+        "LOCALCLUSTER_PORT_OFFSET": os.environ.get("E2E_FLEET_PORT_OFFSET") or str(base + 500),
+        "LOCALCLUSTER_REAL_NODE": "0",
+    }
+
+
+def start_second_cluster(env: dict[str, str]) -> Cluster:
+    """Brings up the second local cluster (kwok-only), or fails the test (`unavailable`) when it
+    cannot; the caller takes it down with `stop_second_cluster`, pass or fail."""
+    local = [sys.executable, str(Path(__file__).resolve().parent.parent / "cluster" / "localcluster.py")]
+    up = subprocess.run([*local, "up"], capture_output=True, text=True, env=env, timeout=300, check=False)
+    if up.returncode:
+        unavailable(
+            f"the second local cluster did not start: {(up.stderr.strip().splitlines() or ['?'])[-1]}"
+        )
+    state = Path(env["LOCALCLUSTER_DIR"])
+    values = {}
+    for line in (state / "env").read_text().splitlines():
+        key, _, value = line.removeprefix("export ").partition("=")
+        values[key] = value
+    return Cluster(
+        values["KUBECONFIG"],
+        values["INSPECTOR_DNS_SERVER"],
+        values["LOCALCLUSTER_KUBECTL"],
+        local=True,
+        real_pods=False,
+    )
+
+
+def stop_second_cluster(env: dict[str, str]) -> None:
+    local = [sys.executable, str(Path(__file__).resolve().parent.parent / "cluster" / "localcluster.py")]
+    subprocess.run([*local, "down"], capture_output=True, env=env, timeout=120, check=False)
+
+
+SA = "system:serviceaccount:default:svc-inspect"  # deploy/rbac.yaml's ServiceAccount
+
+
+def bind_why_role(cluster: Cluster, namespace: str) -> None:
+    """deploy/rbac-why.yaml's role bound to deploy/rbac.yaml's ServiceAccount in `namespace`, once
+    the API server says it may create pods there."""
+    cluster.kubectl("apply", "-f", str(ROOT / "deploy" / "rbac-why.yaml"))
+    cluster.kubectl(
+        "create", "rolebinding", "why", "-n", namespace, "--clusterrole=svc-inspect-why",
+        "--serviceaccount=default:svc-inspect",
+    )  # fmt: skip
+    wait_until(
+        lambda: (
+            cluster.kubectl(
+                "auth", "can-i", "create", "pods", "-n", namespace, f"--as={SA}", check=False
+            ).strip()
+            == "yes"
+        ),
+        "the why role to take effect",
+    )

@@ -11,12 +11,14 @@ import json
 import os
 import select
 import signal
+import socket
 import ssl
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -102,6 +104,13 @@ def test_every_command_works_as_the_least_privileged_service_account_and_only_re
     cluster.kubectl("apply", "-n", namespace, "-f", str(MANIFESTS / "web.yaml"))
     apply(cluster, namespace, WEB_SVC)
     kubeconfig = token_kubeconfig(cluster, inspector_sa, tmp_path / "sa.kubeconfig", namespace)
+    # what-if runs lay files over the cluster: a relabelled Deployment and a policy, never applied
+    change = tmp_path / "change.yaml"
+    change.write_text(
+        (MANIFESTS / "web.yaml").read_text().replace("app: web", "app: web-v2")
+        + "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny}\n"
+        "spec: {podSelector: {}, policyTypes: [Ingress]}\n"
+    )
     audit = LOCAL_STATE / "logs" / "audit.log"
     start = audit.stat().st_size if cluster.local and audit.exists() else 0
     dns = {"INSPECTOR_DNS_SERVER": cluster.dns_server} if cluster.dns_server else {}
@@ -120,6 +129,11 @@ def test_every_command_works_as_the_least_privileged_service_account_and_only_re
         ["reach", "web-svc", "--from-namespace", "default"],
         ["reach", "web-svc", "--from-namespace", "default", "-o", "json"],
         ["diff", "--from-namespace", "default"],
+        ["diff", "-f", str(change)],
+        ["services", "-f", str(change), "-o", "json"],
+        ["services", "web-svc", "-f", str(change)],
+        ["diff", "-f", str(change), "--from-namespace", "default"],
+        ["reach", "web-svc", "--from-namespace", "default", "-f", str(change)],
     ]
     if cluster.dns_server:
         commands += [
@@ -147,6 +161,26 @@ def test_every_command_works_as_the_least_privileged_service_account_and_only_re
     _, err = follower.communicate(timeout=30)
     assert header.split()[:2] == ["SERVICE", "ADDRESS"], (header, err)
     assert (follower.returncode, err.splitlines()) == (130, ["interrupted"])
+    # serve (without --events) lists, watches and answers scrapes under the same identity, then stops
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen(
+        [INSPECT, "serve", "-A", "--kubeconfig", str(kubeconfig), "--listen", f"127.0.0.1:{port}"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={k: v for k, v in os.environ.items() if k != "KUBECONFIG"},
+    )
+    try:
+        wait_until(
+            lambda: "svc_inspect_service_ok{" in _scrape(port) or server.poll() is not None,
+            what="serve's metrics",
+        )
+    finally:
+        server.send_signal(signal.SIGTERM)
+        _, err = server.communicate(timeout=30)
+    assert (server.returncode, err.splitlines()[-1]) == (0, "serve: stopped"), err
     if not cluster.local:
         return
     user = "system:serviceaccount:default:svc-inspect"
@@ -165,6 +199,14 @@ def test_every_command_works_as_the_least_privileged_service_account_and_only_re
     writes = {(verb, res) for verb, res in seen if verb not in ("get", "list", "watch")}
     assert writes <= {("create", "pods/portforward")}, writes
     assert {r for _, r in seen} >= {"services", "pods", "endpointslices", "networkpolicies", "ingresses"}
+
+
+def _scrape(port: int) -> str:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
+            return str(resp.read().decode())
+    except OSError:
+        return ""
 
 
 def test_with_only_a_namespace_role_all_namespaces_degrades_to_the_permitted_ones(

@@ -285,11 +285,11 @@ def test_selectorless_service_with_a_manual_slice_is_clean(cluster: Cluster, nam
     apply(
         cluster,
         namespace,
-        MANUAL_SLICE.format(name="legacy-db-1", service="legacy-db", address="10.244.255.50"),
+        MANUAL_SLICE.format(name="legacy-db-1", service="legacy-db", address="10.191.255.50"),
     )
     report, code = diff(cluster, namespace)
     assert codes(report, "legacy-db") == [] and code == 0
-    assert [(e["ip"], e["port"]) for e in entry(report, "legacy-db")["actual"]] == [("10.244.255.50", 5000)]
+    assert [(e["ip"], e["port"]) for e in entry(report, "legacy-db")["actual"]] == [("10.191.255.50", 5000)]
 
 
 def test_selectorless_service_without_slices_warns(cluster: Cluster, namespace: str):
@@ -303,7 +303,7 @@ def test_slice_left_behind_by_a_deleted_service_is_an_orphan(cluster: Cluster, n
     apply(
         cluster,
         namespace,
-        MANUAL_SLICE.format(name="legacy-db-1", service="legacy-db", address="10.244.255.50"),
+        MANUAL_SLICE.format(name="legacy-db-1", service="legacy-db", address="10.191.255.50"),
     )
     cluster.kubectl("delete", "service", "legacy-db", "-n", namespace)
     report, _ = diff(cluster, namespace)
@@ -322,11 +322,11 @@ def test_manual_slice_on_a_selector_service_with_a_foreign_address_is_unexpected
     apply(
         cluster,
         namespace,
-        MANUAL_SLICE.format(name="web-svc-extra", service="web-svc", address="10.244.255.77"),
+        MANUAL_SLICE.format(name="web-svc-extra", service="web-svc", address="10.191.255.77"),
     )
     report = settled(cluster, namespace, "web-svc", ["endpoints-unexpected"])
     svc = entry(report, "web-svc")
-    assert [(e["ip"], e["port"]) for e in svc["unexpected"]] == [("10.244.255.77", 5000)]
+    assert [(e["ip"], e["port"]) for e in svc["unexpected"]] == [("10.191.255.77", 5000)]
     assert "web-svc-extra" in svc["findings"][0]["message"]
 
 

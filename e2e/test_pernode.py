@@ -15,13 +15,16 @@ from typing import Any
 import pytest
 
 from e2e.harness import (
+    SA,
     WEB_SVC,
     Cluster,
     apply,
+    bind_why_role,
     http_get,
     pods_on_every_node,
     slice_addresses,
     wait_until,
+    web_pod_on,
 )
 from e2e.test_nodes import clients_on_every_node, hostnames, local, several, web_service
 
@@ -52,25 +55,7 @@ def no_probe_left(cluster: Cluster, namespace: str) -> None:
 
 def one_pod_on(cluster: Cluster, namespace: str, node: str, name: str = "only") -> str:
     """An agnhost web pod (app=web, port 5000) pinned to `node`; its IP once Ready."""
-    manifest = f"""
-apiVersion: v1
-kind: Pod
-metadata:
-  name: {name}
-  labels:
-    app: web
-spec:
-  nodeName: {node}
-  terminationGracePeriodSeconds: 2
-  containers:
-    - name: web
-      image: registry.k8s.io/e2e-test-images/agnhost:2.66.1
-      args: [netexec, --http-port=5000, --udp-port=-1]
-      ports:
-        - name: http
-          containerPort: 5000
-"""
-    apply(cluster, namespace, manifest)
+    web_pod_on(cluster, namespace, name, node)
     cluster.kubectl("wait", "-n", namespace, "--for=condition=Ready", f"pod/{name}", "--timeout=90s")
     return str(cluster.get_json("pod", name, "-n", namespace)["status"]["podIP"])
 
@@ -287,21 +272,10 @@ def test_nodes_needs_only_the_why_role_and_node_health_its_own(
     pods_on_every_node(several, namespace)
     web_service(several, namespace, "web-svc")
     several.kubectl("apply", "-f", str(ROOT / "deploy" / "rbac.yaml"))
-    several.kubectl("apply", "-f", str(ROOT / "deploy" / "rbac-why.yaml"))
-    several.kubectl(
-        "create", "rolebinding", "why", "-n", namespace, "--clusterrole=svc-inspect-why",
-        "--serviceaccount=default:svc-inspect",
-    )  # fmt: skip
+    bind_why_role(several, namespace)
     token = several.kubectl("create", "token", "svc-inspect", "-n", "default", "--duration=30m").strip()
     kubeconfig = token_kubeconfig(several, token, tmp_path / "sa.kubeconfig", namespace)
-    as_sa = "--as=system:serviceaccount:default:svc-inspect"
-    wait_until(
-        lambda: (
-            several.kubectl("auth", "can-i", "create", "pods", "-n", namespace, as_sa, check=False).strip()
-            == "yes"
-        ),
-        "the why role to take effect",
-    )
+    as_sa = f"--as={SA}"
     res = run_as(kubeconfig, "why", "web-svc", "--nodes", "all", "--node-health", "-o", "json")
     doc = json.loads(res.stdout)
     assert res.returncode == 0, (doc["verdict"], res.stderr)
@@ -329,4 +303,42 @@ def test_nodes_needs_only_the_why_role_and_node_health_its_own(
             assert proxy["lastUpdated"] and proxy["currentTime"]
     finally:
         several.kubectl("delete", "-f", health, "--ignore-not-found")
+    no_probe_left(several, namespace)
+
+
+def test_a_stalled_kube_proxy_is_stale_from_its_health_and_fails_its_node_at_the_cluster_ip(
+    several: Cluster, namespace: str
+) -> None:
+    """kube-proxy on one node stays up and answers /healthz, but its rule updates hang (stall-proxy,
+    the stuck iptables-restore of kubernetes#98570): a Service created then is missing on that node,
+    and its last sync is older than the Service: kube-proxy-stale names it. Unstalled, it syncs."""
+    pods_on_every_node(several, namespace)
+    stuck = several.nodes[-1]  # not the first: the host's gateway to Service addresses
+    local("stall-proxy", stuck.name)
+    try:
+        web_service(several, namespace, "web-stuck")
+
+        def judged() -> Any:  # once the Service is older than the grace a sync may take
+            code, doc = why_nodes(several, namespace, "web-stuck", "--node-health")
+            row = rows(doc)[stuck.name]
+            return (code, doc) if any(f["code"] == "kube-proxy-stale" for f in row["findings"]) else None
+
+        code, doc = wait_until(judged, what=f"kube-proxy-stale on {stuck.name}", timeout=90)
+        assert code == 1
+        assert doc["failedNodes"] == [stuck.name], doc["verdict"]
+        row = rows(doc)[stuck.name]
+        assert row["cells"]["endpoints"] == "ok" and row["cells"]["cluster-ip"] == "FAILED", row
+        assert row["kubeProxy"]["reached"] is True and row["kubeProxy"]["verdict"] == "STALE", row
+        stale = next(f for f in row["findings"] if f["code"] == "kube-proxy-stale")
+        assert stale["details"]["node"] == stuck.name
+        assert f"kube-proxy on node {stuck.name} last synced its rules at" in doc["verdict"]
+        for node in several.nodes[:-1]:
+            assert rows(doc)[node.name]["kubeProxy"]["verdict"] == "ok"
+    finally:
+        local("unstall-proxy", stuck.name)
+    wait_until(
+        lambda: why_nodes(several, namespace, "web-stuck", "--node-health")[0] == 0,
+        what=f"web-stuck from every node once kube-proxy on {stuck.name} syncs again",
+        timeout=90,
+    )
     no_probe_left(several, namespace)

@@ -74,6 +74,7 @@ def test_kubectl_completes_namespaces_and_commands(cluster: Cluster, namespace: 
         "pods",
         "wait",
         "why",
+        "serve",
         ":4",
     ]
 

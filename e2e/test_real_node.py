@@ -144,11 +144,11 @@ def test_pods_on_every_node_have_no_route_off_the_machine(real_nodes: Cluster, n
 
 def test_unprogrammed_service_ips_and_simulated_pod_ips_lead_nowhere(real_nodes: Cluster) -> None:
     for node in real_nodes.nodes:
-        for address in ("10.96.255.254", "10.244.255.10"):
+        for address in ("10.96.255.254", "10.191.255.10"):
             res = node.run("ip", "route", "get", address)
             assert "dev kin-void" in res.stdout, (node.name, res.stdout + res.stderr)
     # the host: kwok's addresses go nowhere; Service addresses enter the cluster at the first node
-    res = subprocess.run(["ip", "route", "get", "10.244.255.10"], capture_output=True, text=True, check=True)
+    res = subprocess.run(["ip", "route", "get", "10.191.255.10"], capture_output=True, text=True, check=True)
     assert "dev kin-void" in res.stdout, res.stdout
     res = subprocess.run(["ip", "route", "get", "10.96.255.254"], capture_output=True, text=True, check=True)
     assert f"via {real_nodes.nodes[0].ip} dev {BRIDGE}" in res.stdout, res.stdout

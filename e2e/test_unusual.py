@@ -162,8 +162,8 @@ ports:
   - name: sql
     port: 5432
 endpoints:
-  - addresses: ["10.244.255.10"]
-  - addresses: ["10.244.255.11"]
+  - addresses: ["10.191.255.10"]
+  - addresses: ["10.191.255.11"]
     conditions:
       ready: false
 ---
@@ -193,12 +193,12 @@ endpoints: []
     external = by_name["external-db"]
     assert external["findings"] == [] and status == 0
     assert sorted((e["ip"], e["ready"], e["pod"], e["node"]) for e in external["actual"]) == [
-        ("10.244.255.10", True, None, None),
-        ("10.244.255.11", False, None, None),
+        ("10.191.255.10", True, None, None),
+        ("10.191.255.11", False, None, None),
     ]
     assert [f["code"] for f in by_name["empty-db"]["findings"]] == ["selectorless-no-endpoints"]
     res = cluster.inspect("endpoints", "-n", namespace)
-    assert res.returncode == 0 and "10.244.255.11:5432" in res.stdout and "manual" in res.stdout
+    assert res.returncode == 0 and "10.191.255.11:5432" in res.stdout and "manual" in res.stdout
 
 
 def test_dual_stack_fields_on_a_single_stack_cluster(cluster: Cluster, namespace: str):

@@ -27,6 +27,7 @@ from e2e.harness import (
     WEB_SVC,
     Cluster,
     apply,
+    bind_why_role,
     deploy_web,
     fresh_namespace,
     wait_until,
@@ -301,7 +302,10 @@ def test_readiness_probe_on_a_wrong_path_is_pod_not_ready_with_the_probe_event_q
 
 
 def test_crash_loop_back_off_is_pod_not_ready_with_the_exit_code(real_node: Cluster, namespace: str):
-    apply(real_node, namespace, app("crashing", 'command: [sh, -c, "exit 3"]', 8080))
+    # never ready, even in the moment its container runs between two crashes (without a probe a busy
+    # kubelet may report it Ready then, and the endpoint that refuses is then the first broken link)
+    never_ready = "          readinessProbe: {tcpSocket: {port: 1}, periodSeconds: 1}\n"
+    apply(real_node, namespace, app("crashing", 'command: [sh, -c, "exit 3"]', 8080, extra=never_ready))
 
     def crash_looping() -> bool:
         statuses_ = pod_of(real_node, namespace, "crashing").get("status", {}).get("containerStatuses") or []
@@ -557,24 +561,7 @@ def test_without_the_why_role_passive_steps_run_and_with_it_the_only_writes_are_
     )
 
     # the why role, bound in the client namespace: the probe runs, and its pod is all it writes
-    real_node.kubectl("apply", "-f", str(ROOT / "deploy" / "rbac-why.yaml"))
-    real_node.kubectl(
-        "create",
-        "rolebinding",
-        "why",
-        "-n",
-        namespace,
-        "--clusterrole=svc-inspect-why",
-        "--serviceaccount=default:svc-inspect",
-    )
-    as_sa = "--as=system:serviceaccount:default:svc-inspect"
-    wait_until(
-        lambda: (
-            real_node.kubectl("auth", "can-i", "create", "pods", "-n", namespace, as_sa, check=False).strip()
-            == "yes"
-        ),
-        "the why role to take effect",
-    )
+    bind_why_role(real_node, namespace)
     audit = LOCAL_STATE / "logs" / "audit.log"
     start = audit.stat().st_size if real_node.local and audit.exists() else 0
     res = run_as(kubeconfig, "why", "web-svc", "-o", "json")

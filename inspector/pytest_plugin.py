@@ -6,6 +6,9 @@ enough. It uses the kubeconfig the suite already uses (`--inspector-kubeconfig`,
 
     def test_checkout_is_reachable(assert_discoverable):
         assert_discoverable("shop/checkout", timeout=30)
+
+`assert_manifests_discoverable("k8s/")` judges manifests before they are applied, offline (no
+cluster, no kubeconfig): it fails on every error-level finding judged from manifests alone.
 """
 
 from __future__ import annotations
@@ -15,9 +18,10 @@ from collections.abc import Callable
 import pytest
 
 from inspector.diagnosis.readiness import WaitResult, parse_targets
+from inspector.diagnosis.report import Report
 from inspector.kube.connection import Client, connect
 from inspector.live.waiting import wait_for
-from inspector.output.text import wait_explanation
+from inspector.output.text import explain, wait_explanation
 from inspector.settings import Settings
 
 
@@ -75,6 +79,40 @@ def assert_discoverable(request: pytest.FixtureRequest) -> AssertDiscoverable:
         try:
             return discoverable(
                 *services, timeout=timeout, namespace=namespace, kubeconfig=kubeconfig, context=context
+            )
+        except NotDiscoverable as exc:
+            pytest.fail(str(exc), pytrace=False)
+
+    return check
+
+
+def manifests_discoverable(
+    *paths: str, recursive: bool = False, namespace: str | None = None, from_namespace: str | None = None
+) -> Report:
+    """Judges manifests offline, as `kubectl svc-inspect diff --offline -f PATH...` does (with
+    `from_namespace`, its NetworkPolicies for a pod there too); raises NotDiscoverable with the
+    report in words when any finding is an error. No cluster is contacted."""
+    from inspector.live.inspecting import make_scope
+    from inspector.live.planning import Files, offline_client_findings, offline_report
+
+    report = offline_report(Files(tuple(paths), recursive, offline=True), make_scope(namespace))
+    if from_namespace is not None:
+        report = offline_client_findings(report, from_namespace)
+    if not report.ok:
+        raise NotDiscoverable(explain(report))
+    return report
+
+
+@pytest.fixture
+def assert_manifests_discoverable() -> Callable[..., Report]:
+    """`assert_manifests_discoverable("k8s/", recursive=True)`: fails the test with the offline report."""
+
+    def check(
+        *paths: str, recursive: bool = False, namespace: str | None = None, from_namespace: str | None = None
+    ) -> Report:
+        try:
+            return manifests_discoverable(
+                *paths, recursive=recursive, namespace=namespace, from_namespace=from_namespace
             )
         except NotDiscoverable as exc:
             pytest.fail(str(exc), pytrace=False)

@@ -118,16 +118,26 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
 
+@contextlib.contextmanager
+def serving() -> Iterator[FakeAPI]:
+    """A fake API server answering in a thread of its own until the block ends."""
+    server = FakeAPI()
+    # polled often, so that a test's end does not wait half a second per server (the default)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.closing.set()
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
 @pytest.fixture
 def api() -> Iterator[FakeAPI]:
-    server = FakeAPI()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.closing.set()
-    server.shutdown()
-    server.server_close()
-    thread.join()
+    with serving() as server:
+        yield server
 
 
 def kubeconfig(api: FakeAPI, tmp_path: Path) -> Path:

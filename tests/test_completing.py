@@ -58,6 +58,7 @@ def test_an_empty_line_offers_the_visible_commands_with_descriptions() -> None:
         "pods",
         "wait",
         "why",
+        "serve",
     ]
     assert (
         dict(candidates)["diff"]
@@ -99,6 +100,13 @@ def test_namespaces_and_contexts_are_completed_after_their_flags() -> None:
     assert words("diff", "--namespace=s") == (["--namespace=shop"], NO_FILE)
     assert words("resolve", "web", "--from-namespace", "") == (["default", "shop"], NO_FILE)
     assert words("pods", "--context", "p") == (["prod"], NO_FILE)
+
+
+def test_contexts_complete_the_last_name_of_their_list_and_offer_none_twice() -> None:
+    assert words("services", "--contexts", "") == (["dev", "prod"], NO_FILE)
+    assert words("diff", "--contexts", "dev,") == (["dev,prod"], NO_FILE)
+    assert words("dns", "--contexts=prod,d") == (["--contexts=prod,dev"], NO_FILE)
+    assert words("diff", "--contexts", "dev,prod,") == ([], NO_FILE)
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from inspector.kube.decoding import SCHEMAS, decode_page
+from inspector.kube.decoding import SCHEMAS, decode_event, decode_page
 from inspector.model.building import SnapshotBuilder
 
 MANIFESTS = sorted((Path(__file__).parent / "manifests").glob("*.yaml"))
@@ -43,3 +43,40 @@ def test_a_page_tells_its_version_and_continue_token() -> None:
     )
 
     assert page == {"items": [], "resource_version": "42", "continue_token": "next"}
+
+
+def test_a_watch_event_keeps_only_the_fields_a_list_page_keeps_and_its_resource_version() -> None:
+    pod = {
+        "kind": "Pod",
+        "apiVersion": "v1",
+        "metadata": {
+            "name": "web-1",
+            "namespace": "shop",
+            "resourceVersion": "42",
+            "labels": {"app": "web"},
+            "annotations": {"kubectl.kubernetes.io/last-applied-configuration": "{...}"},
+            "managedFields": [{"manager": "kubectl", "operation": "Apply", "fieldsV1": {"f:spec": {}}}],
+        },
+        "spec": {"nodeName": "node-a", "containers": [{"name": "web", "image": "agnhost"}]},
+        "status": {"phase": "Running", "podIP": "10.244.0.5"},
+    }
+    line = json.dumps({"type": "MODIFIED", "object": pod}).encode()
+
+    kind, obj = decode_event("Pod", line)
+
+    assert kind == "MODIFIED"
+    assert obj["metadata"] == {
+        "name": "web-1",
+        "namespace": "shop",
+        "resourceVersion": "42",
+        "labels": {"app": "web"},
+    }
+    assert obj["status"] == {"phase": "Running", "podIP": "10.244.0.5"}
+    assert "kind" not in obj and "image" not in obj["spec"]["containers"][0]
+
+
+def test_a_watch_error_keeps_its_status_whole() -> None:
+    status = {"kind": "Status", "code": 410, "message": "too old resource version"}
+
+    assert decode_event("Pod", json.dumps({"type": "ERROR", "object": status}).encode()) == ("ERROR", status)
+    assert decode_event("Pod", b'{"type": "BOOKMARK", "object": null}') == ("BOOKMARK", {})

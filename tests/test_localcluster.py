@@ -6,7 +6,9 @@ The cluster itself is exercised by the e2e suite; these pin down what can be che
 from __future__ import annotations
 
 import io
+import ipaddress
 import json
+import subprocess
 import sys
 import tarfile
 from pathlib import Path
@@ -15,6 +17,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "cluster"))
 
+import components
 import hostnet
 import images
 import nodes
@@ -24,7 +27,7 @@ def node(
     index: int, state: Path = Path("/srv/checkout/.cluster"), proxy_mode: str = "iptables"
 ) -> nodes.Node:
     return nodes.Node(
-        index, state, "10.96.0.0/16", "10.244.0.0/16", "10.96.0.10", "cluster.local", proxy_mode
+        index, state, "10.96.0.0/16", components.KWOK_POD_CIDR, "10.96.0.10", "cluster.local", proxy_mode
     )
 
 
@@ -123,3 +126,93 @@ def test_an_image_key_follows_what_goes_into_it(tool: Path) -> None:
         images.Image("registry.k8s.io/x/tool:2", entrypoint=("/tool",), files={"tool": tool}).key()
         != image.key()
     )
+
+
+# ------------------------------------------------------------------------ kwok's pod range and its guards
+
+THIS_MACHINE = ("192.0.2.0/24", "127.0.0.0/8")  # eth0's network (its gateway 192.0.2.1) and loopback
+
+
+def test_kwoks_pod_range_overlaps_nothing_here_and_holds_a_range_for_each_of_a_thousand_nodes() -> None:
+    kwok = ipaddress.ip_network(components.KWOK_POD_CIDR)
+    for other in (components.SERVICE_CIDR, hostnet.POD_CIDR, hostnet.NODE_NET, *THIS_MACHINE):
+        assert not kwok.overlaps(ipaddress.ip_network(other)), other
+    # nor this machine's DNS server: a range routed nowhere that held it cut every lookup off
+    ranges = [components.KWOK_POD_CIDR, components.SERVICE_CIDR, hostnet.POD_CIDR, hostnet.NODE_NET]
+    assert hostnet.nameservers(), "this machine names a DNS server"
+    assert hostnet.cut_off(ranges) == []
+    mask = next(a for a in components.controller_manager_args(None) if a.startswith("--node-cidr-mask-size="))
+    per_node = int(mask.partition("=")[2])
+    assert 2 ** (per_node - kwok.prefixlen) >= 1000  # the bench's largest plan: 1,000 kwok nodes
+    assert f"--cluster-cidr={kwok}" in components.controller_manager_args(None)
+    assert f"--cidr={kwok}" in components.kwok_args(None)
+
+
+class Recorder:
+    """Stands in for `run`: records every command, answers every one with success and no output."""
+
+    def __init__(self) -> None:
+        self.commands: list[tuple[str, ...]] = []
+
+    def __call__(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        self.commands.append(args)
+        return subprocess.CompletedProcess(list(args), 0, "", "")
+
+
+@pytest.fixture
+def recorded(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Recorder:
+    """hostnet's and nodes' commands recorded, never run (nothing on this host changes)."""
+    recorder = Recorder()
+    monkeypatch.setattr(hostnet, "run", recorder)
+    monkeypatch.setattr(nodes, "run", recorder)
+    monkeypatch.setattr(hostnet, "OWNER_FILE", tmp_path / "owner")  # the live cluster's is /run's
+    monkeypatch.setattr(hostnet.shutil, "which", lambda _: None)
+    return recorder
+
+
+def test_the_host_and_every_real_node_route_kwoks_whole_pod_range_nowhere(
+    recorded: Recorder, tmp_path: Path
+) -> None:
+    (tmp_path / "nodes.json").write_text(json.dumps(components.nodes_record(2, "iptables")))
+    real = components.real_nodes(tmp_path)
+    hostnet.setup_network(components.host_network(tmp_path, real))
+    void = ("ip", "route", "add", components.KWOK_POD_CIDR, "dev", hostnet.VOID, "src", hostnet.API_IP)
+    assert void in recorded.commands
+    for n in real:
+        nodes.setup_network(n, real)
+        assert (
+            *n.enter,
+            "ip",
+            "route",
+            "add",
+            components.KWOK_POD_CIDR,
+            "dev",
+            nodes.NODE_VOID,
+            "src",
+            n.ip,
+        ) in (recorded.commands)
+    recorded.commands.clear()
+    hostnet.teardown_network(components.host_network(tmp_path, real), None)
+    assert ("ip", "route", "del", components.KWOK_POD_CIDR) in recorded.commands
+
+
+def test_down_takes_down_the_kwok_route_that_up_made_even_from_before_the_range_was_recorded(
+    recorded: Recorder, tmp_path: Path
+) -> None:
+    (tmp_path / "nodes.json").write_text(json.dumps({"count": 1, "proxyMode": "iptables"}))  # older `up`
+    real = components.real_nodes(tmp_path)
+    assert real[0].kwok_pod_cidr == components.host_network(tmp_path, real).kwok_pod_cidr == "10.244.0.0/16"
+    hostnet.teardown_network(components.host_network(tmp_path, real), None)
+    assert ("ip", "route", "del", "10.244.0.0/16") in recorded.commands
+    (tmp_path / "nodes.json").write_text(json.dumps(components.nodes_record(1, "iptables")))
+    assert components.host_network(tmp_path, components.real_nodes(tmp_path)).kwok_pod_cidr == (
+        components.KWOK_POD_CIDR
+    )
+
+
+def test_up_refuses_ranges_that_hold_the_hosts_dns_server(tmp_path: Path) -> None:
+    resolv = tmp_path / "resolv.conf"
+    resolv.write_text("search example\nnameserver 10.255.255.53\nnameserver fd00::53\noptions ndots:1\n")
+    assert hostnet.nameservers(resolv) == ["10.255.255.53", "fd00::53"]
+    assert hostnet.cut_off(["10.192.0.0/10", "10.88.0.0/16"], resolv) == ["10.255.255.53 (in 10.192.0.0/10)"]
+    assert hostnet.cut_off(["10.128.0.0/10"], resolv) == []

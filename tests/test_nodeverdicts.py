@@ -304,3 +304,18 @@ def test_nodes_options_that_cannot_go_together_are_one_line_and_exit_2(
     assert run(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and says in err[0]
+
+
+def test_the_per_node_section_is_in_json_only_for_services_whose_spec_makes_it_depend_on_the_node() -> None:
+    from inspector.output.documents import service_json
+
+    doc = service_json(report(shop("  internalTrafficPolicy: Local\n")))
+    by_node = {n["node"]: n["ports"][0]["fromAPodThere"] for n in doc["trafficPerNode"]}
+    assert by_node["node-a"]["action"] == "forward" and by_node["node-a"]["endpoints"] == ["10.88.1.5:8080"]
+    assert by_node["node-b"] == {
+        "action": "drop",
+        "endpoints": [],
+        "snat": False,
+        "reason": "internalTrafficPolicy Local: no endpoint on node node-b",
+    }
+    assert "trafficPerNode" not in service_json(report(shop()))

@@ -46,3 +46,12 @@ def test_every_command_has_a_readme_heading(command: str) -> None:
     assert re.search(rf"^### `{re.escape(command)}[ `]", text, re.MULTILINE), (
         f"README.md has no '### `{command} ...`' heading"
     )
+
+
+def test_readme_offline_findings_list_is_exactly_the_catalogues() -> None:
+    from inspector.model.findings import offline_list
+
+    text = README.read_text(encoding="utf-8")
+    begin, end = "<!-- offline-findings:begin -->", "<!-- offline-findings:end -->"
+    assert text.count(begin) == 1 and text.count(end) == 1
+    assert text[text.index(begin) + len(begin) : text.index(end)] == f"\n{offline_list()}\n"

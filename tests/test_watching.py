@@ -134,6 +134,28 @@ def test_a_re_list_that_gets_no_answer_gives_up_in_time_and_is_tried_again(
     assert isinstance(events[1], Interrupted) and "did not answer within 0.5s" in events[1].reason
 
 
+def test_a_frozen_api_server_is_noticed_by_the_liveness_check_and_its_quiet_watch_shut(
+    api: FakeAPI, client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A watch that stays open and quiet says nothing by itself; /version going unanswered does."""
+    monkeypatch.setattr("inspector.kube.watching.LIVENESS_S", 0.1)
+    monkeypatch.setattr("inspector.kube.watching.LIVENESS_TIMEOUT_S", 0.3)
+    api.script["/version"] = [Reply(body={"major": "1"}), Reply(stall=True)]
+    api.script[PODS_PATH] = [HELD, Reply(stall=True)]  # the watch, then a re-list: frozen too
+    frozen = Client(client.api, client.context, client.namespace, client.server, request_timeout=0.5)
+
+    before = time.monotonic()
+    with Watch(frozen, watch_seconds=30) as watch:
+        watch.follow(Stream(PODS, "shop"), "7")
+        _, event = watch.events.get(timeout=10)
+
+    assert isinstance(event, Interrupted), event
+    assert event.reason == f"the API server {client.server} did not answer /version within 0.3s"
+    # since: when the API server last answered (the first /version), not when the watch was shut
+    assert event.since is not None and before <= event.since < time.monotonic()
+    assert [p for _, p, _ in api.seen].count("/version") >= 2
+
+
 def test_a_watch_answered_410_gone_lists_again_without_an_interruption(api: FakeAPI, client: Client) -> None:
     api.script[PODS_PATH] = [
         status(410, "too old resource version"),

@@ -1,7 +1,8 @@
 """The command line: a thin typer adapter over the live runs and the output, in rooms: the options and
 output types (`options.py`), the output plumbing every command shares (`showing.py`), the commands
 (`commands.py`), the one place failures become exit statuses (`running.py`), the values a TAB offers
-(`candidates.py`) and kubectl's completion executable (`completing.py`), Go durations (`durations.py`).
+(`candidates.py`) and kubectl's completion executable (`completing.py`), Go durations (`durations.py`),
+and `serve`'s HTTP side (`exposing.py`: /metrics, /healthz, /readyz, /report, the stop on SIGTERM).
 
 `main` is the executable's entry point. Before anything heavy is imported it puts the Ctrl-C handler
 in place (one line, "interrupted", and 130, at any moment of a run) and, for supervisors and tests,

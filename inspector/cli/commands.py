@@ -28,20 +28,29 @@ from inspector.cli.options import (
     DNSRetries,
     DNSServer,
     DNSTimeout,
+    Filenames,
+    Fleeted,
     NoHeaders,
+    OfflineOpt,
     Output,
     QType,
+    Recursive,
     Scoped,
     ServiceArg,
     WaitFor,
     WatchOpt,
+    files_given,
     with_options,
 )
 from inspector.errors import BadInput
 from inspector.status import ExitStatus
 
 if TYPE_CHECKING:
+    from inspector.diagnosis.reach import Reachability
     from inspector.diagnosis.report import Report
+    from inspector.kube.connection import Client
+    from inspector.live.fleet import Fleet
+    from inspector.model.snapshot import Snapshot
 
 app = typer.Typer(
     name=PROG,
@@ -73,21 +82,26 @@ def root(
 
 
 @app.command("services")
-@with_options(Scoped)
+@with_options(Fleeted)
 def services(
-    opts: Scoped,
+    opts: Fleeted,
     name: Annotated[
         str | None,
         typer.Argument(help="A Service: show its detail view.", autocompletion=candidates.service_values),
     ] = None,
     no_headers: NoHeaders = False,
     watch: WatchOpt = False,
+    filename: Filenames = None,
+    recursive: Recursive = False,
+    offline: OfflineOpt = False,
 ) -> int:
-    """One row per Service; with NAME, its detail view (pods, near misses, ports, endpoints, findings)."""
+    """One row per Service; with NAME, its detail view (pods, near misses, ports, endpoints, findings).
+    With -f, as it will be once those manifests are applied (--offline: the files alone)."""
     from inspector.live.viewing import service_details
     from inspector.output import documents, reachviews, tables
 
     opts.allow(PICTURED, "services")
+    files = files_given(filename, recursive, offline)
 
     def table(report: Report) -> str:
         if name is not None:
@@ -97,6 +111,34 @@ def services(
             )
         return tables.services_table(report, wide=opts.output is Output.wide, no_headers=no_headers)
 
+    fleet = opts.fleet(watch)
+    if fleet is not None:
+        if files is not None:
+            raise BadInput(
+                "--contexts and --all-contexts judge live clusters; they cannot be combined with -f"
+            )
+        from inspector.live.fleet import inspect_fleet
+        from inspector.live.inspecting import make_scope
+        from inspector.output import fleetviews
+
+        results = inspect_fleet(fleet, make_scope(opts.namespace, opts.all_namespaces, name, opts.selector))
+
+        def fleet_text() -> str:
+            if name is not None:
+                return fleetviews.per_context_text(results, table)
+            wide = opts.output is Output.wide
+            return fleetviews.services_fleet_table(results, wide, no_headers) or "No Services found."
+
+        return showing.fleet_shown(
+            opts,
+            results,
+            documents.report_json,
+            documents.summary_json,
+            fleet_text,
+            failed=lambda r: not r.ok,
+            report=lambda r: r,
+        )
+
     return showing.listed(
         opts,
         name,
@@ -104,6 +146,7 @@ def services(
         lambda r: tables.service_names(r.services),
         table,
         lambda r: documents.report_json(r, lazy=True),
+        files,
     )
 
 
@@ -138,9 +181,9 @@ app.command("ep", help="Alias of endpoints.", hidden=True)(endpoints)
 
 
 @app.command("diff")
-@with_options(Scoped)
+@with_options(Fleeted)
 def diff(
-    opts: Scoped,
+    opts: Fleeted,
     service: ServiceArg = None,
     dns: Annotated[bool, typer.Option("--dns", help="Also check every Service's DNS records.")] = False,
     from_namespace: Annotated[
@@ -156,21 +199,56 @@ def diff(
     timeout: DNSTimeout = "2s",
     retries: DNSRetries = 1,
     watch: WatchOpt = False,
+    filename: Filenames = None,
+    recursive: Recursive = False,
+    offline: OfflineOpt = False,
 ) -> int:
-    """Expected vs actual endpoints for every Service in scope, and all findings (CI-friendly)."""
+    """Expected vs actual endpoints for every Service in scope, and all findings (CI-friendly). With -f,
+    what applying those manifests would do: laid over the cluster (nothing is written), or with
+    --offline the files alone."""
     from inspector.output import documents, tables, text
 
     opts.allow(PICTURED, "diff")
+    files = files_given(filename, recursive, offline)
     if watch:
         if dns:
             raise BadInput("-w follows the API's objects; --dns cannot be combined with it")
+        if files is not None:
+            raise BadInput("-w follows the cluster as it changes; it cannot be combined with -f")
         return showing.followed(opts, service, text.explain)
-    dns_options = opts.dns_options(dns_server, cluster_domain, timeout, retries) if dns else None
+    if dns and files is not None:
+        raise BadInput(
+            "--dns asks the cluster DNS, which cannot answer for files not applied yet: "
+            "`dns -f` lists the records they will have"
+        )
     if from_namespace is not None:
         from inspector.model.names import validate_name
 
         validate_name(from_namespace, "namespace")
-    client, report = opts.report(service)
+    fleet = opts.fleet()
+    if fleet is not None:
+        if files is not None:
+            raise BadInput(
+                "--contexts and --all-contexts judge live clusters; they cannot be combined with -f"
+            )
+        return _diff_fleet(
+            opts, fleet, service, from_namespace, dns, dns_server, cluster_domain, timeout, retries
+        )
+    dns_options = opts.dns_options(dns_server, cluster_domain, timeout, retries) if dns else None
+
+    def words() -> str:
+        if opts.output is Output.name:  # the Services that are not ok, for xargs
+            return tables.service_names(sr for sr in report.services if sr.status.value != "ok")
+        return text.explain(report)
+
+    if files is not None and files.offline:
+        from inspector.live.planning import offline_client_findings
+
+        report = opts.planned_report(service, files)
+        if from_namespace is not None:
+            report = offline_client_findings(report, from_namespace)
+        return showing.shown(opts, report, lambda: documents.report_json(report, lazy=True), words)
+    client, report = opts.report(service, files)
     with client:
         if from_namespace is not None:
             from inspector.live.inspecting import with_client_findings
@@ -181,12 +259,48 @@ def diff(
 
             report = with_dns(client, report, dns_options)
 
-    def words() -> str:
-        if opts.output is Output.name:  # the Services that are not ok, for xargs
-            return tables.service_names(sr for sr in report.services if sr.status.value != "ok")
-        return text.explain(report)
-
     return showing.shown(opts, report, lambda: documents.report_json(report, lazy=True), words)
+
+
+def _diff_fleet(
+    opts: Fleeted,
+    fleet: Fleet,
+    service: str | None,
+    from_namespace: str | None,
+    dns: bool,
+    dns_server: str | None,
+    cluster_domain: str | None,
+    timeout: str,
+    retries: int,
+) -> int:
+    """diff across contexts: in each, the same steps as in one (the report, then the NetworkPolicy
+    findings for --from-namespace, then the DNS findings with that context's DNS options)."""
+    from inspector.live.inspecting import inspect_cluster, make_scope, with_client_findings
+    from inspector.output import documents, fleetviews, text
+
+    scope = make_scope(opts.namespace, opts.all_namespaces, service, opts.selector)
+    dns_options = opts.fleet_dns_options(fleet, dns_server, cluster_domain, timeout, retries) if dns else {}
+
+    def one(context: str, client: Client) -> Report:
+        report = inspect_cluster(client, scope)
+        if from_namespace is not None:
+            report = with_client_findings(client, report, from_namespace)
+        if context in dns_options:
+            from inspector.live.asking import with_dns
+
+            report = with_dns(client, report, dns_options[context])
+        return report
+
+    results = fleet.each(one)
+    return showing.fleet_shown(
+        opts,
+        results,
+        documents.report_json,
+        documents.summary_json,
+        lambda: fleetviews.diff_fleet_text(results, text.explain),
+        failed=lambda r: not r.ok,
+        report=lambda r: r,
+    )
 
 
 @app.command("resolve")
@@ -225,9 +339,9 @@ def resolve(
 
 
 @app.command("dns")
-@with_options(Scoped)
+@with_options(Fleeted)
 def dns(
-    opts: Scoped,
+    opts: Fleeted,
     service: ServiceArg = None,
     dns_server: DNSServer = None,
     cluster_domain: ClusterDomain = None,
@@ -245,6 +359,9 @@ def dns(
     from inspector.output import dnsviews
 
     opts.allow(DOCUMENTS, "dns")
+    fleet = opts.fleet()
+    if fleet is not None:
+        return _dns_fleet(opts, fleet, service, dns_server, cluster_domain, timeout, retries, tcp)
     options = dataclasses.replace(opts.dns_options(dns_server, cluster_domain, timeout, retries), tcp=tcp)
     client, report = opts.report(service)
     with client:
@@ -258,6 +375,49 @@ def dns(
     showing.notes(report)
     errors = [*(f for c in checks for f in c.findings), *others]
     return opts.status(any(f.severity is Severity.ERROR for f in errors))
+
+
+def _dns_fleet(
+    opts: Fleeted,
+    fleet: Fleet,
+    service: str | None,
+    dns_server: str | None,
+    cluster_domain: str | None,
+    timeout: str,
+    retries: int,
+    tcp: bool,
+) -> int:
+    """dns across contexts: in each, its report and its own DNS asked (its server or its replicas)."""
+    from inspector.live.asking import inspect_dns
+    from inspector.live.inspecting import inspect_cluster, make_scope
+    from inspector.model.findings import Severity
+    from inspector.output import dnsviews, fleetviews
+
+    scope = make_scope(opts.namespace, opts.all_namespaces, service, opts.selector)
+    options = {
+        ctx: dataclasses.replace(o, tcp=tcp)
+        for ctx, o in opts.fleet_dns_options(fleet, dns_server, cluster_domain, timeout, retries).items()
+    }
+
+    def one(context: str, client: Client) -> fleetviews.DNSFound:
+        report = inspect_cluster(client, scope)
+        found = inspect_dns(client, report, options[context])
+        return report, found.checks, found.server, found.replicas, found.findings
+
+    def failed(found: fleetviews.DNSFound) -> bool:
+        _, checks, _, _, others = found
+        return any(f.severity is Severity.ERROR for f in [*(f for c in checks for f in c.findings), *others])
+
+    results = fleet.each(one)
+    return showing.fleet_shown(
+        opts,
+        results,
+        lambda found: dnsviews.dns_json(*found),
+        lambda found: dnsviews.dns_summary(found[0], found[1], found[4]),
+        lambda: fleetviews.dns_fleet_text(results),
+        failed=failed,
+        report=lambda found: found[0],
+    )
 
 
 @app.command("reach")
@@ -278,21 +438,46 @@ def reach(
         str | None,
         typer.Option("--from-labels", help="With --from-namespace: the client pod's labels, KEY=VALUE,..."),
     ] = None,
+    filename: Filenames = None,
+    recursive: Recursive = False,
+    offline: OfflineOpt = False,
 ) -> int:
     """May this client reach every ready endpoint of SERVICE, and kube-dns? The NetworkPolicy verdict
     per endpoint (the endpoint pod's ingress, the client's egress), naming every policy that selects
-    either side and the rule that decides. Exit 0 when all are reachable, 1 when any is denied."""
-    from inspector.live.inspecting import check_reach_options, reach_service
+    either side and the rule that decides. Exit 0 when all are reachable, 1 when any is denied. With -f,
+    the policies (and objects) of those manifests judged with the live ones (--offline: alone)."""
+    from inspector.live.inspecting import check_reach_options, make_client, pod_location, reach_service
     from inspector.model.names import validate_name
     from inspector.output import reachviews
 
-    check_reach_options(service, from_namespace, from_pod, from_labels)
+    chosen = check_reach_options(service, from_namespace, from_pod, from_labels)
     if opts.namespace is not None:
         validate_name(opts.namespace, "namespace")
-    with opts.connect() as client:
-        result, snapshot = reach_service(
-            client, opts.namespace or client.namespace, service, from_namespace, from_pod, from_labels
-        )
+    files = files_given(filename, recursive, offline)
+    if files is not None:
+        from inspector.live.planning import DEFAULT_NAMESPACE, reach_planned
+
+        def judged(namespace: str, client: Client | None = None) -> tuple[Reachability, Snapshot]:
+            client_namespace = from_namespace or pod_location(from_pod or "", namespace)[0]
+            return reach_planned(
+                files,
+                namespace,
+                service,
+                lambda snap: make_client(snap, from_namespace, from_pod, namespace, chosen),
+                client,
+                client_namespace,
+            )
+
+        if files.offline:
+            result, snapshot = judged(opts.namespace or DEFAULT_NAMESPACE)
+        else:
+            with opts.connect() as client:
+                result, snapshot = judged(opts.namespace or client.namespace, client)
+    else:
+        with opts.connect() as client:
+            result, snapshot = reach_service(
+                client, opts.namespace or client.namespace, service, from_namespace, from_pod, from_labels
+            )
     showing.told(opts, lambda: reachviews.reach_json(result), lambda: reachviews.reach_text(result))
     if snapshot.notes:
         typer.echo("\n".join(f"note: {n}" for n in snapshot.notes), err=True)
@@ -484,6 +669,78 @@ def why(
     return showing.answered(
         opts, lambda: whyviews.why_json(verdict), lambda: whyviews.why_text(verdict), verdict.ok
     )
+
+
+@app.command("serve")
+@with_options(Common)
+def serve(
+    opts: Common,
+    all_namespaces: AllNamespaces = False,
+    listen: Annotated[
+        str,
+        typer.Option("--listen", help="Where to serve /metrics, /healthz, /readyz and /report: HOST:PORT."),
+    ] = "0.0.0.0:9847",
+    dns: Annotated[
+        bool, typer.Option("--dns", help="Also check every Service's DNS records (again each minute).")
+    ] = False,
+    events: Annotated[
+        bool,
+        typer.Option(
+            "--events",
+            help="Write a Kubernetes Event on a Service when one of its findings appears or is resolved "
+            "(needs deploy/rbac-events.yaml).",
+        ),
+    ] = False,
+    dns_server: DNSServer = None,
+    cluster_domain: ClusterDomain = None,
+    timeout: DNSTimeout = "2s",
+    retries: DNSRetries = 1,
+) -> int:
+    """Keep watching: the report of the Services in scope, kept current as the cluster changes, served
+    over HTTP (Prometheus metrics at /metrics, /healthz, /readyz, and the diff -o json document at
+    /report) until SIGTERM (exit 0 once every watch and connection is closed) or Ctrl-C (130)."""
+    import threading
+
+    from inspector.cli import exposing
+    from inspector.live.inspecting import make_scope
+    from inspector.live.serving import serve as keep_serving
+
+    opts.allow(frozenset({Output.table}), "serve")
+    address = exposing.parse_listen(listen)
+    scope = make_scope(opts.namespace, all_namespaces)
+    seconds = opts.settings.watch_seconds()
+    dns_options = opts.dns_options(dns_server, cluster_domain, timeout, retries) if dns else None
+    stop = threading.Event()
+    restore = exposing.stopped_by_signals(stop)
+    board = exposing.Board()
+    try:
+        with opts.connect() as client:
+            server, thread = exposing.listening(address, board)
+            host, port = server.server_address[:2]
+            typer.echo(f"serve: listening on {host!s}:{port}", err=True)
+            try:
+                keep_serving(
+                    client,
+                    scope,
+                    board.publish,
+                    stop,
+                    watch_seconds=seconds,
+                    notify=showing.told_on_stderr,
+                    dns=dns_options,
+                    events=events,
+                )
+            finally:
+                server.shutdown()
+                server.server_close()
+                thread.join()
+    finally:
+        restore()
+    left = exposing.threads_left()
+    if left:
+        typer.echo(f"error: serve stopped, but threads are still running: {', '.join(left)}", err=True)
+        return ExitStatus.ERROR
+    typer.echo("serve: stopped", err=True)
+    return ExitStatus.OK
 
 
 @contextmanager

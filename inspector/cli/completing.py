@@ -142,14 +142,14 @@ def complete(args: Sequence[str], asker: Callable[[Line], Asker] = Asker) -> tup
     previous = words[-1] if words else ""
     wanting = next((f for f in flags if previous in f.names and f.takes_value), None)
     if previous.startswith("-") and "=" not in previous and wanting is not None:
-        values = _values(wanting.long, command, line, asker)
+        values = _listed(wanting.long, _values(wanting.long, command, line, asker), current)
         return [(v, d) for v, d in values if v.startswith(current)], _directive(wanting.long)
     if current.startswith("--") and "=" in current:
         name, _, typed = current.partition("=")
         flag = next((f for f in flags if name in f.names and f.takes_value), None)
         if flag is None:
             return [], NO_FILE
-        values = _values(flag.long, command, line, asker)
+        values = _listed(flag.long, _values(flag.long, command, line, asker), typed)
         return [(f"{name}={v}", d) for v, d in values if v.startswith(typed)], _directive(flag.long)
     if current.startswith("-"):
         offered = flags if command is not None else flags_of(root())
@@ -172,13 +172,23 @@ def _directive(long: str) -> int:
     return DEFAULT if long == "--kubeconfig" else NO_FILE
 
 
+def _listed(long: str, values: list[Candidate], typed: str) -> list[Candidate]:
+    """`--contexts a,b,...`: each candidate completes the last name of the list typed so far, and
+    names already listed are not offered again."""
+    if long != "--contexts":
+        return values
+    head, comma, _ = typed.rpartition(",")
+    listed = set(head.split(",")) if comma else set()
+    return [(f"{head}{comma}{v}", d) for v, d in values if v not in listed]
+
+
 def _values(long: str, command: Any, line: Line, asker: Callable[[Line], Asker]) -> list[Candidate]:
     if long == "--output":
         return _output_values(line.command)
     try:
         if long in ("--namespace", "--from-namespace"):
             return [(n, "") for n in asker(line).namespaces()]
-        if long == "--context":
+        if long in ("--context", "--contexts"):
             return [(n, "") for n in asker(line).contexts()]
     except Exception:  # a TAB prints no error into the user's line: logged, see swallowed()
         swallowed(f"the values of {long}")

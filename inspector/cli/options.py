@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     from inspector.diagnosis.report import Report
     from inspector.kube.connection import Client
     from inspector.live.asking import DNSOptions
+    from inspector.live.fleet import Fleet
+    from inspector.live.planning import Files
 
 
 class Output(StrEnum):
@@ -91,6 +93,18 @@ OutputOpt = Annotated[
         help="table, wide, json or yaml; name (services, endpoints, pods, diff); dot or svg (services, diff).",
     ),
 ]
+Contexts = Annotated[
+    str | None,
+    typer.Option(
+        "--contexts",
+        help="Ask these kubeconfig contexts, comma-separated, in parallel (a CONTEXT column first).",
+        autocompletion=candidates.context_values,
+        show_default=False,
+    ),
+]
+AllContexts = Annotated[
+    bool, typer.Option("--all-contexts", help="Ask every context of the kubeconfig, in parallel.")
+]
 ServiceArg = Annotated[
     str | None, typer.Argument(help="Only this Service.", autocompletion=candidates.service_values)
 ]
@@ -133,6 +147,25 @@ DNSTimeout = Annotated[
     str, typer.Option("--timeout", help="How long to wait for each DNS answer, e.g. 2s, 500ms.")
 ]
 DNSRetries = Annotated[int, typer.Option("--retries", help="How often to ask again after a DNS timeout.")]
+Filenames = Annotated[
+    list[str] | None,
+    typer.Option(
+        "-f",
+        "--filename",
+        help="What if these manifests were applied: a file, a directory (-R: with its subdirectories) or "
+        "- for stdin; YAML documents, JSON, List objects. Repeatable.",
+        show_default=False,
+    ),
+]
+Recursive = Annotated[
+    bool, typer.Option("-R", "--recursive", help="With -f DIRECTORY: its subdirectories' files too.")
+]
+OfflineOpt = Annotated[
+    bool,
+    typer.Option(
+        "--offline", help="With -f: judge the files alone; no cluster is contacted, no kubeconfig read."
+    ),
+]
 
 # --------------------------------------------------------------------------- options every command shares
 
@@ -185,23 +218,90 @@ class Scoped(Common):
     selector: str | None
     exit_zero: bool
 
-    def report(self, name: str | None) -> tuple[Client, Report]:
-        """The connection (to close) and the report of the Services in scope."""
+    def report(self, name: str | None, files: Files | None = None) -> tuple[Client, Report]:
+        """The connection (to close) and the report of the Services in scope; with `files`, as it
+        will be once they are applied (laid over the cluster)."""
         from inspector.live.inspecting import inspect_cluster, make_scope
 
         scope = make_scope(self.namespace, self.all_namespaces, name, self.selector)
         client = self.connect()
         try:
+            if files is not None:
+                from inspector.live.planning import overlay_report
+
+                return client, overlay_report(client, files, scope)
             return client, inspect_cluster(client, scope)
         except BaseException:
             client.close()
             raise
 
+    def planned_report(self, name: str | None, files: Files) -> Report:
+        """--offline: the report of the files alone; no cluster contacted."""
+        from inspector.live.inspecting import make_scope
+        from inspector.live.planning import offline_report
+
+        scope = make_scope(self.namespace, self.all_namespaces, name, self.selector)
+        setup_logging(self.verbose)
+        return offline_report(files, scope)
+
     def status(self, failed: bool) -> int:
         return ExitStatus.ERROR if failed and not self.exit_zero else ExitStatus.OK
 
 
+FLEET_OUTPUTS = DOCUMENTS  # -o name, dot and svg show one cluster's objects
+
+
+@dataclass(frozen=True, slots=True)
+class Fleeted(Scoped):
+    """... and of every command that can ask several contexts at once (services, diff, dns)."""
+
+    contexts: str | None
+    all_contexts: bool
+
+    def fleet(self, watch: bool = False) -> Fleet | None:
+        """The contexts `--contexts`/`--all-contexts` ask, checked against the kubeconfig before any
+        request; None when neither is given (the one context of `--context`)."""
+        if self.contexts is None and not self.all_contexts:
+            return None
+        flag = "--contexts" if self.contexts is not None else "--all-contexts"
+        if self.context is not None:
+            raise BadInput(f"{flag} asks several contexts and --context names one: give one of them")
+        if watch:
+            raise BadInput(f"-w follows one context: it cannot be combined with {flag}")
+        if self.output not in FLEET_OUTPUTS:
+            raise BadInput(f"-o {self.output.value} shows one context: it cannot be combined with {flag}")
+        from inspector.live.fleet import Fleet, choose_contexts
+
+        timeout = parse_duration(self.request_timeout)
+        names = choose_contexts(self.contexts, self.all_contexts, self.kubeconfig, self.settings)
+        setup_logging(self.verbose)
+        return Fleet(names, self.kubeconfig, timeout, self.settings)
+
+    def fleet_dns_options(
+        self, fleet: Fleet, server: str | None, domain: str | None, timeout: str, retries: int
+    ) -> dict[str, DNSOptions]:
+        """Each context's DNS options: --dns-server (else INSPECTOR_DNS_SERVER) names one server per
+        context, CONTEXT=HOST[:PORT],... (or one HOST[:PORT] for a fleet of one)."""
+        import dataclasses
+
+        from inspector.live.fleet import dns_servers
+        from inspector.settings import ENV_DNS_SERVER
+
+        source = "--dns-server" if server else ENV_DNS_SERVER
+        servers = dns_servers(server or self.settings.dns_server, source, fleet.contexts)
+        base = dataclasses.replace(self, settings=dataclasses.replace(self.settings, dns_server=None))
+        options = base.dns_options(None, domain, timeout, retries)
+        return {
+            ctx: dataclasses.replace(options, server=servers[ctx], server_via=source)
+            if ctx in servers
+            else options
+            for ctx in fleet.contexts
+        }
+
+
 _OPTIONS: dict[str, tuple[Any, Any]] = {
+    "contexts": (Contexts, None),
+    "all_contexts": (AllContexts, False),
     "kubeconfig": (Kubeconfig, None),
     "context": (Context, None),
     "namespace": (Namespace, None),
@@ -244,6 +344,13 @@ def with_options(kind: type[Common]) -> Callable[[Callable[..., int]], Callable[
         return with_opts
 
     return decorate
+
+
+def files_given(paths: list[str] | None, recursive: bool, offline: bool) -> Files | None:
+    """-f, -R and --offline, checked before anything is read."""
+    from inspector.live.planning import make_files
+
+    return make_files(paths, recursive, offline)
 
 
 INVOCATION = "invocation"  # the name of typer's Context among a command's parameters

@@ -8,17 +8,21 @@ all of them, and written once here.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 
-from inspector.cli.options import Common, Output, Scoped
+from inspector.cli.options import Common, Fleeted, Output, Scoped
 from inspector.errors import BadInput
 from inspector.status import ExitStatus
 
 if TYPE_CHECKING:
     from inspector.diagnosis.report import Report
+    from inspector.live.fleet import ContextResult
+    from inspector.live.planning import Files
+
+T = TypeVar("T")
 
 
 def emit(text: str) -> None:
@@ -80,9 +84,11 @@ def listed(
     names: Callable[[Report], str],
     table: Callable[[Report], str],
     document: Callable[[Report], Any],
+    files: Files | None = None,
 ) -> int:
     """A command that lists what the report says of the Services in scope: `-o name` lists their
-    names, a table (or detail view) otherwise; `-w` follows it, or it is shown once."""
+    names, a table (or detail view) otherwise; `-w` follows it, or it is shown once; with `files`,
+    as it will be once they are applied."""
 
     def text(report: Report) -> str:
         if opts.output is Output.name:
@@ -90,9 +96,14 @@ def listed(
         return table(report) or none_found(report)
 
     if watch:
+        if files is not None:
+            raise BadInput("-w follows the cluster as it changes; it cannot be combined with -f")
         return followed(opts, name, text)
-    client, report = opts.report(name)
-    client.close()
+    if files is not None and files.offline:
+        report = opts.planned_report(name, files)
+    else:
+        client, report = opts.report(name, files)
+        client.close()
     return shown(opts, report, lambda: document(report), lambda: text(report))
 
 
@@ -134,3 +145,33 @@ def none_found(report: Report) -> str:
     ns = report.snapshot.namespaces
     where = "any namespace" if ns is None else f"namespace {', '.join(ns)}"
     return f"No Services found in {where}."
+
+
+def fleet_shown(
+    opts: Fleeted,
+    results: Sequence[ContextResult[T]],
+    document: Callable[[T], dict[str, Any]],
+    summary: Callable[[T], Mapping[str, int]],
+    text: Callable[[], str],
+    failed: Callable[[T], bool],
+    report: Callable[[T], Report],
+) -> int:
+    """Several contexts' answers: the fleet's document or text on stdout; on stderr one line per
+    context that failed, naming it, and each context's notes. The exit status is the highest of the
+    contexts' own (a context that cannot be reached: 3, whatever the others found)."""
+    from inspector.output.fleetviews import fleet_json
+
+    if opts.as_document:
+        write_document(fleet_json(results, document, summary), opts.output)
+    else:
+        emit(text())
+    statuses = []
+    for r in results:
+        if r.error is not None:
+            typer.echo(f'error: context "{r.context}": {r.error}', err=True)
+            statuses.append(int(r.error.exit_status))
+        elif r.value is not None:
+            for note in report(r.value).notes:
+                typer.echo(f'note: context "{r.context}": {note}', err=True)
+            statuses.append(opts.status(failed(r.value)))
+    return max(statuses, default=ExitStatus.OK)

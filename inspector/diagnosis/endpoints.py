@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from inspector.model.snapshot import EndpointSlice, Service, SlicePort
 
 EndpointKey = tuple[str, int | None, str, str | None]
+PENDING_IP = ""  # the address of a planned pod's endpoint (what-if runs): not allocated yet
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,11 +33,16 @@ class Endpoint:
 
     @property
     def key(self) -> EndpointKey:
-        return (self.ip, self.port, self.protocol, self.port_name)
+        return (self.ip or f"<{self.pod}>", self.port, self.protocol, self.port_name)
+
+    @property
+    def pending(self) -> bool:
+        """A planned pod's endpoint (what-if runs): its address is not known before the pod runs."""
+        return self.ip == PENDING_IP
 
     @property
     def address(self) -> str:
-        host = f"[{self.ip}]" if ":" in self.ip else self.ip
+        host = "<pending>" if self.pending else f"[{self.ip}]" if ":" in self.ip else self.ip
         return f"{host}:{self.port}" if self.port is not None else host
 
     @property

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from inspector.diagnosis.endpoints import Endpoint
+from inspector.diagnosis.endpoints import PENDING_IP, Endpoint
 from inspector.model.selectors import LabelIndex
 from inspector.model.snapshot import ContainerPort, Node, Pod, Service, ServicePort
 
@@ -87,14 +87,15 @@ def expect(service: Service, index: LabelIndex) -> Expectation:
     if not service.selects_pods:
         return Expectation(service, (), (), (), ())
     selected = tuple(index.select(service.namespace, service.selector or {}))
-    eligible = tuple(p for p in selected if p.ip and not p.terminal)
+    # a planned pod (what-if runs) will have an IP: its endpoints are expected, their address unknown
+    eligible = tuple(p for p in selected if (p.ip or p.planned) and not p.terminal)
     resolutions: list[PortResolution] = []
     endpoints: list[Endpoint] = []
     publish = service.publish_not_ready_addresses
     for pod in eligible:
         serving = pod.ready  # the controller's podToEndpoint: serving is the pod's Ready alone
         ready = publish or (serving and not pod.terminating)
-        ips = pod_ips_for(service, pod)
+        ips = pod_ips_for(service, pod) or ((PENDING_IP,) if pod.planned else ())
         if not service.ports:
             endpoints += [
                 Endpoint(ip, None, "TCP", None, pod.name, pod.node, ready, serving, pod.terminating)

@@ -8,7 +8,7 @@ by label once, slices by Service name once.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -17,7 +17,7 @@ from inspector.diagnosis.checks.naming import naming_findings
 from inspector.diagnosis.endpoints import Endpoint, SliceIndex, actual_endpoints
 from inspector.diagnosis.expectations import Expectation, NodePortEndpoint, expect, expected_node_ports
 from inspector.diagnosis.routes import BackendState, backend_states
-from inspector.model.findings import Finding, Severity, finding, worst
+from inspector.model.findings import CATALOGUE, Finding, Severity, finding, worst
 from inspector.model.selectors import LabelIndex, near_misses
 from inspector.model.snapshot import Service, ServiceType, Snapshot, Workload
 
@@ -131,6 +131,11 @@ def _scaled_to_zero(service: Service, workloads: list[Workload]) -> tuple[Worklo
     )
 
 
+def judged_offline(findings: Iterable[Finding]) -> list[Finding]:
+    """The findings judged from manifests alone: all a what-if run claims for what does not run yet."""
+    return [f for f in findings if CATALOGUE[f.code].offline]
+
+
 def inspect_snapshot(snapshot: Snapshot, include: Callable[[Service], bool] | None = None) -> Report:
     """Expected vs actual endpoints and findings for every Service in the snapshot that `include` keeps.
 
@@ -142,7 +147,8 @@ def inspect_snapshot(snapshot: Snapshot, include: Callable[[Service], bool] | No
     for w in snapshot.workloads:
         workloads_by_ns.setdefault(w.namespace, []).append(w)
 
-    routes = backend_states(snapshot, slice_index)
+    what_if = snapshot.what_if
+    routes = backend_states(snapshot, slice_index, index)
     routes_to: dict[str, list[BackendState]] = {}
     for b in routes:
         routes_to.setdefault(b.backend.service_key, []).append(b)
@@ -152,10 +158,15 @@ def inspect_snapshot(snapshot: Snapshot, include: Callable[[Service], bool] | No
         if include is not None and not include(svc):
             continue
         exp = expect(svc, index)
-        slices = tuple(slice_index.for_service(svc))
+        # a Service the files of a what-if run touch: its slices are what the controller will write
+        # once they are applied, which no one can read yet; nothing is claimed about them
+        planned = what_if is not None and what_if.planned(svc.key)
+        slices = () if planned else tuple(slice_index.for_service(svc))
         actual = tuple(actual_endpoints(slices, portless_service=not svc.ports))
         missing, unexpected, differ = (
-            _diff(exp.endpoints, actual) if svc.type is not ServiceType.EXTERNAL_NAME else ((), (), ())
+            _diff(exp.endpoints, actual)
+            if svc.type is not ServiceType.EXTERNAL_NAME and not planned
+            else ((), (), ())
         )
         no_pods = svc.selects_pods and not exp.selected
         facts = ServiceFacts(
@@ -177,28 +188,41 @@ def inspect_snapshot(snapshot: Snapshot, include: Callable[[Service], bool] | No
             service_events=tuple(
                 e for e in snapshot.service_events if e.namespace == svc.namespace and e.service == svc.name
             ),
+            planned=planned,
         )
         leading = tuple(routes_to.get(svc.key, ()))
         route_findings = [b.finding for b in leading if b.finding is not None]
+        found = run_checks(facts) + route_findings
         reports.append(
             ServiceReport(
                 facts,
-                tuple(run_checks(facts)) + tuple(route_findings),
+                tuple(judged_offline(found) if planned else found),
                 expected_node_ports(svc, snapshot.nodes),
                 leading,
             )
         )
 
-    cluster_findings: list[Finding] = []
-    if include is None:
-        existing = {(s.namespace, s.name) for s in snapshot.services}
-        for namespace, name in sorted(slice_index.services_named()):
-            if (namespace, name) not in existing:
-                for s in slice_index.slices_naming(namespace, name):
-                    if not s.legacy:
-                        cluster_findings.append(
-                            finding("orphan-endpointslice", slice=s.key, service=f"{namespace}/{name}")
-                        )
-        cluster_findings += naming_findings(snapshot)
-        cluster_findings += [b.finding for b in routes if b.state == "service-missing" and b.finding]
-    return Report(snapshot, tuple(reports), tuple(cluster_findings), tuple(routes))
+    cluster = cluster_findings(snapshot, slice_index, routes) if include is None else ()
+    if what_if is not None and what_if.offline:
+        cluster = tuple(judged_offline(cluster))
+    return Report(snapshot, tuple(reports), cluster, tuple(routes))
+
+
+def cluster_findings(
+    snapshot: Snapshot, slice_index: SliceIndex | None = None, routes: Sequence[BackendState] | None = None
+) -> tuple[Finding, ...]:
+    """The findings about no one Service: orphan EndpointSlices, naming mistakes, routes to a
+    Service that does not exist. Each is about one namespace's objects only, so `serve` keeps them
+    per namespace and judges again only the namespaces a change touched."""
+    slice_index = SliceIndex(snapshot.slices) if slice_index is None else slice_index
+    routes = backend_states(snapshot, slice_index) if routes is None else routes
+    out: list[Finding] = []
+    existing = {(s.namespace, s.name) for s in snapshot.services}
+    for namespace, name in sorted(slice_index.services_named()):
+        if (namespace, name) not in existing:
+            for s in slice_index.slices_naming(namespace, name):
+                if not s.legacy:
+                    out.append(finding("orphan-endpointslice", slice=s.key, service=f"{namespace}/{name}"))
+    out += naming_findings(snapshot)
+    out += [b.finding for b in routes if b.state == "service-missing" and b.finding]
+    return tuple(out)

@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from inspector.diagnosis.endpoints import SliceIndex, actual_endpoints
+from inspector.diagnosis.expectations import expect
 from inspector.model.findings import Finding, FindingCode, finding
+from inspector.model.selectors import LabelIndex
 from inspector.model.snapshot import Route, RouteBackend, Service, ServiceType, Snapshot
 
 OK = "ok"
@@ -47,9 +49,13 @@ def _state(backend: RouteBackend, service: Service | None, ready: bool) -> str:
     return OK if ready else "no-endpoints"
 
 
-def backend_states(snapshot: Snapshot, slices: SliceIndex | None = None) -> list[BackendState]:
-    """Every Service backend of every route, in route order, with its state and finding."""
+def backend_states(
+    snapshot: Snapshot, slices: SliceIndex | None = None, pods: LabelIndex | None = None
+) -> list[BackendState]:
+    """Every Service backend of every route, in route order, with its state and finding. A Service
+    a what-if run plans is judged by the endpoints its pods will give (planned pods are ready)."""
     slices = slices or SliceIndex(snapshot.slices)
+    what_if = snapshot.what_if
     services = {(s.namespace, s.name): s for s in snapshot.services}
     ready: dict[tuple[str, str], bool] = {}
     out = []
@@ -58,8 +64,12 @@ def backend_states(snapshot: Snapshot, slices: SliceIndex | None = None) -> list
             key = (backend.namespace, backend.service)
             svc = services.get(key)
             if svc is not None and key not in ready:
-                eps = actual_endpoints(slices.for_service(svc), portless_service=not svc.ports)
-                ready[key] = any(e.ready for e in eps)
+                if what_if is not None and what_if.planned(svc.key):
+                    pods = pods or LabelIndex(snapshot.pods)
+                    ready[key] = any(e.ready for e in expect(svc, pods).endpoints)
+                else:
+                    eps = actual_endpoints(slices.for_service(svc), portless_service=not svc.ports)
+                    ready[key] = any(e.ready for e in eps)
             state = _state(backend, svc, ready.get(key, False))
             found = None
             if state != OK:

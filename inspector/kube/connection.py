@@ -13,7 +13,9 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -47,6 +49,10 @@ RETRIES = 4
 BACKOFF_S = 0.25  # before the first retry, doubling (0.25, 0.5, 1, 2)
 BACKOFF_MAX_S = 4.0
 RETRY_AFTER_MAX_S = 10  # a Retry-After longer than this is waited only this long
+# Loading a kubeconfig writes its certificates to temporary files that the client library remembers in
+# a module-level dict (registered before they are written): contexts connected in parallel (a fleet)
+# load one at a time. Each still gets its own Configuration; nothing else is shared.
+_LOADING = threading.Lock()
 
 
 class _Backoff(Retry):
@@ -184,6 +190,27 @@ class Client:
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             raise self.connection_error(exc) from None
 
+    def unanswered(self, timeout: float) -> str | None:
+        """Whether the API server answers at all: one GET of `/version` (served from memory, open to
+        every client), not retried, bounded by `timeout`. None when it answered; otherwise why not."""
+        _, url, headers, _, _ = self.api.param_serialize(
+            method="GET", resource_path="/version", header_params={"Accept": "application/json"},
+            auth_settings=["BearerToken"],
+        )  # fmt: skip
+        try:
+            resp = self.api.rest_client.pool_manager.request(
+                "GET", url, headers=headers, retries=False, timeout=timeout, preload_content=True
+            )
+        except urllib3.exceptions.NewConnectionError as exc:  # refused: a subclass of the timeout
+            return str(self.connection_error(exc))
+        except urllib3.exceptions.TimeoutError:
+            return f"the API server {self.server} did not answer /version within {timeout:g}s"
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            return str(self.connection_error(exc))
+        if resp.status >= 500:
+            return f"the API server {self.server} answered {resp.status} to /version"
+        return None
+
     def error_status(self, resp: Any, path: str) -> InspectorError:
         """Our error for a response that answered >= 400."""
         return self._translate(_HTTPError(resp.status, _status_message(resp.read()) or "", path))
@@ -241,6 +268,33 @@ def _status_message(data: bytes) -> str | None:
     return str(status.get("message")) if isinstance(status, dict) and status.get("message") else None
 
 
+@contextmanager
+def _kubeconfig_errors(joined: str) -> Iterator[None]:
+    """The client library's complaints about a kubeconfig, as our one-line bad input."""
+    try:
+        yield
+    except ConfigException as exc:
+        raise BadInput(f"invalid kubeconfig {joined}: {str(exc).splitlines()[0][:200]}") from None
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise BadInput(f"invalid kubeconfig {joined}: {exc.__class__.__name__}") from None
+    except OSError as exc:
+        raise BadInput(f"kubeconfig {joined} cannot be read: {exc.strerror or exc}") from None
+
+
+def kubeconfig_contexts(
+    kubeconfig: str | None = None,
+    settings: Settings = Settings(),  # noqa: B008 (frozen: one shared value is safe)
+) -> tuple[list[str], str | None]:
+    """The context names of the kubeconfig `connect` would load (--kubeconfig, else KUBECONFIG's files
+    merged, else ~/.kube/config), in kubectl's order, and the current context's name (None: none)."""
+    files = _kubeconfig_files(kubeconfig, settings)
+    _check_kubeconfig_readable(files)
+    joined = os.pathsep.join(files)
+    with _kubeconfig_errors(joined):
+        contexts, current = k8s_config.list_kube_config_contexts(config_file=joined)  # type: ignore[no-untyped-call]
+        return [str(c["name"]) for c in contexts or []], (str(current["name"]) if current else None)
+
+
 def connect(
     kubeconfig: str | None = None,
     context: str | None = None,
@@ -266,7 +320,7 @@ def connect(
     else:
         _check_kubeconfig_readable(files)
         joined = os.pathsep.join(files)
-        try:
+        with _LOADING, _kubeconfig_errors(joined):
             contexts, current = k8s_config.list_kube_config_contexts(config_file=joined)  # type: ignore[no-untyped-call]
             names = [c["name"] for c in contexts or []]
             if context and context not in names:
@@ -277,12 +331,6 @@ def connect(
             k8s_config.load_kube_config(  # type: ignore[no-untyped-call]
                 config_file=joined, context=context, client_configuration=cfg, persist_config=False
             )
-        except ConfigException as exc:
-            raise BadInput(f"invalid kubeconfig {joined}: {str(exc).splitlines()[0][:200]}") from None
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise BadInput(f"invalid kubeconfig {joined}: {exc.__class__.__name__}") from None
-        except OSError as exc:
-            raise BadInput(f"kubeconfig {joined} cannot be read: {exc.strerror or exc}") from None
         namespace = (chosen.get("context") or {}).get("namespace") or "default"
         ctx_name = chosen["name"]
     cfg.retries = retry_policy()

@@ -49,6 +49,7 @@ class OwnerReference(TypedDict, total=False):
 class ObjectMeta(TypedDict, total=False):
     namespace: str | None
     name: str | None
+    resourceVersion: str | None  # a watch goes on from its last event's
     labels: Labels
     deletionTimestamp: str | None
     ownerReferences: list[OwnerReference] | None
@@ -202,6 +203,7 @@ class ServiceMeta(ObjectMeta, total=False):
     # service.kubernetes.io/topology-mode asks for topology hints (a Service's annotations are few
     # next to its pods')
     annotations: dict[str, str] | None
+    uid: str | None  # serve --events names the Service it writes an Event about
 
 
 class ServiceJSON(TypedDict, total=False):
@@ -392,3 +394,24 @@ def decode_page(kind: str, data: bytes, server: str, path: str) -> Page:
         resource_version=meta.get("resourceVersion") or "",
         continue_token=meta.get("continue") or "",
     )
+
+
+_EVENT = msgspec.json.Decoder(
+    TypedDict("WatchEvent", {"type": str | None, "object": msgspec.Raw}, total=False)  # type: ignore[operator]
+)
+_OBJECTS = {kind: msgspec.json.Decoder(schema) for kind, schema in SCHEMAS.items()}
+_ANY = msgspec.json.Decoder(dict[str, Any])
+
+
+def decode_event(kind: str, line: bytes) -> tuple[str, dict[str, Any]]:
+    """A watch event's type and object, the object pruned to the fields the snapshot reads as a LIST
+    page's items are (an ERROR's Status whole). Kept by a watcher for as long as it runs, an object
+    with every field (managedFields, annotations, the spec's rest) would hold several times the
+    memory of the listed one it replaces. Raises msgspec.DecodeError (a ValueError) on bad JSON."""
+    event = _EVENT.decode(line)
+    raw = event.get("object")
+    kind_of_event = event.get("type") or ""
+    if raw is None or bytes(raw) == b"null":
+        return kind_of_event, {}
+    obj = (_ANY if kind_of_event == "ERROR" else _OBJECTS.get(kind, _ANY)).decode(raw)
+    return kind_of_event, obj if isinstance(obj, dict) else {}

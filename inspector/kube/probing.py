@@ -21,7 +21,7 @@ from inspector.kube.resources import JSON
 WRITE_TIMEOUT_S = 30
 
 
-def _write(client: Client, method: str, path: str, body: JSON | None, content_type: str, what: str) -> JSON:
+def write(client: Client, method: str, path: str, body: JSON | None, content_type: str, what: str) -> JSON:
     """One write request (not retried: a create is not idempotent); its JSON answer, or our error."""
     logging.getLogger("inspector.fetching").debug("%s %s", method, path)
     _, url, headers, serialized, _ = client.api.param_serialize(
@@ -49,7 +49,7 @@ def _write(client: Client, method: str, path: str, body: JSON | None, content_ty
 
 def create_pod(client: Client, namespace: str, manifest: JSON) -> JSON:
     """Creates a pod; returns it as the API server stored it (its generated name included)."""
-    return _write(
+    return write(
         client,
         "POST",
         f"/api/v1/namespaces/{namespace}/pods",
@@ -62,7 +62,7 @@ def create_pod(client: Client, namespace: str, manifest: JSON) -> JSON:
 def delete_pod(client: Client, namespace: str, name: str) -> None:
     """Deletes a pod at once (grace period 0); one that is already gone is fine."""
     with contextlib.suppress(NotFound):
-        _write(
+        write(
             client,
             "DELETE",
             f"/api/v1/namespaces/{namespace}/pods/{name}",
@@ -75,7 +75,7 @@ def delete_pod(client: Client, namespace: str, name: str) -> None:
 def add_ephemeral_container(client: Client, namespace: str, pod: str, container: JSON) -> None:
     """Adds an ephemeral container to a running pod (pods/ephemeralcontainers). It cannot be removed:
     it stays in the pod's spec, ended, until the pod is deleted."""
-    _write(
+    write(
         client,
         "PATCH",
         f"/api/v1/namespaces/{namespace}/pods/{pod}/ephemeralcontainers",

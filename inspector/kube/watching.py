@@ -12,15 +12,23 @@ while away arrive in its `Reset` (the store above compares it with what it had: 
 twice). Anything else (401, 403, a kind no longer served) ends the stream with `Failed`, naming the
 kind and what is missing: the consumer raises it. Each followed stream runs in its own thread; `stop`
 closes the open responses and joins the threads, so nothing of ours outlives the watch.
+
+A frozen API server (connections accepted, nothing answered, as under SIGSTOP or a dead etcd proxy in
+front of it) sends no error at all: an open watch just stays quiet, as it does when nothing changes,
+until its read timeout (the watch's own plus 15 s). So a liveness check runs beside the streams:
+every LIVENESS_S it asks the API server for `/version` (served from memory, open to every client, as
+`system:public-info-viewer` grants), bounded by LIVENESS_TIMEOUT_S. When that goes unanswered the
+open watches are shut down, so their streams fail, are told as `Interrupted` (since the last time the
+API server answered) and go through the policy above; the check goes on until it answers again.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import queue
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from types import TracebackType
@@ -30,6 +38,7 @@ import urllib3
 
 from inspector.errors import AuthFailed, ClusterUnreachable, Expired, Forbidden, InspectorError
 from inspector.kube.connection import Client
+from inspector.kube.decoding import decode_event
 from inspector.kube.listing import list_with_version
 from inspector.kube.resources import JSON, Resource
 
@@ -40,6 +49,8 @@ JOIN_S = 30.0  # a thread inside a re-list finishes its request before it sees t
 BACKOFF_S = 0.2  # before the first retry of a failed watch, doubling
 BACKOFF_MAX_S = 5.0  # the cap: an API server that is back is seen within this (plus one request)
 RELIST_TIMEOUT_S = 30.0  # a re-list waits no longer than this for an answer (without --request-timeout)
+LIVENESS_S = 3.0  # how often the API server is asked whether it still answers
+LIVENESS_TIMEOUT_S = 3.0  # and how long its answer may take
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,9 +83,11 @@ class Reset:
 @dataclass(frozen=True, slots=True)
 class Interrupted:
     """An attempt of the stream failed for a reason that passes (`transient`); it is retried, and
-    the `Reset` that follows once the API server answers again ends the interruption."""
+    the `Reset` that follows once the API server answers again ends the interruption. `since`: when
+    the API server was last seen answering, where the liveness check knows it (time.monotonic())."""
 
     reason: str
+    since: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +138,7 @@ class Watch:
         self._threads: list[threading.Thread] = []
         self._open: set[Any] = set()  # the responses being read, to close them on stop
         self._lock = threading.Lock()
+        self._silent: tuple[str, float] | None = None  # the liveness check's failure, and since when
 
     def __enter__(self) -> Watch:
         return self
@@ -135,6 +149,10 @@ class Watch:
         self.stop()
 
     def follow(self, stream: Stream, version: str) -> None:
+        if not self._threads:
+            checker = threading.Thread(target=self._liveness, daemon=True, name="watch-liveness")
+            self._threads.append(checker)
+            checker.start()
         thread = threading.Thread(
             target=self._follow,
             args=(stream, version),
@@ -156,6 +174,23 @@ class Watch:
             if thread.is_alive():
                 log.warning("%s did not end within %ss", thread.name, JOIN_S)
         self._threads.clear()
+
+    def _liveness(self) -> None:
+        """Asks the API server every LIVENESS_S whether it answers; while it does not, the open watches
+        are shut down (their streams fail and are retried under the policy)."""
+        last_ok = time.monotonic()
+        while not self._stop.wait(LIVENESS_S):
+            failure = self.client.unanswered(LIVENESS_TIMEOUT_S)
+            if failure is None:
+                last_ok = time.monotonic()
+                self._silent = None
+                continue
+            if self._silent is None:
+                log.info("liveness: %s; shutting the watches down", failure)
+            self._silent = (failure, last_ok)
+            with self._lock:
+                for resp in self._open:
+                    resp.shutdown()
 
     def _follow(self, stream: Stream, version: str) -> None:
         """Re-watches when a watch ends, re-lists when it has expired or after an interruption,
@@ -185,7 +220,11 @@ class Watch:
                 log.info(
                     "watch of %s in %s failed (%s); retrying", stream.resource.plural, stream.namespace, exc
                 )
-                self.events.put((stream, Interrupted(str(exc))))
+                silent = self._silent
+                if silent is not None:  # the liveness check shut it: its words say why
+                    self.events.put((stream, Interrupted(silent[0], silent[1])))
+                else:
+                    self.events.put((stream, Interrupted(str(exc))))
                 relist = True  # what changed while we were away comes with the fresh list
                 if self._stop.wait(backoff):
                     return
@@ -221,7 +260,7 @@ class Watch:
                 *lines, buffer = buffer.split(b"\n")
                 for line in lines:
                     if line.strip() and not self._stop.is_set():
-                        yield _change(json.loads(line))
+                        yield _change(*decode_event(stream.resource.kind, line))
             complete = True
         except (urllib3.exceptions.HTTPError, OSError, ValueError) as exc:
             if not self._stop.is_set():
@@ -234,12 +273,7 @@ class Watch:
             raw.release_conn()
 
 
-def _change(event: Any) -> Change:
-    if not isinstance(event, dict):
-        raise InspectorError("watch sent an event that is not an object")
-    raw = event.get("object")
-    obj: dict[str, Any] = raw if isinstance(raw, dict) else {}
-    kind = str(event.get("type") or "")
+def _change(kind: str, obj: dict[str, Any]) -> Change:
     if kind == "ERROR":
         if obj.get("code") == GONE:  # expired: list again, watch from the new version
             raise Expired(str(obj.get("message") or "410 Gone"))

@@ -41,6 +41,12 @@ SETTLE_S = 0.05  # gather a burst of events before acting on it
 NOTICE_AFTER_S = 10.0  # an interruption lasting this long is told in a line (the issue asks within 15 s)
 
 Notify = Callable[[str], None]  # one line for the user (the CLI writes it to stderr)
+# what `serve` hears of every change a watch brings: the kind, the key (namespace/name), the object's
+# built form before and after (None: absent), so that it re-judges only the Services it touches
+Changed = Callable[[Resource, str, Snapshot | None, Snapshot | None], None]
+
+
+Seen = Callable[[str, Snapshot | None, Snapshot | None], None]  # a Store's change: key, before, after
 
 
 def stream(resource: Resource, namespace: str | None) -> Stream:
@@ -66,28 +72,38 @@ class Store:
     built: dict[str, Snapshot] = field(default_factory=dict)
     version: str = ""
 
-    def reset(self, items: list[JSON], version: str) -> set[str]:
-        """A fresh list replaces what was kept; what differs from it is what changed meanwhile."""
+    def reset(self, items: list[JSON], version: str, seen: Seen | None = None) -> set[str]:
+        """A fresh list replaces what was kept; what differs from it is what changed meanwhile
+        (each change also told to `seen`, with the built forms before and after)."""
         objects = {_key(o): o for o in items}
         built = {k: self._build(o) for k, o in objects.items()}
         changed = {k for k in self.built if k not in built}
         changed |= {k for k, b in built.items() if self.built.get(k) != b}
+        if seen is not None:
+            for k in changed:
+                seen(k, self.built.get(k), built.get(k))
         self.objects, self.built, self.version = objects, built, version
         return changed
 
-    def apply(self, event: Change | Reset) -> set[str]:
+    def apply(self, event: Change | Reset, seen: Seen | None = None) -> set[str]:
         if isinstance(event, Reset):
-            return self.reset(event.items, event.version)
+            return self.reset(event.items, event.version, seen)
         key = _key(event.object)
         if event.type in ("ADDED", "MODIFIED"):
             built = self._build(event.object)
             self.objects[key] = event.object
-            if self.built.get(key) == built:
+            before = self.built.get(key)
+            if before == built:
                 return set()
             self.built[key] = built
+            if seen is not None:
+                seen(key, before, built)
             return {key}
         if event.type == "DELETED" and key in self.objects:
-            del self.objects[key], self.built[key]
+            before = self.built.pop(key, None)
+            del self.objects[key]
+            if seen is not None:
+                seen(key, before, None)
             return {key}
         return set()  # a BOOKMARK, or the deletion of what we never had
 
@@ -125,13 +141,18 @@ class Informer:
         watch_seconds: int = WATCH_SECONDS,
         notify: Notify | None = None,
         required: Collection[Resource] = REQUIRED,
+        changed: Changed | None = None,
     ) -> None:
         self.client = client
         self.streams = list(streams)
         self.watch_seconds = watch_seconds
         self.notify: Notify = notify or (lambda line: log.warning("%s", line))
         self.required = required
+        self.changed = changed
         self.stores: dict[Stream, Store] = {}
+        # per kind: how often its watch had to start again from a fresh list (an interruption's
+        # retries, a 410); serve's svc_inspect_watch_restarts_total
+        self.restarts: dict[Resource, int] = {}
         self._watch: Watch | None = None
         self._away: dict[Stream, float] = {}  # interrupted streams: since when
         self._why = ""  # the last failure of an interrupted stream
@@ -157,8 +178,13 @@ class Informer:
         as the watches' re-lists are; the keys that changed."""
         changed: set[str] = set()
         for stream, store in self.stores.items():
-            changed |= store.reset(*self._listed(stream, bounded(self.client)))
+            changed |= store.reset(*self._listed(stream, bounded(self.client)), self._seen(stream))
         return changed
+
+    @property
+    def healthy(self) -> bool:
+        """Every watch is following (none interrupted), as far as the events taken so far say."""
+        return not self._away
 
     def snapshot(self, namespaces: tuple[str, ...] | None, before: Sequence[Snapshot] = ()) -> Snapshot:
         """What the stores hold now, after the `before` parts (objects read once, not followed)."""
@@ -216,15 +242,28 @@ class Informer:
         if isinstance(event, Failed):
             raise event.error
         if isinstance(event, Interrupted):
-            self._away.setdefault(stream, time.monotonic())
+            self._away.setdefault(stream, event.since or time.monotonic())
             self._why = event.reason
+            self._restarted(stream)
             self._tell()
             return 0
-        self.stores[stream].apply(event)
+        if isinstance(event, Reset) and stream not in self._away:
+            self._restarted(stream)  # expired (410): listed again without an interruption
+        self.stores[stream].apply(event, self._seen(stream))
         if self._away.pop(stream, None) is not None and not self._away and self._told:
             self.notify("watch resumed: the API server answers again; what changed meanwhile follows")
             self._told = False
         return 1
+
+    def _restarted(self, stream: Stream) -> None:
+        self.restarts[stream.resource] = self.restarts.get(stream.resource, 0) + 1
+
+    def _seen(self, stream: Stream) -> Seen | None:
+        told = self.changed
+        if told is None:
+            return None
+        resource = stream.resource
+        return lambda key, before, after: told(resource, key, before, after)
 
     def _notice_due(self) -> float | None:
         if not self._away or self._told:

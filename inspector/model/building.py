@@ -58,7 +58,7 @@ def _member(vocabulary: type[E], value: Any, default: E) -> E:
 
 
 def _frozen_labels(value: Any) -> Mapping[str, str]:
-    if not isinstance(value, Mapping) or not value:
+    if not value or (type(value) is not dict and not isinstance(value, Mapping)):
         return EMPTY
     return MappingProxyType({str(k): str(v) for k, v in value.items()})
 
@@ -68,7 +68,9 @@ def _list(value: Any) -> list[Any]:
 
 
 def _map(value: Any) -> JSON:
-    return value if isinstance(value, Mapping) else {}
+    # `type is dict` first: what the API's JSON decodes to, and 5x cheaper than the ABC's check
+    # (called a dozen times per pod: 7% of building 20,000 pods)
+    return value if type(value) is dict or isinstance(value, Mapping) else {}
 
 
 def _meta(obj: JSON) -> tuple[str, str, JSON]:
@@ -254,6 +256,7 @@ def service_from_api(obj: JSON) -> Service:
         topology_mode=next(
             (str(annotations[k]) for k in TOPOLOGY_ANNOTATIONS if _text(annotations.get(k))), None
         ),
+        uid=_text(meta.get("uid")),
     )
 
 
@@ -429,6 +432,7 @@ def workload_from_api(obj: JSON, kind: str | None = None) -> Workload:
         updated_replicas=(_int(status.get("updatedReplicas")) or 0) if kind != "ReplicaSet" else None,
         rollout_observed=generation is None or (observed is not None and observed >= generation),
         service_name=_text(spec.get("serviceName")) if kind == "StatefulSet" else None,
+        controller=_owner(meta),
     )
 
 

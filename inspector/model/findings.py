@@ -83,6 +83,8 @@ class Code:
     template: str
     when: str  # for the README's table
     active: bool = False  # raised by `why`'s probe from inside the cluster, never by reading the API
+    # judged from manifests alone: a what-if run (-f) claims it for objects that are not running yet
+    offline: bool = False
 
 
 CATALOGUE: dict[FindingCode, Code] = {
@@ -95,6 +97,7 @@ CATALOGUE: dict[FindingCode, Code] = {
             "nowhere to go{closest}",
             "a Service with a selector selects no pod in its namespace; details name the closest pods "
             "and the selector keys they miss or differ on",
+            offline=True,
         ),
         Code(
             "selector-matches-scaled-to-zero",
@@ -103,6 +106,7 @@ CATALOGUE: dict[FindingCode, Code] = {
             "traffic fails until it is scaled up",
             "a Service selects no pod, but a workload whose pods it would select is deliberately "
             "scaled to zero (the warning form of selector-matches-no-pods)",
+            offline=True,
         ),
         Code(
             "no-ready-endpoints",
@@ -139,6 +143,7 @@ CATALOGUE: dict[FindingCode, Code] = {
             "port {port}: targetPort {target!r} is not a {protocol} containerPort name of pod {pod}: that "
             "pod gets no traffic on this port",
             "a named targetPort that a selected pod does not declare (per pod)",
+            offline=True,
         ),
         Code(
             "target-port-not-declared",
@@ -146,6 +151,7 @@ CATALOGUE: dict[FindingCode, Code] = {
             "port {port}: targetPort {target} is not listed as a {protocol} containerPort of pod {pod}: "
             "traffic is still sent there, but nothing documents that the pod listens on it",
             "a numeric targetPort that a selected pod does not list as a containerPort (works, undocumented)",
+            offline=True,
         ),
         Code(
             "selectorless-no-endpoints",
@@ -173,6 +179,7 @@ CATALOGUE: dict[FindingCode, Code] = {
             "ExternalName Service carries selector {selector}, which is ignored: no pod receives traffic, "
             "DNS answers with a CNAME to {external_name}",
             "an ExternalName Service carrying a selector (ignored)",
+            offline=True,
         ),
         Code(
             "externalname-ports-ignored",
@@ -180,6 +187,7 @@ CATALOGUE: dict[FindingCode, Code] = {
             "port {port} has targetPort {target}, but ExternalName does no port mapping: clients reach "
             "{external_name}:{port}, never port {target}",
             "an ExternalName Service whose targetPort differs from port",
+            offline=True,
         ),
         Code(
             "local-policy-nodes-without-endpoints",
@@ -372,6 +380,7 @@ CATALOGUE: dict[FindingCode, Code] = {
             "pod {pod} has subdomain {subdomain!r}, but {reason}: its {hostname}.{subdomain} record never "
             "exists",
             "a pod's `subdomain` names no headless Service in its namespace",
+            offline=True,
         ),
         Code(
             "statefulset-service-missing",
@@ -379,6 +388,7 @@ CATALOGUE: dict[FindingCode, Code] = {
             "StatefulSet {statefulset} has serviceName {service!r}, which names no Service in namespace "
             "{namespace}: its pods get no stable DNS names",
             "a StatefulSet's `serviceName` names no Service",
+            offline=True,
         ),
         Code(
             "statefulset-service-not-headless",
@@ -386,6 +396,7 @@ CATALOGUE: dict[FindingCode, Code] = {
             "StatefulSet {statefulset} has serviceName {service!r}, but that Service has a cluster IP: its "
             "pods get no stable per-pod DNS names (only a headless Service gives them)",
             "a StatefulSet's `serviceName` names a Service that is not headless",
+            offline=True,
         ),
         Code(
             "externalname-is-ip",
@@ -394,6 +405,7 @@ CATALOGUE: dict[FindingCode, Code] = {
             "(CoreDNS answers NXDOMAIN for the Service's name), so clients fail to resolve it; use a selectorless "
             "Service with an EndpointSlice for that IP instead",
             "an ExternalName Service whose `externalName` is an IP address",
+            offline=True,
         ),
         Code(
             "networkpolicy-denies-client",
@@ -402,6 +414,7 @@ CATALOGUE: dict[FindingCode, Code] = {
             "({reason}): connections from there time out",
             "diff --from-namespace: a NetworkPolicy (the endpoint pod's ingress or the client's egress) "
             "drops the client's traffic to a ready endpoint",
+            offline=True,
         ),
         Code(
             "networkpolicy-denies-dns-egress",
@@ -410,6 +423,7 @@ CATALOGUE: dict[FindingCode, Code] = {
             "by name",
             "diff --from-namespace: the client's egress policies drop its DNS queries to kube-dns "
             "(53/UDP or 53/TCP)",
+            offline=True,
         ),
         Code(
             "networkpolicy-selects-no-pods",
@@ -417,6 +431,7 @@ CATALOGUE: dict[FindingCode, Code] = {
             "NetworkPolicy {policy} selects no pod in namespace {namespace} (podSelector {selector}): its "
             "rules apply to nothing",
             "diff --from-namespace: a NetworkPolicy whose podSelector selects no pod of its namespace",
+            offline=True,
         ),
         Code(
             "ingress-backend-service-missing",
@@ -424,6 +439,7 @@ CATALOGUE: dict[FindingCode, Code] = {
             "{kind} {route} ({where}) sends traffic to Service {service}, which does not exist: those "
             "requests fail (503 or 500 from the proxy)",
             "an Ingress, HTTPRoute or GRPCRoute backend names a Service that does not exist",
+            offline=True,
         ),
         Code(
             "ingress-backend-port-missing",
@@ -431,6 +447,7 @@ CATALOGUE: dict[FindingCode, Code] = {
             "{kind} {route} ({where}) sends traffic to port {port} of Service {service}, which defines "
             "ports {ports}: those requests fail",
             "a route backend names a port the Service does not define",
+            offline=True,
         ),
         Code(
             "ingress-backend-no-endpoints",
@@ -438,6 +455,7 @@ CATALOGUE: dict[FindingCode, Code] = {
             "{kind} {route} ({where}) sends traffic to Service {service}, which has no ready endpoint: "
             "those requests fail (503) until a pod is ready",
             "a route backend names a Service with no ready endpoint",
+            offline=True,
         ),
         Code(
             "ingress-backend-externalname",
@@ -445,6 +463,7 @@ CATALOGUE: dict[FindingCode, Code] = {
             "{kind} {route} ({where}) sends traffic to ExternalName Service {service} ({external_name}): "
             "many controllers refuse such backends or need it enabled, and it leaves the cluster",
             "a route backend names an ExternalName Service",
+            offline=True,
         ),
     )
 }
@@ -473,6 +492,16 @@ def _camel(name: str) -> str:
 
 def worst(findings: list[Finding]) -> Severity | None:
     return min((f.severity for f in findings), key=lambda s: s.rank, default=None)
+
+
+def offline_codes() -> tuple[FindingCode, ...]:
+    """The codes a what-if run judges from manifests alone (the README lists them from here)."""
+    return tuple(c.code for c in CATALOGUE.values() if c.offline)
+
+
+def offline_list() -> str:
+    """The README's list of the findings judged offline, generated from the catalogue."""
+    return "\n".join(f"- `{code}`" for code in offline_codes())
 
 
 def markdown_table() -> str:

@@ -85,10 +85,18 @@ class Pod:
     hostname: str | None = None  # spec.hostname: with subdomain, its <hostname>.<subdomain> record
     subdomain: str | None = None  # spec.subdomain: should name a headless Service
     restarts: int = 0  # the sum of its containers' restartCount
+    # what-if runs (-f): the file whose object will create this pod (assumed ready, no IP yet);
+    # None: read from the cluster
+    source: str | None = None
 
     @property
     def key(self) -> str:
         return f"{self.namespace}/{self.name}"
+
+    @property
+    def planned(self) -> bool:
+        """A pod that does not run yet: what a manifest's object will create."""
+        return self.source is not None
 
     @property
     def terminal(self) -> bool:
@@ -164,6 +172,8 @@ class Service:
     external_ips: tuple[str, ...] = ()
     topology_mode: str | None = None  # the topology-mode (or topology-aware-hints) annotation
     health_check_node_port: int | None = None  # externalTrafficPolicy Local: kube-proxy answers there
+    source: str | None = None  # what-if runs (-f): the file it comes from; None: read from the cluster
+    uid: str | None = None  # an Event about it names it (serve --events)
 
     @property
     def key(self) -> str:
@@ -253,6 +263,7 @@ class Workload:
     updated_replicas: int | None = None  # None: the kind does not report it (ReplicaSet)
     rollout_observed: bool = True  # the controller has seen the latest spec (observedGeneration)
     service_name: str | None = None  # a StatefulSet's spec.serviceName: the headless Service naming its pods
+    controller: ObjectRef | None = None  # its controlling owner (a ReplicaSet's Deployment)
 
     @property
     def rolled_out(self) -> bool:
@@ -290,6 +301,33 @@ class Route:
 
 
 @dataclass(frozen=True, slots=True)
+class FileObject:
+    """One object of a what-if run's files, and what it does to the cluster read (if any)."""
+
+    kind: str
+    namespace: str | None  # None: a cluster-scoped object (Namespace, Node)
+    name: str
+    source: str  # the file, as given ("stdin" for -f -)
+    document: int  # its document in that file, from 1
+    action: str  # "added", "replaced" (a live object of that kind and name), or "planned" (offline)
+
+
+@dataclass(frozen=True, slots=True)
+class WhatIf:
+    """A what-if run: the snapshot is what the cluster will be once the files are applied."""
+
+    offline: bool  # no cluster read: the files alone
+    objects: tuple[FileObject, ...] = ()
+    # the Services whose judgement the files change ("namespace/name"): their own object comes from
+    # the files, or a pod they select (or selected) is planned (or removed) by them; only findings
+    # judged from manifests are claimed for them (for every Service, offline)
+    touched: frozenset[str] = frozenset()
+
+    def planned(self, service_key: str) -> bool:
+        return self.offline or service_key in self.touched
+
+
+@dataclass(frozen=True, slots=True)
 class Snapshot:
     services: tuple[Service, ...] = ()
     slices: tuple[EndpointSlice, ...] = ()
@@ -303,6 +341,7 @@ class Snapshot:
     namespace_labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # Namespaces read
     routes: tuple[Route, ...] = ()
     service_events: tuple[ServiceEvent, ...] = ()  # read only for Services that ask for topology
+    what_if: WhatIf | None = None  # a what-if run (-f): the files laid over the cluster, or alone
 
     def service(self, namespace: str, name: str) -> Service | None:
         return next((s for s in self.services if s.namespace == namespace and s.name == name), None)

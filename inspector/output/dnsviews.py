@@ -105,7 +105,7 @@ def _got(check: RecordCheck) -> str:
     return _answers(check.answer.answers) if check.answer.answers else check.answer.rcode
 
 
-def _summary(report: Report, checks: Sequence[RecordCheck], others: Sequence[Finding]) -> dict[str, int]:
+def dns_summary(report: Report, checks: Sequence[RecordCheck], others: Sequence[Finding]) -> dict[str, int]:
     findings = [f for c in checks for f in c.findings] + list(others)
     return {
         "services": len(report.services),
@@ -174,23 +174,31 @@ def dns_json(
             "findings": [finding_json(f) for c in cluster for f in c.findings]
             + [finding_json(f) for f in others if not f.details.get("service")],
         },
-        "summary": _summary(report, checks, others),
+        "summary": dns_summary(report, checks, others),
     }
 
 
+REPLICA_HEADERS = ["REPLICA", "IP", "READY", "RESTARTS", "ASKED AT", "VIA"]
+RECORD_HEADERS = ["SERVICE", "NAME", "TYPE", "EXPECTED", "ANSWERED", "STATUS"]
+
+
+def replica_rows(replicas: Sequence[Replica]) -> list[list[str]]:
+    return [[r.pod, r.ip, "yes" if r.ready else "no", str(r.restarts), r.address, r.via] for r in replicas]
+
+
 def replicas_text(replicas: Sequence[Replica]) -> str:
-    rows = [[r.pod, r.ip, "yes" if r.ready else "no", str(r.restarts), r.address, r.via] for r in replicas]
-    return table(rows, ["REPLICA", "IP", "READY", "RESTARTS", "ASKED AT", "VIA"])
+    return table(replica_rows(replicas), REPLICA_HEADERS)
 
 
-def dns_text(
-    report: Report,
-    checks: Sequence[RecordCheck],
-    server: Nameserver,
-    replicas: Sequence[Replica] = (),
-    others: Sequence[Finding] = (),
-) -> str:
-    rows = [
+def asked_line(server: Nameserver, replicas: Sequence[Replica]) -> str:
+    """Which DNS was asked: every replica (judged against the first that answered), or one server."""
+    if replicas:
+        return f"DNS replicas asked: {len(replicas)} (records judged against {server.address})"
+    return f"DNS server: {server.label}"
+
+
+def record_rows(checks: Sequence[RecordCheck]) -> list[list[str]]:
+    return [
         [
             c.record.service or "(cluster)",
             c.record.qname,
@@ -201,17 +209,24 @@ def dns_text(
         ]
         for c in checks
     ]
+
+
+def dns_text(
+    report: Report,
+    checks: Sequence[RecordCheck],
+    server: Nameserver,
+    replicas: Sequence[Replica] = (),
+    others: Sequence[Finding] = (),
+) -> str:
+    rows = record_rows(checks)
     if replicas:
-        blocks = [
-            f"DNS replicas asked: {len(replicas)} (records judged against {server.address})\n"
-            + replicas_text(replicas)
-        ]
+        blocks = [f"{asked_line(server, replicas)}\n" + replicas_text(replicas)]
     else:
-        blocks = [f"DNS server: {server.label}"]
-    blocks.append(table(rows, ["SERVICE", "NAME", "TYPE", "EXPECTED", "ANSWERED", "STATUS"]) or "No records.")
+        blocks = [asked_line(server, replicas)]
+    blocks.append(table(rows, RECORD_HEADERS) or "No records.")
     findings = findings_text([*(f for c in checks for f in c.findings), *others])
     if findings:
         blocks.append(findings)
-    s = _summary(report, checks, others)
+    s = dns_summary(report, checks, others)
     blocks.append(f"{s['services']} service(s), {s['records']} record(s): {s['errors']} error(s)")
     return "\n\n".join(blocks)

@@ -17,7 +17,8 @@ from inspector.diagnosis.readiness import WaitResult
 from inspector.diagnosis.report import Report, ServiceReport
 from inspector.diagnosis.routes import BackendState
 from inspector.model.findings import Finding, Severity
-from inspector.model.snapshot import Pod
+from inspector.model.snapshot import Pod, WhatIf
+from inspector.output.nodeviews import traffic_json
 from inspector.output.tables import endpoint_rows
 
 
@@ -64,7 +65,7 @@ def _indented(value: Any, newline: str) -> str:
 def endpoint_json(e: Endpoint) -> dict[str, Any]:
     """An endpoint; one read from an EndpointSlice carries its serving and terminating conditions too."""
     out: dict[str, Any] = {
-        "ip": e.ip,
+        "ip": None if e.pending else e.ip,  # a planned pod's (what-if runs): no address yet
         "port": e.port,
         "protocol": e.protocol,
         "portName": e.port_name,
@@ -106,32 +107,68 @@ def backend_json(b: BackendState) -> dict[str, Any]:
 
 def service_json(sr: ServiceReport) -> dict[str, Any]:
     svc = sr.service
+    return (
+        {
+            "namespace": svc.namespace,
+            "name": svc.name,
+            "type": svc.type.value,
+            "headless": svc.headless,
+            "clusterIP": svc.cluster_ip,
+            "selector": dict(svc.selector) if svc.selector else None,
+            "ports": [
+                {
+                    "name": p.name,
+                    "port": p.port,
+                    "protocol": p.protocol,
+                    "targetPort": p.target,
+                    "nodePort": p.node_port,
+                }
+                for p in svc.ports
+            ],
+            "externalName": svc.external_name,
+            "status": sr.status.value,
+            "pods": {"selected": len(sr.expectation.selected), "ready": len(sr.expectation.ready_pods)},
+            "expected": [endpoint_json(e) for e in sr.expected],
+            "actual": [endpoint_json(e) for e in sr.actual],
+            "missing": [endpoint_json(e) for e in sr.facts.missing],
+            "unexpected": [endpoint_json(e) for e in sr.facts.unexpected],
+            "findings": [finding_json(f) for f in sr.findings],
+        }
+        | ({"routes": [backend_json(b) for b in sr.routes]} if sr.routes else {})
+        | _per_node(sr)
+    )
+
+
+def _per_node(sr: ServiceReport) -> dict[str, Any]:
+    traffic = traffic_json(sr)
+    return {} if traffic is None else {"trafficPerNode": traffic}
+
+
+def planned_json(sr: ServiceReport) -> dict[str, Any]:
+    """What a what-if run adds to a Service: where it and its pods come from (null: the cluster)."""
     return {
-        "namespace": svc.namespace,
-        "name": svc.name,
-        "type": svc.type.value,
-        "headless": svc.headless,
-        "clusterIP": svc.cluster_ip,
-        "selector": dict(svc.selector) if svc.selector else None,
-        "ports": [
+        "source": sr.service.source,
+        "planned": sr.facts.planned,
+        "selectedPods": [{"name": p.name, "source": p.source} for p in sr.expectation.selected],
+    }
+
+
+def what_if_json(what_if: WhatIf) -> dict[str, Any]:
+    return {
+        "offline": what_if.offline,
+        "objects": [
             {
-                "name": p.name,
-                "port": p.port,
-                "protocol": p.protocol,
-                "targetPort": p.target,
-                "nodePort": p.node_port,
+                "kind": o.kind,
+                "namespace": o.namespace,
+                "name": o.name,
+                "source": o.source,
+                "document": o.document,
+                "action": o.action,
             }
-            for p in svc.ports
+            for o in what_if.objects
         ],
-        "externalName": svc.external_name,
-        "status": sr.status.value,
-        "pods": {"selected": len(sr.expectation.selected), "ready": len(sr.expectation.ready_pods)},
-        "expected": [endpoint_json(e) for e in sr.expected],
-        "actual": [endpoint_json(e) for e in sr.actual],
-        "missing": [endpoint_json(e) for e in sr.facts.missing],
-        "unexpected": [endpoint_json(e) for e in sr.facts.unexpected],
-        "findings": [finding_json(f) for f in sr.findings],
-    } | ({"routes": [backend_json(b) for b in sr.routes]} if sr.routes else {})
+        "touched": sorted(what_if.touched),
+    }
 
 
 def summary_json(report: Report) -> dict[str, int]:
@@ -145,7 +182,10 @@ def summary_json(report: Report) -> dict[str, int]:
 
 def report_json(report: Report, lazy: bool = False) -> dict[str, Any]:
     """The report's document; with `lazy`, its services as an iterator, for `write_json`."""
-    services = (service_json(s) for s in report.services)
+    what_if = report.snapshot.what_if
+    services = (
+        service_json(s) | planned_json(s) if what_if is not None else service_json(s) for s in report.services
+    )
     out: dict[str, Any] = {
         "services": services if lazy else list(services),
         "summary": summary_json(report),
@@ -156,6 +196,8 @@ def report_json(report: Report, lazy: bool = False) -> dict[str, Any]:
         out["findings"] = [finding_json(f) for f in report.cluster_findings]
     if report.notes:
         out["notes"] = list(report.notes)
+    if what_if is not None:
+        out["whatIf"] = what_if_json(what_if)
     return out
 
 

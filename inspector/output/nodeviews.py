@@ -9,6 +9,8 @@ repeat that. Simulated (kwok) nodes run no kube-proxy and are left out.
 
 from __future__ import annotations
 
+from typing import Any
+
 from inspector.diagnosis.nodetraffic import NodeTraffic, ProxyAction, ProxyDecision, node_traffic
 from inspector.diagnosis.report import ServiceReport
 
@@ -68,3 +70,38 @@ def traffic_per_node(sr: ServiceReport) -> tuple[str, list[list[str]], list[str]
     if sr.service.session_affinity == "ClientIP":
         title += "; sessionAffinity ClientIP keeps a client on one of them"
     return title, rows, headers
+
+
+def _decision_json(d: ProxyDecision | None) -> dict[str, Any] | None:
+    if d is None:
+        return None
+    return {"action": d.action.value, "endpoints": list(d.targets), "snat": d.snat, "reason": d.reason}
+
+
+def traffic_json(sr: ServiceReport) -> list[dict[str, Any]] | None:
+    """The per-node section as JSON (`trafficPerNode`), for the Services whose traffic depends on the
+    node by their own spec (a traffic policy Local, topology asked for); None for the others, so that a
+    report of thousands of Services pays nothing for it."""
+    svc = sr.service
+    if not (
+        svc.internal_traffic_policy == "Local" or svc.external_traffic_policy == "Local" or svc.asked_topology
+    ):
+        return None
+    nodes = [n for n in sr.facts.nodes if not n.simulated]
+    return [
+        {
+            "node": nt.node,
+            "zone": nt.zone,
+            "ports": [
+                {
+                    "port": p.port.name or p.port.port,
+                    "family": p.family,
+                    "topology": p.topology.value or None,
+                    "fromAPodThere": _decision_json(p.cluster_ip),
+                    "fromOutside": _decision_json(p.external),
+                }
+                for p in nt.ports
+            ],
+        }
+        for nt in node_traffic(svc, sr.facts.slices, nodes)
+    ]

@@ -78,14 +78,29 @@ def _ports(svc: Service) -> str:
 def _cluster_ip(svc: Service) -> str:
     if svc.type is ServiceType.EXTERNAL_NAME:
         return "<none>"
-    return "None (headless)" if svc.headless else (svc.cluster_ip or "<none>")
+    unallocated = "<pending>" if svc.source else "<none>"  # a what-if run's new Service: allocated on apply
+    return "None (headless)" if svc.headless else (svc.cluster_ip or unallocated)
 
 
 def _endpoint_count(sr: ServiceReport) -> str:
     if sr.service.type is ServiceType.EXTERNAL_NAME:
         return "-"
+    if planned(sr):  # what the controller will write once the files are applied: not read yet
+        return f"-/{len(sr.expected)}" if sr.service.selector else "- (manual)"
     ready = sum(1 for e in sr.actual if e.ready)
     return f"{ready}/{len(sr.expected)}" if sr.service.selector else f"{ready} (manual)"
+
+
+def planned(sr: ServiceReport) -> bool:
+    """A Service a what-if run's files touch (every Service, offline)."""
+    return sr.facts.planned
+
+
+def source(sr: ServiceReport) -> str:
+    """Where a what-if run's Service and its pods come from: a file, or the cluster."""
+    svc_from = sr.service.source or "cluster"
+    pods = sorted({p.source for p in sr.expectation.selected if p.source})
+    return svc_from + (f" (pods: {', '.join(pods)})" if pods and pods != [svc_from] else "")
 
 
 def across_namespaces(report: Report) -> bool:
@@ -99,7 +114,18 @@ def _without_namespace(rows: list[list[str]], headers: list[str]) -> tuple[list[
 
 
 def services_table(report: Report, wide: bool = False, no_headers: bool = False) -> str:
+    rows, headers = services_rows(report, wide)
+    if not across_namespaces(report):
+        rows, headers = _without_namespace(rows, headers)
+    return table(rows, headers, no_headers)
+
+
+def services_rows(report: Report, wide: bool = False) -> tuple[list[list[str]], list[str]]:
+    """The rows of `services_table` and its headers, NAMESPACE first."""
     headers = ["NAMESPACE", "NAME", "TYPE", "CLUSTER-IP", "PORTS", "SELECTOR", "PODS", "ENDPOINTS", "STATUS"]
+    what_if = report.snapshot.what_if is not None
+    if what_if:
+        headers.append("SOURCE")
     if wide:
         headers += ["EXTERNAL", "FINDINGS"]
     rows = []
@@ -117,6 +143,8 @@ def services_table(report: Report, wide: bool = False, no_headers: bool = False)
             _endpoint_count(sr),
             sr.status.value,
         ]
+        if what_if:
+            row.append(source(sr))
         if wide:
             external = (
                 svc.external_name
@@ -125,9 +153,7 @@ def services_table(report: Report, wide: bool = False, no_headers: bool = False)
             )
             row += [external, ",".join(sorted({f.code for f in sr.findings}))]
         rows.append(row)
-    if not across_namespaces(report):
-        rows, headers = _without_namespace(rows, headers)
-    return table(rows, headers, no_headers)
+    return rows, headers
 
 
 def service_names(reports: Iterable[ServiceReport]) -> str:
@@ -158,13 +184,20 @@ def service_detail(sr: ServiceReport, sections: Sequence[tuple[str, str]] = ()) 
         f"Selector:    {format_selector(svc.selector) or '<none>'}",
         f"Status:      {sr.status.value}",
     ]
+    if planned(sr):
+        head.append(f"Source:      {source(sr)} (what-if: only findings judged from manifests)")
     parts = ["\n".join(head)]
     if svc.type is not ServiceType.EXTERNAL_NAME:
-        pod_rows = [[p.name, p.ip or "<none>", _ready(p), p.node or "<none>"] for p in exp.selected]
+        from_files = any(p.planned for p in exp.selected)
+        pod_rows = [
+            [p.name, p.ip or ("<pending>" if p.planned else "<none>"), _ready(p), p.node or "<none>"]
+            + ([p.source or "cluster"] if from_files else [])
+            for p in exp.selected
+        ]
         parts.append(
             _section(
                 f"Selected pods ({len(exp.selected)}, {len(exp.ready_pods)} ready)",
-                table(pod_rows, ["POD", "IP", "READY", "NODE"]),
+                table(pod_rows, ["POD", "IP", "READY", "NODE"] + (["SOURCE"] if from_files else [])),
             )
         )
         if sr.facts.near_misses:

@@ -12,6 +12,7 @@ from inspector.diagnosis.changes import ReportChange
 from inspector.diagnosis.readiness import WaitResult
 from inspector.diagnosis.report import Report
 from inspector.model.findings import Finding, Severity
+from inspector.model.snapshot import WhatIf
 
 GAP = "   "  # as kubectl's printers, and our tables
 
@@ -37,11 +38,19 @@ def explain(report: Report) -> str:
     """Expected vs actual and every finding, in words: what `diff` prints, and what a failed
     `wait` or pytest assertion says."""
     blocks = []
+    what_if = report.snapshot.what_if
+    if what_if is not None:
+        blocks.append(what_if_text(what_if))
     for sr in report.services:
         svc = sr.service
+        if sr.facts.planned:
+            planned_pods = sum(1 for p in sr.expectation.selected if p.planned)
+            counts = f"{len(sr.expected)} expected endpoint(s), {planned_pods} planned pod(s)"
+            counts += f"; Service from {svc.source}" if svc.source else ""
+        else:
+            counts = f"{len(sr.expected)} expected, {len(sr.actual)} actual endpoint(s)"
         lines = [
-            f"{svc.key} ({svc.type.value}{', headless' if svc.headless else ''}): {sr.status.value}, "
-            f"{len(sr.expected)} expected, {len(sr.actual)} actual endpoint(s)"
+            f"{svc.key} ({svc.type.value}{', headless' if svc.headless else ''}): {sr.status.value}, {counts}"
         ]
         lines += [f"  - missing    {e.address} ({e.pod})" for e in sr.facts.missing]
         if svc.selector:
@@ -55,6 +64,31 @@ def explain(report: Report) -> str:
         f"{report.count(Severity.WARNING)} warning(s), {report.count(Severity.INFO)} info(s)"
     )
     return "\n\n".join(blocks)
+
+
+LISTED_OBJECTS = 20
+
+
+def what_if_text(what_if: WhatIf) -> str:
+    """The head of a what-if run's report: what the files hold and what they do to the cluster."""
+    if what_if.offline:
+        head = (
+            f"What if {len(what_if.objects)} object(s) of the files were applied, offline (no cluster read): "
+            "pods assumed ready, without IPs; only findings judged from manifests"
+        )
+    else:
+        head = (
+            f"What if {len(what_if.objects)} object(s) of the files were applied to the cluster "
+            f"(nothing is written); {len(what_if.touched)} Service(s) touched, judged on manifests only"
+        )
+    rows = [
+        f"  {o.action:<9} {o.kind} {o.namespace + '/' if o.namespace else ''}{o.name}   "
+        f"{o.source} (document {o.document})"
+        for o in what_if.objects[:LISTED_OBJECTS]
+    ]
+    if len(what_if.objects) > LISTED_OBJECTS:
+        rows.append(f"  ... and {len(what_if.objects) - LISTED_OBJECTS} more")
+    return "\n".join([head + ":", *rows])
 
 
 def wait_explanation(result: WaitResult) -> str:

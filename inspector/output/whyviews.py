@@ -146,11 +146,18 @@ def nodes_text(verdict: NodesVerdict) -> str:
         lines.append(
             "MODEL: where the node model says kube-proxy there sends the ClusterIP's traffic from a pod on the node"
         )
+    said = {(f.code, f.message) for f in verdict.model_findings}
     for r in rows:
         if r.ok:
             continue
         lines += ["", f"node {r.node}: {r.cause}"]
-        lines += [f"  {finding_line(f)}" for f in r.findings]
+        for step in r.run.steps:
+            if step.status.value == "failed":
+                lines += [
+                    f"  observed: {e}" for e in step.evidence if not e.endswith((": connected", ": resolved"))
+                ][:4]
+        # the node model's findings are shown once, below
+        lines += [f"  {finding_line(f)}" for f in r.findings if (f.code, f.message) not in said]
     if verdict.model_findings:
         lines += ["", "The node model (from the API alone):"]
         lines += [f"  {finding_line(f)}" for f in verdict.model_findings]

@@ -24,6 +24,7 @@ class ServiceFacts:
     nodes: tuple[Node, ...]
     probe_events: tuple[ProbeEvent, ...] = ()  # the selected pods' failed probes, when any is not ready
     service_events: tuple[ServiceEvent, ...] = ()  # the Service's TopologyAwareHintsDisabled events
+    planned: bool = False  # a what-if run's files touch it: its slices are not read, only planned
 
     def last_probe_failure(self, pod: Pod) -> ProbeEvent | None:
         events = [e for e in self.probe_events if e.namespace == pod.namespace and e.pod == pod.name]
