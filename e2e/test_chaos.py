@@ -6,6 +6,7 @@ it again and waits until it is ready, pass or fail (in CI this is the shared e2e
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -19,8 +20,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from e2e.harness import INSPECT, LOCAL_STATE, WEB_SVC, Cluster, apply, wait_until
+from e2e.harness import INSPECT, LOCAL_STATE, WEB_SVC, Cluster, apply, deploy_web, wait_until
 from e2e.test_guarantees import token_kubeconfig, watched_in
+from e2e.test_nodes import local
 from e2e.test_wait import Lines, web
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -241,3 +243,61 @@ def test_dash_w_tells_a_frozen_api_server_within_the_bound_and_goes_on_when_it_t
     pattern = r"watch interrupted: the API server \S+ did not answer /version within 3s, retrying"
     assert re.fullmatch(pattern, lines[0]), lines
     assert lines[1:] == RESUMED
+
+
+def why_with_kube_proxy_stopped(cluster: Cluster, args: list[str], node: str) -> tuple[bool, int, Lines]:
+    """`why ARGS` with kube-proxy on `node` stopped once its probe pod exists, started again after:
+    whether `why` was still running when the stop returned, its exit status and its stdout."""
+    proc, out, err = started(cluster, *args)
+    try:
+        wait_until(lambda: err.count("probe pod(s) created") or proc.poll() is not None, what="the probe pod")
+        local("stop-component", "kube-proxy", "--node", node)
+        in_time = proc.poll() is None
+        code = ended(proc, out, err, timeout=240)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        local("start-component", "kube-proxy", "--node", node)
+    return in_time, code, out
+
+
+def test_kube_proxy_stopped_during_why_is_named_in_the_verdict(real_nodes: Cluster, namespace: str):
+    """kube-proxy on the probed node stopped once the probe pod exists: its rules stay in place, so the
+    probe's traffic still gets through, and only its health tells. `why --node-health` reads it when
+    it begins and again once the probes have ended: the verdict names that kube-proxy, stopped during
+    the run. If `why` had already ended when the stop returned (a fast machine), that try proved
+    nothing: kube-proxy is started again and the run repeated."""
+    cluster = real_nodes
+    deploy_web(cluster, namespace, replicas=1)
+    apply(cluster, namespace, WEB_SVC)
+    wait_until(
+        lambda: cluster.inspect("wait", "web-svc", "-n", namespace, "--timeout", "5s").returncode == 0,
+        what="web-svc",
+    )
+    node = cluster.nodes[-1].name
+    args = ["why", "web-svc", "-n", namespace, "--nodes", node, "--node-health", "-o", "json"]
+    for _ in range(3):
+        stopped_in_time, code, out = why_with_kube_proxy_stopped(cluster, args, node)
+        if stopped_in_time:
+            break
+        wait_until(
+            lambda: cluster.inspect(*args).returncode == 0, what=f"kube-proxy on {node} healthy", timeout=90
+        )
+    assert stopped_in_time, "why ended before kube-proxy was stopped, three times"
+
+    doc = json.loads("".join(out.lines))
+    assert code == 1, doc["verdict"]
+    (row,) = doc["nodes"]
+    assert doc["failedNodes"] == [node], doc["verdict"]
+    # its rules stayed: the traffic went through
+    assert row["cells"] == {"dns": "ok", "endpoints": "ok", "cluster-ip": "ok", "node-ports": "n/a"}, row
+    assert row["kubeProxy"]["reached"] is False, row
+    assert f"kube-proxy on node {node} is unhealthy" in doc["verdict"], doc["verdict"]
+    assert "it answered 200 when why began, so it stopped during the run" in doc["verdict"], doc["verdict"]
+    assert not cluster.get_json("pods", "-n", namespace, "-l", "app.kubernetes.io/component=why-probe")[
+        "items"
+    ]
+    # started again: the same run passes
+    wait_until(
+        lambda: cluster.inspect(*args).returncode == 0, what=f"kube-proxy on {node} healthy", timeout=90
+    )

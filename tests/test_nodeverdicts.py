@@ -17,6 +17,7 @@ from inspector.diagnosis.nodeverdicts import (
     choose_nodes,
     health_check_answer,
     judge_health,
+    later_health,
     node_row,
     nodes_sentence,
     proxy_health,
@@ -204,6 +205,25 @@ def test_stale_says_how_far_behind_and_unhealthy_says_why() -> None:
     assert stale is not None and "60min before this Service's last change" in stale.message
     dead = judge_health(proxy_health("node-b", False, 503, b"", "connection refused"), CHANGED)
     assert dead is not None and dead.message.endswith("/healthz does not answer (connection refused)")
+
+
+def test_kube_proxy_stopping_during_the_run_is_the_later_reading_marked_so() -> None:
+    fine = health("2026-01-01T12:00:01Z", "2026-01-01T12:05:00Z")
+    gone = proxy_health("node-b", False, 503, b"", "connection refused")
+    after = later_health(fine, gone)
+    assert after is not None and after.stopped_during and not after.reached
+    judged = judge_health(after, CHANGED)
+    assert judged is not None and judged.code == "kube-proxy-unhealthy"
+    assert judged.message.endswith(
+        "/healthz does not answer (connection refused); it answered 200 when why began, so it stopped during the run"
+    )
+    # down from the start, or unhealthy at both readings: not a change during the run
+    assert later_health(gone, gone) == gone
+    sick = health("2026-01-01T12:00:01Z", "2026-01-01T12:05:00Z", 503)
+    assert later_health(sick, gone) == gone
+    # healthy again at the end, or never read again: the later reading, or the only one
+    assert later_health(gone, fine) == fine
+    assert later_health(fine, None) == fine
 
 
 def test_the_health_check_node_ports_answer_is_read_with_its_local_endpoints() -> None:

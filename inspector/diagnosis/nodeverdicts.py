@@ -102,6 +102,23 @@ class ProxyHealth:
     current_time: datetime | None = None
     node_eligible: bool | None = None
     error: str = ""
+    stopped_during: bool = False  # it answered 200 when the run began, and no longer at its end
+
+
+def later_health(before: ProxyHealth | None, after: ProxyHealth | None) -> ProxyHealth | None:
+    """kube-proxy's health is read when the run begins and again once the probes have ended: the later
+    reading is the node's, marked when a kube-proxy healthy at the start no longer is (it stopped or
+    stalled during the run, while its rules, left in place, may still carry the probes' traffic)."""
+    if after is None:
+        return before
+    if (
+        before is not None
+        and before.reached
+        and before.status == 200
+        and not (after.reached and after.status == 200)
+    ):
+        return replace(after, stopped_during=True)
+    return after
 
 
 def _time(value: object) -> datetime | None:
@@ -152,13 +169,18 @@ def judge_health(h: ProxyHealth, changed: datetime | None) -> Finding | None:
                 changed=changed.isoformat(timespec="seconds"),
                 extra={"httpStatus": h.status},
             )
+    during = "; it answered 200 when why began, so it stopped during the run" if h.stopped_during else ""
     if not h.reached:
-        return finding("kube-proxy-unhealthy", node=h.node, reason=f"/healthz does not answer ({h.error})")
+        return finding(
+            "kube-proxy-unhealthy", node=h.node, reason=f"/healthz does not answer ({h.error}){during}"
+        )
     if h.status != 200:
         since = ""
         if h.last_updated is not None and h.current_time is not None:
             since = f", its last sync {_ago((h.current_time - h.last_updated).total_seconds())} ago"
-        return finding("kube-proxy-unhealthy", node=h.node, reason=f"/healthz answers {h.status}{since}")
+        return finding(
+            "kube-proxy-unhealthy", node=h.node, reason=f"/healthz answers {h.status}{since}{during}"
+        )
     return None
 
 

@@ -36,6 +36,7 @@ from inspector.diagnosis.nodeverdicts import (
     RunState,
     choose_nodes,
     health_check_answer,
+    later_health,
     model_findings,
     node_row,
     nodes_sentence,
@@ -276,14 +277,19 @@ def why_across_nodes(
             runs = {n.name: NodeRun(n.name, n.zone, RunState.SKIPPED, reason) for n in runnable}
         health_of: dict[str, ProxyHealth] = {}
         check_of: dict[str, HealthCheckAnswer] = {}
-        for name, fut in healths.items():
-            try:
-                health_of[name] = fut.result()
-            except Forbidden as exc:
-                notes.append(
-                    f"kube-proxy health not read: no permission nodes/proxy (grant {HEALTH_RBAC_HINT}): {exc}"
-                )
-                break
+        # read again once the probes have ended: a kube-proxy that stopped during the run is named
+        # (its rules stay in place, so the probes' traffic alone may not show it)
+        afters = {n.name: pool.submit(_ask_proxy, client, n) for n in runnable if n.name in healths}
+        try:
+            for name, fut in healths.items():
+                health = later_health(fut.result(), afters[name].result())
+                if health is not None:
+                    health_of[name] = health
+        except Forbidden as exc:
+            notes.append(
+                f"kube-proxy health not read: no permission nodes/proxy (grant {HEALTH_RBAC_HINT}): {exc}"
+            )
+            health_of.clear()
         for name, hc in checks.items():
             try:
                 check_of[name] = hc.result()
