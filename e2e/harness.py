@@ -306,6 +306,20 @@ def pods_on_every_node(cluster: Cluster, namespace: str, prefix: str = "web") ->
     return out
 
 
+def cluster_dns(cluster: Cluster) -> str:
+    """kube-dns's ClusterIP: the address kubelets write into pods' resolv.conf (10.96.0.10 on the local
+    cluster, 10.97.0.10 on make e2e-kind's)."""
+    return str(cluster.get_json("service", "kube-dns", "-n", "kube-system")["spec"]["clusterIP"])
+
+
+def apply_dns_clients(cluster: Cluster, namespace: str) -> None:
+    """e2e/manifests/dns/clients.yaml, with the cluster's DNS address where a pod names its own
+    nameservers (dnsPolicy None): the file holds the placeholder CLUSTER_DNS, not one cluster's address."""
+    text = (MANIFESTS / "dns" / "clients.yaml").read_text()
+    assert "CLUSTER_DNS" in text, "clients.yaml: the placeholder CLUSTER_DNS is gone"
+    apply(cluster, namespace, text.replace("CLUSTER_DNS", cluster_dns(cluster)))
+
+
 def wait_pod_ready(cluster: Cluster, namespace: str, pod: str, timeout: float = 90) -> None:
     cluster.kubectl(
         "wait", "-n", namespace, "--for=condition=Ready", f"pod/{pod}", f"--timeout={int(timeout)}s"

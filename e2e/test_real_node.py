@@ -26,7 +26,9 @@ from e2e.harness import (
     WEB_SVC,
     Cluster,
     apply,
+    apply_dns_clients,
     client_pod,
+    cluster_dns,
     deploy_web,
     fresh_namespace,
     http_get,
@@ -361,7 +363,7 @@ def test_a_rollout_with_a_prestop_delay_shows_serving_terminating_endpoints_the_
 def test_a_pods_resolv_conf_is_what_resolve_from_pod_emulates(
     real_node: Cluster, namespace: str, pod: str
 ) -> None:
-    real_node.kubectl("apply", "-n", namespace, "-f", str(MANIFESTS / "dns" / "clients.yaml"))
+    apply_dns_clients(real_node, namespace)
     apply(real_node, namespace, client_pod("client-default"))
     real_node.kubectl("apply", "-n", namespace, "-f", str(MANIFESTS / "dns" / "redis-master.yaml"))
     wait_pod_ready(real_node, namespace, pod)
@@ -370,11 +372,8 @@ def test_a_pods_resolv_conf_is_what_resolve_from_pod_emulates(
     options = " ".join(line for line in conf.splitlines() if line.startswith("options"))
     ndots = int(m.group(1)) if (m := re.search(r"ndots:(\d+)", options)) else 1
     nameservers = [line.split()[1] for line in conf.splitlines() if line.startswith("nameserver")]
-    # the pod's own dnsConfig (dnsPolicy None), else the cluster DNS (10.96.0.10 on the local cluster)
-    spec = real_node.get_json("pod", pod, "-n", namespace)["spec"]
-    kube_dns = real_node.get_json("service", "kube-dns", "-n", "kube-system")["spec"]["clusterIP"]
-    want = (spec.get("dnsConfig") or {}).get("nameservers") if spec.get("dnsPolicy") == "None" else [kube_dns]
-    assert nameservers == want
+    # the cluster's DNS: from the kubelet, or from the pod's own dnsConfig (client-none)
+    assert nameservers == [cluster_dns(real_node)]
 
     name = "redis-master" if pod != "client-none" else f"redis-master.{namespace}"
     res = real_node.inspect("resolve", name, "-n", namespace, "--from-pod", pod, "-o", "json")
@@ -460,7 +459,10 @@ def test_the_in_cluster_dns_path_uses_the_kube_dns_cluster_ip(real_node: Cluster
     real_node.kubectl("apply", "-n", namespace, "-f", str(MANIFESTS / "dns" / "redis-master.yaml"))
     env = real_node.env
     env.pop("INSPECTOR_DNS_SERVER", None)
-    env["KUBERNETES_SERVICE_HOST"] = "10.96.0.1"  # what a pod has; the kubeconfig still names the API
+    # what a pod has (the kubernetes Service's ClusterIP); the kubeconfig still names the API
+    env["KUBERNETES_SERVICE_HOST"] = real_node.get_json("service", "kubernetes", "-n", "default")["spec"][
+        "clusterIP"
+    ]
     args = ["resolve", "redis-master", "--from-namespace", namespace]
     res = wait_until(
         lambda: (
