@@ -237,13 +237,15 @@ case "${1:-all}" in
     real-node) build_real_node ;;
     kind)
         # everything `make e2e-kind` needs: Docker, kind, kubeadm, the binaries its node image packs,
-        # and the node image itself (in dockerd's data-root, started here if it is not running)
+        # Prometheus (serve's tests), and the node image itself (in dockerd's data-root, started here
+        # if it is not running)
         kind_packages
         build_etcd
         build_kubernetes
         go_install kind "$kind_dir" "$KIND_VERSION" sigs.k8s.io/kind
         go_install coredns "$coredns_dir" "$COREDNS_VERSION" github.com/coredns/coredns
         build_real_node
+        build_prometheus
         build_kind_image
         ;;
     krew) build_krew; printf '%s\n' "$krew_dir" ;; # prints where the binaries are
