@@ -332,6 +332,46 @@ def http_get(url: str, timeout: float = 5) -> str:
         return str(resp.read().decode())
 
 
+# --------------------------------------------------------------------------- make e2e-kind's nodes
+
+
+def kind_exec(
+    node: str, *command: str, check: bool = False, stdin: Path | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """A command in a kind node's container (`docker exec`, through the dockerd of
+    cluster/kind/dockerd.sh, which e2e/kind.sh names in KIND_DOCKER_HOST); `stdin` a file fed to it."""
+    env = os.environ | {"DOCKER_HOST": os.environ["KIND_DOCKER_HOST"]}
+    with stdin.open("rb") if stdin else open(os.devnull, "rb") as feed:
+        res = subprocess.run(
+            ["docker", "exec", "-i", node, *command],
+            stdin=feed,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=timeout,
+            check=False,
+        )
+    if check and res.returncode:
+        raise AssertionError(f"docker exec {node} {' '.join(command)} failed: {res.stderr.strip()}")
+    return res
+
+
+def kind_nodes(cluster: Cluster, selector: str = "") -> list[str]:
+    """The kind cluster's node names (each the name of its container), `selector` a label selector."""
+    found = cluster.get_json("nodes", *(["-l", selector] if selector else []))["items"]
+    return [str(n["metadata"]["name"]) for n in found]
+
+
+def kind_load(cluster: Cluster, archive: Path) -> None:
+    """An image archive (docker-archive, as cluster/images.py writes) imported into every kind node's
+    containerd, as `kind load image-archive` does: nothing is pulled, the pods use it as it is."""
+    for node in kind_nodes(cluster):
+        kind_exec(
+            node, "ctr", "--namespace=k8s.io", "images", "import", "--all-platforms", "--digests", "-",
+            stdin=archive, check=True,
+        )  # fmt: skip
+
+
 # --------------------------------------------------------------------------- a fleet of clusters
 
 

@@ -10,14 +10,13 @@ one connection a pod then tries is refused by its own node. Skipped on any other
 
 from __future__ import annotations
 
-import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from e2e.harness import Cluster, apply, bare_web_pod, wait_pod_ready
+from e2e.harness import Cluster, apply, bare_web_pod, kind_exec, kind_nodes, wait_pod_ready
 
 GATEWAY = "192.0.2.1"  # this VM's default gateway: nothing of ours may reach it
 OUTSIDE = (GATEWAY, "8.8.8.8", "192.168.1.1", "172.16.0.1", "10.255.255.53")
@@ -31,15 +30,10 @@ def kind(cluster: Cluster) -> Cluster:
     return cluster
 
 
-def docker(*args: str, check: bool = False) -> subprocess.CompletedProcess[str]:
-    env = os.environ | {"DOCKER_HOST": os.environ["KIND_DOCKER_HOST"]}
-    return subprocess.run(["docker", *args], capture_output=True, text=True, env=env, timeout=60, check=check)
-
-
 @pytest.fixture
 def clients(kind: Cluster, namespace: str) -> Iterator[dict[str, tuple[str, str]]]:
     """One agnhost web pod (port 5000, GET /hostname) pinned to every node: node -> (pod, IP)."""
-    nodes = [n["metadata"]["name"] for n in kind.get_json("nodes")["items"]]
+    nodes = kind_nodes(kind)
     for node in nodes:
         manifest = bare_web_pod(f"client-{node}"[:63]).replace("spec:\n", f"spec:\n  nodeName: {node}\n", 1)
         apply(kind, namespace, manifest)
@@ -64,20 +58,20 @@ def test_pods_on_every_node_have_no_route_off_the_machine(
         for outside in OUTSIDE:
             # a packet from the pod, as its node would route it, and one from the node itself
             for where in (["from", ip, "iif", POD_BRIDGE], []):
-                res = docker("exec", node, "ip", "route", "get", outside, *where)
+                res = kind_exec(node, "ip", "route", "get", outside, *where)
                 verdict = (res.stdout + res.stderr).lower()
                 assert res.returncode != 0 and "unreachable" in verdict, (node, outside, where, verdict)
         # while every other node's pods are reached, through that node's address
         for other, (_, other_ip) in clients.items():
             if other != node:
-                res = docker("exec", node, "ip", "route", "get", other_ip, "from", ip, "iif", POD_BRIDGE)
+                res = kind_exec(node, "ip", "route", "get", other_ip, "from", ip, "iif", POD_BRIDGE)
                 assert res.returncode == 0 and "dev eth0" in res.stdout, (
                     node,
                     other,
                     res.stdout + res.stderr,
                 )
         # the fence behind the routes: only the node network, pods, Services and loopback pass
-        table = docker("exec", node, "nft", "list", "table", "inet", "inspector_guard", check=True).stdout
+        table = kind_exec(node, "nft", "list", "table", "inet", "inspector_guard", check=True).stdout
         assert "hook output" in table and "hook forward" in table and "reject" in table, table
         # what the pod itself sees: its node answers that there is no way out, at once
         res = subprocess.run(
