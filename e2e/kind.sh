@@ -80,6 +80,8 @@ cleanup() {
     if ((started)); then bash cluster/kind/dockerd.sh stop; fi
     # kind bind-mounts /lib/modules into its nodes; Docker created it if it was missing
     if [[ $lib_modules == missing && -d /lib/modules ]]; then rmdir /lib/modules; fi
+    # the host sysctls the nodes' kubelets set (not namespaced), as they were
+    .venv/bin/python cluster/kind/hoststate.py restore "$state/host-before.json"
     rm -f "$kubeconfig"
     times+=("delete cluster, stop dockerd: $(($(now) - t0)) s")
     if ! .venv/bin/python cluster/kind/hoststate.py compare "$state/host-before.json"; then
@@ -129,8 +131,10 @@ PY
     export KUBECONFIG=$kubeconfig KUBECTL=$kubectl
     bash cluster/kind/cni.sh "$name"
     "$kubectl" wait --for=condition=Ready nodes --all --timeout=180s >/dev/null
-    # kind's nodes are real nodes (the local cluster's label for them, which tests select by)
+    # kind's nodes are real nodes (the local cluster's label for them, which tests select by), and
+    # all three take pods, as the local cluster's three real nodes do: the control plane's taint goes
     "$kubectl" label nodes --all type=real >/dev/null
+    "$kubectl" taint nodes --all node-role.kubernetes.io/control-plane:NoSchedule- >/dev/null
     # the host reaches pods and Services as on the local cluster: each node's pod range through that
     # node, the Service range through the control plane (its kube-proxy forwards); on our bridge
     # only, so they go when it goes

@@ -9,6 +9,11 @@ a missing source).
 
     hoststate.py snapshot FILE     writes the host's state to FILE
     hoststate.py compare FILE      exit 1 and one line per difference if the host differs from FILE
+    hoststate.py restore FILE      writes back the sysctls FILE holds that differ now
+
+The kubelets in kind's nodes change host sysctls (protectKernelDefaults: false, as on the local
+cluster: vm.overcommit_memory, kernel.panic, kernel.panic_on_oops and others are not namespaced), so
+e2e/kind.sh restores them from the snapshot once the cluster is gone, as `localcluster.py down` does.
 """
 
 from __future__ import annotations
@@ -55,13 +60,28 @@ def state() -> dict[str, list[str]]:
     return out
 
 
+def restore_sysctls(before: dict[str, list[str]]) -> list[str]:
+    """Writes back every sysctl of hostnet.SYSCTLS that differs from `before`; what it wrote."""
+    written = []
+    for entry in before.get("sysctls", []):
+        name, _, value = entry.partition("=")
+        if value != "None" and hostnet.read_sysctl(name) != value:
+            hostnet.write_sysctl(name, value)
+            written.append(entry)
+    return written
+
+
 def main(argv: list[str]) -> int:
-    if len(argv) != 2 or argv[0] not in ("snapshot", "compare"):
-        print(__doc__.strip().splitlines()[-2].strip(), file=sys.stderr)
+    if len(argv) != 2 or argv[0] not in ("snapshot", "compare", "restore"):
+        print("usage: hoststate.py snapshot|compare|restore FILE", file=sys.stderr)
         return 2
     path = Path(argv[1])
     if argv[0] == "snapshot":
         path.write_text(json.dumps(state(), indent=1))
+        return 0
+    if argv[0] == "restore":
+        for entry in restore_sysctls(json.loads(path.read_text())):
+            print(f"hoststate: restored {entry}", file=sys.stderr)
         return 0
     diff = hostnet.differences(json.loads(path.read_text()), state())
     # the local cluster may run (and restart) on this host meanwhile: its own links, addresses,
