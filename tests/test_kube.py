@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from inspector.errors import ClusterUnreachable
+from inspector.errors import ClusterUnreachable, Forbidden
 from inspector.kube.connection import Client
 from inspector.kube.listing import list_objects
 from inspector.kube.resources import PODS, SERVICES
@@ -172,6 +172,36 @@ def test_the_fields_the_snapshot_does_not_read_are_not_decoded(api: FakeAPI, cli
         "metadata": {"name": "web-1", "namespace": "shop"},
         "spec": {"containers": [{"name": "app", "ports": [{"containerPort": 80}]}]},
     }
+
+
+def test_a_403_while_the_api_server_is_not_ready_is_unreachable_not_forbidden(
+    api: FakeAPI, client: Client
+) -> None:
+    """A 403 from a starting API server (its authorization not loaded yet) is exit 3's 'cannot
+    reach', not a missing permission; from a ready one, or one whose /readyz will not say, it is."""
+    api.script["/api/v1/services"] = [forbidden("services")]
+    api.script["/readyz"] = [Reply(500, b"readyz check failed")]
+    with pytest.raises(ClusterUnreachable) as unready:
+        client.get_json("/api/v1/services")
+    assert str(unready.value) == (
+        f"cannot reach the API server {client.server}: it is not ready yet (/readyz answered 500) and "
+        "refuses requests until its authorization has loaded (403: services is forbidden)"
+    )
+
+    for answer in (Reply(body=b"ok"), Reply(403, b"forbidden"), Reply(404, b"")):
+        api.script["/readyz"] = [answer]
+        client.ready_at = None
+        with pytest.raises(Forbidden):
+            client.get_json("/api/v1/services")
+
+
+def test_a_burst_of_403s_from_a_ready_api_server_asks_readyz_once(api: FakeAPI, client: Client) -> None:
+    api.script["/api/v1/services"] = [forbidden("services")]
+    api.script["/readyz"] = [Reply(body=b"ok")]
+    for _ in range(5):
+        with pytest.raises(Forbidden):
+            client.get_json("/api/v1/services")
+    assert [p for _, p, _ in api.seen].count("/readyz") == 1
 
 
 def test_without_cluster_wide_reads_a_snapshot_is_read_namespace_by_namespace_with_notes(

@@ -6,6 +6,13 @@ parse time), retries 429 and 5xx answers and refused connections with urllib3's 
 honours the `Retry-After` that API Priority and Fairness sends with every 429, up to a bound), and
 turns every failure into an `InspectorError`, so nothing above this package knows a status code.
 It only ever reads: GET (LIST and WATCH are GETs).
+
+A 403 is a missing permission, except from an API server still starting: kube-apiserver serves
+requests before its RBAC caches have loaded, and refuses them until then (kubernetes#121635). So a 403
+is checked against `/readyz` (which kube-apiserver answers every client, before authorization): while
+it says the API server is not ready, the 403 is the API server not being reachable yet, which `-w`,
+`wait` and `serve` retry and a single command reports as exit 3. Seen on kind, whose admin is bound by
+RBAC (kubeadm 1.29+), after an API server restart.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ import json
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -49,6 +57,8 @@ RETRIES = 4
 BACKOFF_S = 0.25  # before the first retry, doubling (0.25, 0.5, 1, 2)
 BACKOFF_MAX_S = 4.0
 RETRY_AFTER_MAX_S = 10  # a Retry-After longer than this is waited only this long
+READYZ_TIMEOUT_S = 3.0  # how long /readyz may take to say whether a 403 came from a starting API server
+READY_FRESH_S = 2.0  # a /readyz that said ready is believed this long (403s come in bursts)
 # Loading a kubeconfig writes its certificates to temporary files that the client library remembers in
 # a module-level dict (registered before they are written): contexts connected in parallel (a fleet)
 # load one at a time. Each still gets its own Configuration; nothing else is shared.
@@ -125,6 +135,7 @@ class Client:
     server: str
     request_timeout: float | None = None
     on_request: Callable[[str], None] | None = field(default=None, repr=False)
+    ready_at: float | None = field(default=None, repr=False)  # when /readyz last said ready
 
     def __enter__(self) -> Client:
         return self
@@ -211,6 +222,27 @@ class Client:
             return f"the API server {self.server} answered {resp.status} to /version"
         return None
 
+    def starting(self) -> str | None:
+        """Why the API server is not ready yet, from one GET of `/readyz` (not retried, bounded by
+        READYZ_TIMEOUT_S); None when it is ready, or will not say (401, 403, 404: a server that does
+        not let every client ask, where a 403 stands as it is)."""
+        if self.ready_at is not None and time.monotonic() - self.ready_at < READY_FRESH_S:
+            return None
+        _, url, headers, _, _ = self.api.param_serialize(
+            method="GET", resource_path="/readyz", header_params={"Accept": "text/plain"},
+            auth_settings=["BearerToken"],
+        )  # fmt: skip
+        try:
+            resp = self.api.rest_client.pool_manager.request(
+                "GET", url, headers=headers, retries=False, timeout=READYZ_TIMEOUT_S, preload_content=True
+            )
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            return f"/readyz: {_reason(exc)}"
+        if resp.status == 200 or resp.status in (401, 403, 404):
+            self.ready_at = time.monotonic() if resp.status == 200 else None
+            return None
+        return f"/readyz answered {resp.status}"
+
     def error_status(self, resp: Any, path: str) -> InspectorError:
         """Our error for a response that answered >= 400."""
         return self._translate(_HTTPError(resp.status, _status_message(resp.read()) or "", path))
@@ -232,6 +264,12 @@ class Client:
                 f"{self.context!r} (401 Unauthorized)"
             )
         if exc.status == 403:
+            starting = self.starting()
+            if starting is not None:
+                return ClusterUnreachable(
+                    f"cannot reach the API server {self.server}: it is not ready yet ({starting}) and "
+                    f"refuses requests until its authorization has loaded (403: {exc.reason})"
+                )
             return Forbidden(f"forbidden: {exc.reason}")
         if exc.status == 404:
             return NotFound(f"not found: {exc.path}")
