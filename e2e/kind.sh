@@ -134,7 +134,7 @@ PY
     # kind's nodes are real nodes (the local cluster's label for them, which tests select by), and
     # all three take pods, as the local cluster's three real nodes do: the control plane's taint goes
     "$kubectl" label nodes --all type=real >/dev/null
-    "$kubectl" taint nodes --all node-role.kubernetes.io/control-plane:NoSchedule- >/dev/null
+    "$kubectl" taint nodes -l node-role.kubernetes.io/control-plane node-role.kubernetes.io/control-plane:NoSchedule- >/dev/null
     # the host reaches pods and Services as on the local cluster: each node's pod range through that
     # node, the Service range through the control plane (its kube-proxy forwards); on our bridge
     # only, so they go when it goes
