@@ -175,20 +175,23 @@ def test_the_fields_the_snapshot_does_not_read_are_not_decoded(api: FakeAPI, cli
 
 
 def test_a_403_while_the_api_server_is_not_ready_is_unreachable_not_forbidden(
-    api: FakeAPI, client: Client
+    api: FakeAPI, client: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A 403 from a starting API server (its authorization not loaded yet) is exit 3's 'cannot
-    reach', not a missing permission; from a ready one, or one whose /readyz will not say, it is."""
+    """A 403 from a starting API server (its authorization not loaded yet: /readyz 500, or /readyz
+    itself refused, as kind's was for 0.1 s after a restart) is exit 3's 'cannot reach', not a missing
+    permission; from a ready one, one without /readyz, or one refusing /readyz for good, it is."""
     api.script["/api/v1/services"] = [forbidden("services")]
-    api.script["/readyz"] = [Reply(500, b"readyz check failed")]
-    with pytest.raises(ClusterUnreachable) as unready:
-        client.get_json("/api/v1/services")
-    assert str(unready.value) == (
-        f"cannot reach the API server {client.server}: it is not ready yet (/readyz answered 500) and "
-        "refuses requests until its authorization has loaded (403: services is forbidden)"
-    )
+    for answer, said in ((Reply(500, b"readyz check failed"), "500"), (forbidden("/readyz"), "403")):
+        api.script["/readyz"] = [answer]
+        with pytest.raises(ClusterUnreachable) as unready:
+            client.get_json("/api/v1/services")
+        assert str(unready.value) == (
+            f"cannot reach the API server {client.server}: it is not ready yet (/readyz answered {said}) "
+            "and refuses requests until its authorization has loaded (403: services is forbidden)"
+        )
 
-    for answer in (Reply(body=b"ok"), Reply(403, b"forbidden"), Reply(404, b"")):
+    monkeypatch.setattr("inspector.kube.connection.STARTING_GRACE_S", 0.0)  # refused for good
+    for answer in (Reply(body=b"ok"), forbidden("/readyz"), Reply(404, b"")):
         api.script["/readyz"] = [answer]
         client.ready_at = None
         with pytest.raises(Forbidden):

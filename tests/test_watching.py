@@ -294,8 +294,9 @@ def test_a_403_from_an_api_server_still_starting_is_an_interruption_and_the_watc
     """kube-apiserver answers before its RBAC caches are loaded and refuses requests until then (seen
     on kind after a restart): while /readyz says it is not ready, a 403 is retried, not the end."""
     monkeypatch.setattr("inspector.live.informing.NOTICE_AFTER_S", 0.0)
+    refused = status(403, 'forbidden: User "kubernetes-admin" cannot get path "/readyz"')
     not_ready = Reply(500, b"[-]poststarthook/rbac/bootstrap-roles failed: not finished\nreadyz check failed")
-    api.script["/readyz"] = [not_ready, not_ready, Reply(body=b"ok")]
+    api.script["/readyz"] = [refused, not_ready, Reply(body=b"ok")]  # as kind's, after a restart
     starting = status(403, 'pods is forbidden: User "kubernetes-admin" cannot list resource "pods"')
     api.script[PODS_PATH] = [
         listed(bare_pod("web-1")),

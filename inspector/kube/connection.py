@@ -9,10 +9,13 @@ It only ever reads: GET (LIST and WATCH are GETs).
 
 A 403 is a missing permission, except from an API server still starting: kube-apiserver serves
 requests before its RBAC caches have loaded, and refuses them until then (kubernetes#121635). So a 403
-is checked against `/readyz` (which kube-apiserver answers every client, before authorization): while
-it says the API server is not ready, the 403 is the API server not being reachable yet, which `-w`,
-`wait` and `serve` retry and a single command reports as exit 3. Seen on kind, whose admin is bound by
-RBAC (kubeadm 1.29+), after an API server restart.
+is checked against `/readyz`: while it says the API server is not ready (5xx), or refuses the path
+itself (403: every authenticated client may read it, by the default binding system:public-info-viewer,
+so its authorizer has not loaded either), the 403 is the API server not being reachable yet, which
+`-w`, `wait` and `serve` retry and a single command reports as exit 3. Seen on kind, whose admin is
+bound by RBAC (kubeadm 1.29+), for about 0.1 s after an API server restart: both 403, then /readyz 500,
+then ready. A cluster that refuses /readyz for good gets its 403s taken at their word after
+STARTING_GRACE_S.
 """
 
 from __future__ import annotations
@@ -59,6 +62,7 @@ BACKOFF_MAX_S = 4.0
 RETRY_AFTER_MAX_S = 10  # a Retry-After longer than this is waited only this long
 READYZ_TIMEOUT_S = 3.0  # how long /readyz may take to say whether a 403 came from a starting API server
 READY_FRESH_S = 2.0  # a /readyz that said ready is believed this long (403s come in bursts)
+STARTING_GRACE_S = 30.0  # a /readyz refused (403) is taken for a starting API server this long at most
 # Loading a kubeconfig writes its certificates to temporary files that the client library remembers in
 # a module-level dict (registered before they are written): contexts connected in parallel (a fleet)
 # load one at a time. Each still gets its own Configuration; nothing else is shared.
@@ -136,6 +140,7 @@ class Client:
     request_timeout: float | None = None
     on_request: Callable[[str], None] | None = field(default=None, repr=False)
     ready_at: float | None = field(default=None, repr=False)  # when /readyz last said ready
+    refused_since: float | None = field(default=None, repr=False)  # /readyz refused (403) since then
 
     def __enter__(self) -> Client:
         return self
@@ -224,9 +229,11 @@ class Client:
 
     def starting(self) -> str | None:
         """Why the API server is not ready yet, from one GET of `/readyz` (not retried, bounded by
-        READYZ_TIMEOUT_S); None when it is ready, or will not say (401, 403, 404: a server that does
-        not let every client ask, where a 403 stands as it is)."""
-        if self.ready_at is not None and time.monotonic() - self.ready_at < READY_FRESH_S:
+        READYZ_TIMEOUT_S): it answered 5xx, or refused the path (401, 403) for less than
+        STARTING_GRACE_S, or did not answer. None when it is ready, has no /readyz (404), or has
+        refused it for longer."""
+        now = time.monotonic()
+        if self.ready_at is not None and now - self.ready_at < READY_FRESH_S:
             return None
         _, url, headers, _, _ = self.api.param_serialize(
             method="GET", resource_path="/readyz", header_params={"Accept": "text/plain"},
@@ -238,10 +245,14 @@ class Client:
             )
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             return f"/readyz: {_reason(exc)}"
-        if resp.status == 200 or resp.status in (401, 403, 404):
-            self.ready_at = time.monotonic() if resp.status == 200 else None
+        if resp.status in (401, 403):
+            self.refused_since = self.refused_since or now
+            return f"/readyz answered {resp.status}" if now - self.refused_since < STARTING_GRACE_S else None
+        self.refused_since = None
+        if resp.status == 200:
+            self.ready_at = now
             return None
-        return f"/readyz answered {resp.status}"
+        return None if resp.status == 404 else f"/readyz answered {resp.status}"
 
     def error_status(self, resp: Any, path: str) -> InspectorError:
         """Our error for a response that answered >= 400."""
