@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 
-.PHONY: help venv cluster-binaries cluster-up cluster-down cluster-status lint unit e2e test demo demo-picture demo-down e2e-kind bench dist clean
+.PHONY: help venv cluster-binaries cluster-up cluster-down cluster-status lint unit e2e test demo demo-picture demo-down e2e-kind bench bench-serve dist clean
 
 help:
 	@echo "make demo          bring up the local cluster, apply the demo scenarios, show the findings"
@@ -93,6 +93,12 @@ bench: venv cluster-binaries
 	$(PY) bench/bench_diff.py $(BENCH_ARGS)
 	$(PY) bench/bench_why.py
 	$(PY) bench/bench_whatif.py
+
+# serve under churn (issue 24, item 3): 20,000 pods, 5 minutes of pod moves and the EndpointSlice
+# changes they cause; a bench cluster kept by `make bench BENCH_ARGS=--keep` is reused (same plan).
+# BENCH_SERVE_ARGS: --small, --minutes N, --rate MOVES_PER_MINUTE, --keep
+bench-serve: venv cluster-binaries
+	$(PY) bench/bench_serve.py $(BENCH_SERVE_ARGS)
 
 # DIST=DIR writes elsewhere (the krew e2e test does)
 DIST ?= dist

@@ -46,8 +46,8 @@ What it prints:
   wait          `wait` on a new Service of a full namespace: from the EndpointSlice update that
                 completes it to `wait` having returned;
   targets       issue 24's, and issue 15's that still hold: met, missed by how much, or not
-                measured and why (the memory target needs --preset large; `serve` and
-                `why --nodes` are not built yet);
+                measured and why (the memory target needs --preset large; `serve` under
+                churn is `make bench-serve`'s, bench_serve.py; `why --nodes` is bench_why.py's);
   DNS oracle    `dns -A`'s work through the Python API (inspect_dns against the bench cluster's
                 CoreDNS, pinned by its INSPECTOR_DNS_SERVER): every expected record (A, SRV, PTR,
                 headless endpoint names, pod records, dns-version) asked and judged, in names per

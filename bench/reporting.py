@@ -145,7 +145,8 @@ def issue_targets(
     )
     rows.append(
         Target(
-            "`serve` under churn (item 3)", why_not="bench/bench_serve.py measures it, apart (20,000 pods)"
+            "`serve` under churn (item 3)",
+            why_not="`make bench-serve` measures it, apart (bench/bench_serve.py: 20,000 pods)",
         )
     )
     rows.append(

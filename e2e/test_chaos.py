@@ -337,7 +337,8 @@ def test_kube_proxy_stopped_during_why_is_named_in_the_verdict(real_nodes: Clust
     probe's traffic still gets through, and only its health tells. `why --node-health` reads it when
     it begins and again once the probes have ended: the verdict names that kube-proxy, stopped during
     the run. If `why` had already ended when the stop returned (a fast machine), that try proved
-    nothing: kube-proxy is started again and the run repeated."""
+    nothing: kube-proxy is started again and the run repeated, as when the probe's own traffic failed
+    (the claim is about a run whose traffic went through); three tries at most, each one reported."""
     cluster = real_nodes
     deploy_web(cluster, namespace, replicas=1)
     apply(cluster, namespace, WEB_SVC)
@@ -347,21 +348,28 @@ def test_kube_proxy_stopped_during_why_is_named_in_the_verdict(real_nodes: Clust
     )
     node = cluster.nodes[-1].name
     args = ["why", "web-svc", "-n", namespace, "--nodes", node, "--node-health", "-o", "json"]
+    traffic_ok = {"dns": "ok", "endpoints": "ok", "cluster-ip": "ok", "node-ports": "n/a"}
+    inconclusive: list[str] = []
     for _ in range(3):
         stopped_in_time, code, out = why_with_kube_proxy_stopped(cluster, args, node)
-        if stopped_in_time:
-            break
+        if not stopped_in_time:
+            inconclusive.append("why ended before kube-proxy was stopped")
+        else:
+            doc = json.loads("".join(out.lines))
+            (row,) = doc["nodes"]
+            if row["cells"] == traffic_ok:  # its rules stayed: the traffic went through
+                break
+            # a probe that failed on its own (seen once: DNS, under a kind cluster's load beside
+            # CI's) says nothing of what this test is about; its whole answer is kept for the report
+            inconclusive.append(f"the probe's traffic failed: {json.dumps(doc)}")
         wait_until(
             lambda: cluster.inspect(*args).returncode == 0, what=f"kube-proxy on {node} healthy", timeout=90
         )
-    assert stopped_in_time, "why ended before kube-proxy was stopped, three times"
+    else:
+        raise AssertionError(f"no conclusive try in three: {inconclusive}")
 
-    doc = json.loads("".join(out.lines))
     assert code == 1, doc["verdict"]
-    (row,) = doc["nodes"]
     assert doc["failedNodes"] == [node], doc["verdict"]
-    # its rules stayed: the traffic went through
-    assert row["cells"] == {"dns": "ok", "endpoints": "ok", "cluster-ip": "ok", "node-ports": "n/a"}, row
     assert row["kubeProxy"]["reached"] is False, row
     assert f"kube-proxy on node {node} is unhealthy" in doc["verdict"], doc["verdict"]
     assert "it answered 200 when why began, so it stopped during the run" in doc["verdict"], doc["verdict"]

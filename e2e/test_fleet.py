@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import json
 import socket
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +34,7 @@ from e2e.harness import (
     stop_second_cluster,
     wait_until,
 )
+from e2e.test_serve import fetch, serving
 
 # web's pods: simulated (kwok) on both clusters; behind `second` they carry another label than the
 # Service selects, so the same Service there selects nothing
@@ -279,3 +283,161 @@ def test_bad_fleet_input_on_a_real_kubeconfig_exits_2_before_any_request(
     assert (status, out) == (2, "") and err == [
         "error: --contexts asks several contexts and --context names one: give one of them"
     ]
+
+
+# ----------------------------------------------------------------------------- serve --contexts
+
+
+def scraped(address: str) -> dict[str, float]:
+    """/metrics as {series: value}."""
+    status, text = fetch(f"http://{address}/metrics")
+    assert status == 200, text
+    out = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            series, _, value = line.rpartition(" ")
+            out[series] = float(value)
+    return out
+
+
+def of(context: str, metrics: dict[str, float]) -> dict[str, float]:
+    return {k: v for k, v in metrics.items() if f'context="{context}"' in k}
+
+
+def series(metric: str, context: str, namespace: str, **labels: str) -> str:
+    """A series as the Prometheus client writes it: its labels sorted by name."""
+    every = {"context": context, "namespace": namespace, "service": "web", **labels}
+    return metric + "{" + ",".join(f'{k}="{v}"' for k, v in sorted(every.items())) + "}"
+
+
+@pytest.fixture
+def fleet_served(cluster: Cluster, fleet_kubeconfig: str, shop: str) -> Iterator[str]:
+    """serve -n SHOP --contexts first,second --events on the host, ready; stopped with SIGTERM
+    afterwards (and it must end 0, the first cluster's watches never told as interrupted)."""
+    env = cluster.env | {"KUBECONFIG": fleet_kubeconfig}
+    env.pop("INSPECTOR_DNS_SERVER", None)
+    with serving(env, "-n", shop, "--contexts", "first,second", "--events") as running:
+        yield running.address
+    err = running.err
+    assert "Traceback" not in err, err
+    assert (running.code, err.splitlines()[-1]) == (0, "serve: stopped"), err
+    assert not [line for line in err.splitlines() if line.startswith('context "first"')], err
+
+
+@contextmanager
+def api_server_stopped(cluster: Cluster) -> Iterator[None]:
+    """The second cluster's API server stopped for the block (its own local cluster: the session's is
+    left alone); started again after it, whatever happens, and ready."""
+    local = [sys.executable, str(Path(__file__).resolve().parent.parent / "cluster" / "localcluster.py")]
+    env = second_cluster_env()
+    subprocess.run([*local, "stop-component", "kube-apiserver"], env=env, check=True, timeout=120)
+    try:
+        yield
+    finally:
+        subprocess.run([*local, "start-component", "kube-apiserver"], env=env, check=True, timeout=300)
+        wait_until(
+            lambda: cluster.kubectl("get", "--raw", "/readyz", check=False) == "ok",
+            what="the second cluster's API ready",
+            timeout=120,
+        )
+
+
+def serve_events(cluster: Cluster, namespace: str) -> list[tuple[str, str, str, str]]:
+    """The Events serve --events wrote in the namespace: on which object (name and uid), why, what."""
+    return [
+        (
+            e["involvedObject"]["name"],
+            e["involvedObject"].get("uid", ""),
+            e["reason"],
+            e["message"].split(":")[0],
+        )
+        for e in cluster.get_json("events", "-n", namespace)["items"]
+        if e.get("source", {}).get("component") == "svc-inspect"
+    ]
+
+
+def typo(cluster: Cluster, namespace: str, app: str) -> None:
+    patch = json.dumps({"spec": {"selector": {"app": app}}})
+    cluster.kubectl("patch", "service", "web", "-n", namespace, "-p", patch)
+
+
+def test_serve_contexts_labels_each_clusters_series_and_one_api_server_away_stops_not_the_others(
+    cluster: Cluster,
+    second: Cluster,
+    fleet_kubeconfig: str,
+    shop: str,
+    fleet_served: str,
+) -> None:
+    address = fleet_served
+    ok = {c: series("svc_inspect_service_ok", c, shop, type="ClusterIP") for c in ("first", "second")}
+    no_pods = {
+        c: series("svc_inspect_findings", c, shop, code="selector-matches-no-pods", severity="error")
+        for c in ("first", "second")
+    }
+    before = wait_until(
+        lambda: (m := scraped(address)).get(ok["first"]) == 1.0 and m.get(no_pods["second"]) == 1.0 and m,
+        what="first's web ok, second's selecting nothing",
+    )
+    assert before[ok["second"]] == 0.0 and no_pods["first"] not in before
+    assert all("context=" in k for k in before)  # every series says its cluster
+
+    # a selector typo in the first cluster: its series change, the second's not at all
+    typo(cluster, shop, "wbe")
+    after = wait_until(
+        lambda: (m := scraped(address)).get(no_pods["first"]) == 1.0 and m, what="first's typo in /metrics"
+    )
+    assert after[ok["first"]] == 0.0
+    assert of("second", after) == of("second", before)
+    # --events: the Event on the first cluster's web (its uid), none in the second
+    uid = cluster.get_json("service", "web", "-n", shop)["metadata"]["uid"]
+    wait_until(
+        lambda: ("web", uid, "FindingAppeared", "selector-matches-no-pods") in serve_events(cluster, shop),
+        what="the Event of first's finding",
+    )
+    typo(cluster, shop, "web")
+    wait_until(lambda: scraped(address).get(ok["first"]) == 1.0, what="first's web mended in /metrics")
+
+    with api_server_stopped(second):
+        _, body = wait_until(
+            lambda: (answer := fetch(f"http://{address}/readyz"))[0] == 503 and answer,
+            what="/readyz 503",
+            timeout=60,
+        )
+        assert body.startswith('context "second": a watch is interrupted: '), body
+        assert "first" not in body and len(body.splitlines()) == 1
+        assert fetch(f"http://{address}/healthz") == (200, "ok\n")
+        away = scraped(address)
+        assert (away['svc_inspect_ready{context="first"}'], away['svc_inspect_ready{context="second"}']) == (
+            1.0,
+            0.0,
+        )
+        assert away[ok["second"]] == 0.0 and away[no_pods["second"]] == 1.0  # its last report stays
+        # the first cluster's changes still arrive while the second's API server is away
+        typo(cluster, shop, "wbe")
+        moved = wait_until(
+            lambda: (m := scraped(address)).get(no_pods["first"]) == 1.0 and m,
+            what="first's typo in /metrics while the second's API server is away",
+        )
+        assert moved['svc_inspect_ready{context="second"}'] == 0.0
+        assert fetch(f"http://{address}/readyz")[0] == 503
+
+    wait_until(
+        lambda: fetch(f"http://{address}/readyz") == (200, "ok\n"), what="/readyz 200 again", timeout=90
+    )
+    assert scraped(address)['svc_inspect_watch_restarts_total{context="second",resource="pods"}'] >= 1
+
+    # /report is what `diff --contexts -o json` says, both read afresh at each look (the second
+    # cluster's controllers may still be settling after its API server's restart)
+    def same_as_diff() -> bool:
+        served = json.loads(fetch(f"http://{address}/report")[1])
+        _, out, _ = fleet(
+            cluster, fleet_kubeconfig, "diff", "-n", shop, "--contexts", "first,second", "-o", "json"
+        )
+        return bool(served == json.loads(out))
+
+    wait_until(same_as_diff, what="/report as diff --contexts -o json says", timeout=120)
+    doc = json.loads(fetch(f"http://{address}/report")[1])
+    assert [c["context"] for c in doc["contexts"]] == ["first", "second"]
+    assert doc["summary"]["errors"] == 2  # web's typo in the first, web-v2 in the second
+    typo(cluster, shop, "web")
+    assert serve_events(second, shop) == []  # second's web was broken from the start: nothing appeared

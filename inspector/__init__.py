@@ -9,7 +9,9 @@ The tiers, top down (docs/ARCHITECTURE.md; import-linter keeps them): the comman
 the pytest plugin (`pytest_plugin.py`); the live runs (`live/`) and the output (`output/`); the kube
 client (`kube/`), the diagnosis (`diagnosis/`) and DNS (`dns/`), side by side; the model (`model/`);
 our errors (`errors.py`); the settings, read once from the environment where a
-run starts (`settings.py`); the exit statuses (`status.py`). `python -m inspector` runs the command line.
+run starts (`settings.py`); the exit statuses (`status.py`); the cycle collector, paused by the command line
+for a command and taken back by one that follows changes (`collector.py`). `python -m inspector` runs
+the command line.
 """
 
 from __future__ import annotations

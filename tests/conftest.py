@@ -15,6 +15,7 @@ from inspector.diagnosis.report import Report, inspect_snapshot
 from inspector.model.building import snapshot_from_manifests
 from inspector.model.snapshot import ContainerPort, Pod, Snapshot
 from tests.fakeapi import api, client  # noqa: F401 (fixtures: the in-process API server and a client of it)
+from tests.fleetapis import dead_port, fleet_apis, fleet_config  # noqa: F401 (fixtures: a fleet's API servers)
 
 MANIFESTS = Path(__file__).resolve().parent / "manifests"
 

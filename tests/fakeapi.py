@@ -33,6 +33,7 @@ class Reply:
     hold: bool = False
     drop: bool = False  # the connection is reset: before any answer, or after a watch's lines
     stall: bool = False  # no answer at all, as from a frozen API server (until the test ends)
+    release: threading.Event | None = None  # a held watch ends (as at its timeout) once this is set
 
 
 def items(*names: str, version: str = "7", token: str | None = None) -> dict[str, Any]:
@@ -104,7 +105,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._reset()
             return
         while reply.hold and not self.server.closing.wait(0.05):
-            pass
+            if reply.release is not None and reply.release.is_set():
+                break
         with contextlib.suppress(OSError):  # the client may have shut its end down
             self.wfile.write(b"0\r\n\r\n")
 

@@ -1,5 +1,6 @@
 """The LIST decoder keeps every field the snapshot reads: each manifest of the unit tests, sent as the
-pages of a LIST, builds the same snapshot as the same objects read whole."""
+pages of a LIST, builds the same snapshot as the same objects read whole. And a page's continue
+token, read from its head alone, is the one the whole page says."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ from typing import Any
 import pytest
 import yaml
 
-from inspector.kube.decoding import SCHEMAS, decode_event, decode_page
+from inspector.errors import ClusterUnreachable
+from inspector.kube.decoding import _HEAD, SCHEMAS, continue_token, decode_event, decode_page
 from inspector.model.building import SnapshotBuilder
 
 MANIFESTS = sorted((Path(__file__).parent / "manifests").glob("*.yaml"))
+RECORDED = sorted((Path(__file__).parent / "pages").glob("*.json"))  # LIST pages of a kwok cluster
 
 
 def objects(path: Path) -> list[dict[str, Any]]:
@@ -80,3 +83,41 @@ def test_a_watch_error_keeps_its_status_whole() -> None:
 
     assert decode_event("Pod", json.dumps({"type": "ERROR", "object": status}).encode()) == ("ERROR", status)
     assert decode_event("Pod", b'{"type": "BOOKMARK", "object": null}') == ("BOOKMARK", {})
+
+
+HEAD_CASES = {
+    "as the API server writes it": b'{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"9",'
+    b'"continue":"eyJ2Ijoi","remainingItemCount":3},"items":[{"metadata":{"name":"a"}}]}',
+    "the last page": b'{"kind":"PodList","metadata":{"resourceVersion":"9"},"items":[]}',
+    "items first, one of them holding an items key": b'{"items":[{"spec":{"volumes":[{"configMap":'
+    b'{"name":"c","items":[]}}]}}],"metadata":{"resourceVersion":"9","continue":"x"}}',
+    "written with spaces": b'{"metadata": {"resourceVersion": "9", "continue": "x"}, "items": []}',
+    "no metadata": b'{"items":[]}',
+}
+
+
+@pytest.mark.parametrize("data", HEAD_CASES.values(), ids=HEAD_CASES.keys())
+def test_the_continue_token_read_from_the_head_is_the_whole_page_s(data: bytes) -> None:
+    meta = _HEAD.decode(data).get("metadata") or {}
+
+    assert continue_token(data, "s", "p") == (meta.get("resourceVersion") or "", meta.get("continue") or "")
+
+
+@pytest.mark.parametrize("recorded", RECORDED, ids=lambda p: p.stem)
+def test_the_continue_token_of_a_recorded_page_is_read_from_its_head(recorded: Path) -> None:
+    data = recorded.read_bytes()
+    meta = json.loads(data)["metadata"]
+
+    assert continue_token(data, "s", "p") == (meta["resourceVersion"], meta.get("continue", ""))
+
+
+def test_a_page_whose_head_is_not_json_is_one_clear_error() -> None:
+    with pytest.raises(ClusterUnreachable, match="invalid JSON"):
+        continue_token(b'{"metadata":{"resourceVersion":"9",,"items":[]}', "s", "p")
+
+
+def test_the_continue_token_is_read_without_reading_the_items() -> None:
+    # the items are decoded later (and refused then, if need be): the next page is asked for first
+    broken_items = b'{"kind":"PodList","metadata":{"resourceVersion":"9","continue":"x"},"items":[{"meta'
+
+    assert continue_token(broken_items, "s", "p") == ("9", "x")

@@ -422,25 +422,30 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def serve_process(port: int, *args: str) -> subprocess.Popen[str]:
+    """The installed executable's `serve ARGS --listen 127.0.0.1:PORT`, its stderr piped, its watches
+    ending every 30 s."""
+    return subprocess.Popen(
+        [
+            str(Path(sys.executable).with_name("kubectl-svc_inspect")),
+            "serve",
+            *args,
+            "--listen",
+            f"127.0.0.1:{port}",
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "INSPECTOR_WATCH_SECONDS": "30"},
+    )
+
+
 @pytest.mark.timeout(60)
 def test_sigterm_stops_serve_with_exit_0_no_thread_left_and_its_port_closed(
     api: FakeAPI, tmp_path: Path
 ) -> None:
     shop(api)
     port = free_port()
-    proc = subprocess.Popen(
-        [
-            str(Path(sys.executable).with_name("kubectl-svc_inspect")),
-            "serve",
-            "--listen",
-            f"127.0.0.1:{port}",
-            "--kubeconfig",
-            str(kubeconfig(api, tmp_path)),
-        ],
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "INSPECTOR_WATCH_SECONDS": "30"},
-    )
+    proc = serve_process(port, "--kubeconfig", str(kubeconfig(api, tmp_path)))
     try:
         wait_for(lambda: _status(port, "/readyz") == 200 or proc.poll() is not None)
         metrics = get(port, "/metrics")[2]

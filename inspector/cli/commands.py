@@ -8,7 +8,7 @@ become exit statuses.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -46,10 +46,14 @@ from inspector.errors import BadInput
 from inspector.status import ExitStatus
 
 if TYPE_CHECKING:
+    import threading
+
+    from inspector.cli import exposing
     from inspector.diagnosis.reach import Reachability
     from inspector.diagnosis.report import Report
     from inspector.kube.connection import Client
     from inspector.live.fleet import Fleet
+    from inspector.live.planning import Files
     from inspector.model.snapshot import Snapshot
 
 app = typer.Typer(
@@ -219,7 +223,7 @@ def diff(
     if dns and files is not None:
         raise BadInput(
             "--dns asks the cluster DNS, which cannot answer for files not applied yet: "
-            "`dns -f` lists the records they will have"
+            "`dns --offline -f` lists the records they will have"
         )
     if from_namespace is not None:
         from inspector.model.names import validate_name
@@ -350,15 +354,23 @@ def dns(
     tcp: Annotated[
         bool, typer.Option("--dns-tcp", help="Ask over TCP only (default: UDP, TCP on truncation).")
     ] = False,
+    filename: Filenames = None,
+    recursive: Recursive = False,
+    offline: OfflineOpt = False,
 ) -> int:
     """The DNS oracle: every Service's records (A/AAAA, SRV per named port, headless per-pod records,
     PTR, pod records, CNAME, the dns-version TXT) as the API says they should be, against what every
-    ready CoreDNS replica answers (or the one --dns-server)."""
-    from inspector.live.asking import inspect_dns
+    ready CoreDNS replica answers (or the one --dns-server). With -f and --offline, the records those
+    manifests' Services will have once applied; nothing is asked."""
     from inspector.model.findings import Severity
     from inspector.output import dnsviews
 
     opts.allow(DOCUMENTS, "dns")
+    files = files_given(filename, recursive, offline)
+    if files is not None:
+        return _dns_planned(opts, files, service, dns_server, cluster_domain, tcp)
+    from inspector.live.asking import inspect_dns
+
     fleet = opts.fleet()
     if fleet is not None:
         return _dns_fleet(opts, fleet, service, dns_server, cluster_domain, timeout, retries, tcp)
@@ -375,6 +387,40 @@ def dns(
     showing.notes(report)
     errors = [*(f for c in checks for f in c.findings), *others]
     return opts.status(any(f.severity is Severity.ERROR for f in errors))
+
+
+def _dns_planned(
+    opts: Fleeted,
+    files: Files,
+    service: str | None,
+    dns_server: str | None,
+    cluster_domain: str | None,
+    tcp: bool,
+) -> int:
+    """dns -f --offline: the records the files' Services will have, from the files alone. Laid over
+    a cluster there would be two kinds of answer in one table (the live DNS for what runs, nothing
+    for what does not run yet), so -f on dns needs --offline."""
+    from inspector.output import dnsviews
+
+    if not files.offline:
+        raise BadInput(
+            "dns -f needs --offline: it lists the records the files' Services will have, and the "
+            "cluster DNS cannot answer for objects not applied yet (diff -f judges them on the cluster)"
+        )
+    if opts.contexts is not None or opts.all_contexts:
+        raise BadInput("--contexts and --all-contexts judge live clusters; they cannot be combined with -f")
+    if dns_server is not None or tcp:
+        flag = "--dns-server" if dns_server is not None else "--dns-tcp"
+        raise BadInput(f"{flag} says how to ask the cluster DNS; dns --offline asks nothing")
+    planned = opts.planned_dns(service, files, cluster_domain)
+    report, records = planned.report, planned.records
+    showing.told(
+        opts,
+        lambda: dnsviews.planned_dns_json(report, records, planned.domain),
+        lambda: dnsviews.planned_dns_text(report, records, wide=opts.output is Output.wide),
+    )
+    showing.notes(report)
+    return ExitStatus.OK
 
 
 def _dns_fleet(
@@ -695,44 +741,98 @@ def serve(
     cluster_domain: ClusterDomain = None,
     timeout: DNSTimeout = "2s",
     retries: DNSRetries = 1,
+    contexts: Annotated[
+        str | None,
+        typer.Option(
+            "--contexts",
+            help="Watch these kubeconfig contexts, comma-separated, in one process (a context label on "
+            "every series).",
+            autocompletion=candidates.context_values,
+            show_default=False,
+        ),
+    ] = None,
+    all_contexts: Annotated[
+        bool, typer.Option("--all-contexts", help="Watch every context of the kubeconfig.")
+    ] = False,
 ) -> int:
     """Keep watching: the report of the Services in scope, kept current as the cluster changes, served
     over HTTP (Prometheus metrics at /metrics, /healthz, /readyz, and the diff -o json document at
-    /report) until SIGTERM (exit 0 once every watch and connection is closed) or Ctrl-C (130)."""
+    /report) until SIGTERM (exit 0 once every watch and connection is closed) or Ctrl-C (130). With
+    --contexts or --all-contexts, several clusters in one process."""
     import threading
 
     from inspector.cli import exposing
+    from inspector.cli.options import dns_per_context, fleet_of
     from inspector.live.inspecting import make_scope
-    from inspector.live.serving import serve as keep_serving
 
     opts.allow(frozenset({Output.table}), "serve")
     address = exposing.parse_listen(listen)
     scope = make_scope(opts.namespace, all_namespaces)
     seconds = opts.settings.watch_seconds()
-    dns_options = opts.dns_options(dns_server, cluster_domain, timeout, retries) if dns else None
+    fleet = fleet_of(opts, contexts, all_contexts)
     stop = threading.Event()
-    restore = exposing.stopped_by_signals(stop)
     board = exposing.Board()
+    if fleet is not None:
+        from inspector.live.fleetserving import serve_fleet
+
+        per_context = (
+            dns_per_context(opts, fleet, dns_server, cluster_domain, timeout, retries) if dns else None
+        )
+        return _served(
+            address,
+            board,
+            stop,
+            lambda: serve_fleet(
+                fleet,
+                scope,
+                board.publish,
+                stop,
+                watch_seconds=seconds,
+                notify=showing.told_on_stderr,
+                dns=per_context,
+                events=events,
+            ),
+        )
+    from inspector.live.serving import serve as keep_serving
+
+    dns_options = opts.dns_options(dns_server, cluster_domain, timeout, retries) if dns else None
+    with opts.connect() as client:
+        return _served(
+            address,
+            board,
+            stop,
+            lambda: keep_serving(
+                client,
+                scope,
+                board.publish,
+                stop,
+                watch_seconds=seconds,
+                notify=showing.told_on_stderr,
+                dns=dns_options,
+                events=events,
+            ),
+        )
+
+
+def _served(
+    address: tuple[str, int], board: exposing.Board, stop: threading.Event, watch: Callable[[], None]
+) -> int:
+    """serve's HTTP side around `watch` (the watcher, one cluster's or a fleet's): listening before it
+    starts, SIGTERM setting `stop`, shut down and joined after it returns; exit 0 only when no
+    thread of ours is left."""
+    from inspector.cli import exposing
+
+    restore = exposing.stopped_by_signals(stop)
     try:
-        with opts.connect() as client:
-            server, thread = exposing.listening(address, board)
-            host, port = server.server_address[:2]
-            typer.echo(f"serve: listening on {host!s}:{port}", err=True)
-            try:
-                keep_serving(
-                    client,
-                    scope,
-                    board.publish,
-                    stop,
-                    watch_seconds=seconds,
-                    notify=showing.told_on_stderr,
-                    dns=dns_options,
-                    events=events,
-                )
-            finally:
-                server.shutdown()
-                server.server_close()
-                thread.join()
+        server, thread = exposing.listening(address, board)
+        host, port = server.server_address[:2]
+        typer.echo(f"serve: listening on {host!s}:{port}", err=True)
+        try:
+            watch()
+        finally:
+            server.shutdown()
+            server.server_close()
+            thread.join()
     finally:
         restore()
     left = exposing.threads_left()

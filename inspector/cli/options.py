@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from inspector.kube.connection import Client
     from inspector.live.asking import DNSOptions
     from inspector.live.fleet import Fleet
-    from inspector.live.planning import Files
+    from inspector.live.planning import Files, PlannedDNS
 
 
 class Output(StrEnum):
@@ -244,6 +244,15 @@ class Scoped(Common):
         setup_logging(self.verbose)
         return offline_report(files, scope)
 
+    def planned_dns(self, name: str | None, files: Files, domain: str | None) -> PlannedDNS:
+        """dns --offline -f: the records the files' Services will have; nothing contacted."""
+        from inspector.live.inspecting import make_scope
+        from inspector.live.planning import offline_dns
+
+        scope = make_scope(self.namespace, self.all_namespaces, name, self.selector)
+        setup_logging(self.verbose)
+        return offline_dns(files, scope, domain)
+
     def status(self, failed: bool) -> int:
         return ExitStatus.ERROR if failed and not self.exit_zero else ExitStatus.OK
 
@@ -264,39 +273,59 @@ class Fleeted(Scoped):
         if self.contexts is None and not self.all_contexts:
             return None
         flag = "--contexts" if self.contexts is not None else "--all-contexts"
-        if self.context is not None:
-            raise BadInput(f"{flag} asks several contexts and --context names one: give one of them")
+        _not_with_context(self, flag)
         if watch:
             raise BadInput(f"-w follows one context: it cannot be combined with {flag}")
         if self.output not in FLEET_OUTPUTS:
             raise BadInput(f"-o {self.output.value} shows one context: it cannot be combined with {flag}")
-        from inspector.live.fleet import Fleet, choose_contexts
-
-        timeout = parse_duration(self.request_timeout)
-        names = choose_contexts(self.contexts, self.all_contexts, self.kubeconfig, self.settings)
-        setup_logging(self.verbose)
-        return Fleet(names, self.kubeconfig, timeout, self.settings)
+        return fleet_of(self, self.contexts, self.all_contexts)
 
     def fleet_dns_options(
         self, fleet: Fleet, server: str | None, domain: str | None, timeout: str, retries: int
     ) -> dict[str, DNSOptions]:
-        """Each context's DNS options: --dns-server (else INSPECTOR_DNS_SERVER) names one server per
-        context, CONTEXT=HOST[:PORT],... (or one HOST[:PORT] for a fleet of one)."""
-        import dataclasses
+        return dns_per_context(self, fleet, server, domain, timeout, retries)
 
-        from inspector.live.fleet import dns_servers
-        from inspector.settings import ENV_DNS_SERVER
 
-        source = "--dns-server" if server else ENV_DNS_SERVER
-        servers = dns_servers(server or self.settings.dns_server, source, fleet.contexts)
-        base = dataclasses.replace(self, settings=dataclasses.replace(self.settings, dns_server=None))
-        options = base.dns_options(None, domain, timeout, retries)
-        return {
-            ctx: dataclasses.replace(options, server=servers[ctx], server_via=source)
-            if ctx in servers
-            else options
-            for ctx in fleet.contexts
-        }
+def fleet_of(opts: Common, contexts: str | None, all_contexts: bool) -> Fleet | None:
+    """The contexts `--contexts`/`--all-contexts` name, checked against the kubeconfig before any
+    request (with `--context` too: bad input); None when neither is given (the one context of
+    `--context`)."""
+    if contexts is None and not all_contexts:
+        return None
+    _not_with_context(opts, "--contexts" if contexts is not None else "--all-contexts")
+    from inspector.live.fleet import Fleet, choose_contexts
+
+    timeout = parse_duration(opts.request_timeout)
+    names = choose_contexts(contexts, all_contexts, opts.kubeconfig, opts.settings)
+    setup_logging(opts.verbose)
+    return Fleet(names, opts.kubeconfig, timeout, opts.settings)
+
+
+def _not_with_context(opts: Common, flag: str) -> None:
+    if opts.context is not None:
+        raise BadInput(f"{flag} asks several contexts and --context names one: give one of them")
+
+
+def dns_per_context(
+    opts: Common, fleet: Fleet, server: str | None, domain: str | None, timeout: str, retries: int
+) -> dict[str, DNSOptions]:
+    """Each context's DNS options: --dns-server (else INSPECTOR_DNS_SERVER) names one server per
+    context, CONTEXT=HOST[:PORT],... (or one HOST[:PORT] for a fleet of one)."""
+    import dataclasses
+
+    from inspector.live.fleet import dns_servers
+    from inspector.settings import ENV_DNS_SERVER
+
+    source = "--dns-server" if server else ENV_DNS_SERVER
+    servers = dns_servers(server or opts.settings.dns_server, source, fleet.contexts)
+    base = dataclasses.replace(opts, settings=dataclasses.replace(opts.settings, dns_server=None))
+    options = base.dns_options(None, domain, timeout, retries)
+    return {
+        ctx: dataclasses.replace(options, server=servers[ctx], server_via=source)
+        if ctx in servers
+        else options
+        for ctx in fleet.contexts
+    }
 
 
 _OPTIONS: dict[str, tuple[Any, Any]] = {

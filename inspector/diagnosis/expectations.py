@@ -5,7 +5,8 @@ an IP that is not in a terminal phase is an endpoint, with conditions serving = 
 publishNotReadyAddresses says), terminating = being deleted, ready = publishNotReadyAddresses or
 (serving and not terminating). Each Service port resolves per pod: a number as is, a name against
 that pod's containerPort names of the same protocol (sidecars included); a pod lacking the name gets
-no endpoint for that port. Pure: snapshot values in, values out.
+no endpoint for that port. What-if runs, whose slices no controller has written yet, read the
+slices it will write (`expected_slices`). Pure: snapshot values in, values out.
 """
 
 from __future__ import annotations
@@ -15,7 +16,18 @@ from dataclasses import dataclass
 
 from inspector.diagnosis.endpoints import PENDING_IP, Endpoint
 from inspector.model.selectors import LabelIndex
-from inspector.model.snapshot import ContainerPort, Node, Pod, Service, ServicePort
+from inspector.model.snapshot import (
+    ContainerPort,
+    EndpointSlice,
+    Node,
+    ObjectRef,
+    Pod,
+    Service,
+    ServicePort,
+    SliceEndpoint,
+    SlicePort,
+    pod_ip_stand_in,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,18 +80,21 @@ def _find(ports: tuple[ContainerPort, ...], pred: Callable[[ContainerPort], bool
     return next((cp for cp in ports if pred(cp)), None)
 
 
-def pod_ips_for(service: Service, pod: Pod) -> tuple[str, ...]:
-    """The pod's addresses in the Service's IP families (one slice address type each)."""
-    families = service.ip_families or (
+def _families(service: Service) -> tuple[str, ...]:
+    """The Service's IP families: one slice address type each."""
+    return service.ip_families or (
         ("IPv6",) if service.cluster_ip and ":" in service.cluster_ip else ("IPv4",)
     )
-    out = []
-    for family in families:
-        want_v6 = family == "IPv6"
-        ip = next((ip for ip in pod.ips if (":" in ip) == want_v6), None)
-        if ip:
-            out.append(ip)
-    return tuple(out)
+
+
+def _ip_of(pod: Pod, family: str) -> str | None:
+    want_v6 = family == "IPv6"
+    return next((ip for ip in pod.ips if (":" in ip) == want_v6), None)
+
+
+def pod_ips_for(service: Service, pod: Pod) -> tuple[str, ...]:
+    """The pod's addresses in the Service's IP families (one slice address type each)."""
+    return tuple(ip for family in _families(service) if (ip := _ip_of(pod, family)))
 
 
 def expect(service: Service, index: LabelIndex) -> Expectation:
@@ -91,10 +106,8 @@ def expect(service: Service, index: LabelIndex) -> Expectation:
     eligible = tuple(p for p in selected if (p.ip or p.planned) and not p.terminal)
     resolutions: list[PortResolution] = []
     endpoints: list[Endpoint] = []
-    publish = service.publish_not_ready_addresses
     for pod in eligible:
-        serving = pod.ready  # the controller's podToEndpoint: serving is the pod's Ready alone
-        ready = publish or (serving and not pod.terminating)
+        ready, serving = _conditions(service, pod)
         ips = pod_ips_for(service, pod) or ((PENDING_IP,) if pod.planned else ())
         if not service.ports:
             endpoints += [
@@ -121,6 +134,54 @@ def expect(service: Service, index: LabelIndex) -> Expectation:
                 for ip in ips
             ]
     return Expectation(service, selected, eligible, tuple(resolutions), tuple(endpoints))
+
+
+def _conditions(service: Service, pod: Pod) -> tuple[bool, bool]:
+    """An endpoint's ready and serving, as the controller's podToEndpoint sets them: serving is the
+    pod's Ready alone; ready, serving and not terminating (or publishNotReadyAddresses)."""
+    serving = pod.ready
+    return service.publish_not_ready_addresses or (serving and not pod.terminating), serving
+
+
+def expected_slices(expectation: Expectation) -> tuple[EndpointSlice, ...]:
+    """The EndpointSlices the controller will write for the Service: per address family, its
+    eligible pods grouped by the ports each resolves (a pod resolving none is listed too, in a slice
+    without ports), each with its hostname when its subdomain names this Service (the controller's
+    ShouldSetHostname). A planned pod's address is a stand-in (`pod_ip_stand_in`). For what-if runs,
+    whose slices nobody can read yet; none for a Service that selects no pods."""
+    service = expectation.service
+    ports: dict[str, list[SlicePort]] = {p.key: [] for p in expectation.eligible}
+    for res in expectation.resolutions:
+        if res.container_port is not None and res.pod.key in ports:
+            sp = res.service_port
+            ports[res.pod.key].append(SlicePort(res.container_port, sp.protocol, sp.name))
+    groups: dict[tuple[str, tuple[SlicePort, ...]], list[SliceEndpoint]] = {}
+    for pod in expectation.eligible:
+        ready, serving = _conditions(service, pod)
+        hostname = pod.hostname if pod.hostname and pod.subdomain == service.name else None
+        for family in _families(service):
+            ip = _ip_of(pod, family)
+            if ip is None and pod.planned:
+                ip = pod_ip_stand_in(pod.name, family)
+            if ip is None:
+                continue
+            groups.setdefault((family, tuple(ports[pod.key])), []).append(
+                SliceEndpoint(
+                    (ip,),
+                    ready,
+                    serving,
+                    pod.terminating,
+                    ObjectRef("Pod", pod.namespace, pod.name),
+                    pod.node,
+                    hostname,
+                )
+            )
+    return tuple(
+        EndpointSlice(
+            service.namespace, f"{service.name}-{family.lower()}-{i}", service.name, tuple(eps), slice_ports
+        )
+        for i, ((family, slice_ports), eps) in enumerate(groups.items())
+    )
 
 
 @dataclass(frozen=True, slots=True)

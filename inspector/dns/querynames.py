@@ -1,4 +1,4 @@
-"""DNS names and servers as a user types them: query names, `--dns-server HOST[:PORT]`.
+"""DNS names and servers as a user types them: query names, `--dns-server HOST[:PORT]`, `--cluster-domain`.
 
 Why it exists: a name the resolver could never send, or a server that is no address, is bad input,
 said in one line (exit 2) before any query; the checks are the resolver's own limits (253
@@ -16,6 +16,7 @@ from inspector.errors import BadInput
 MAX_NAME = 253
 MAX_LABEL = 63
 DNS_PORT = 53
+DEFAULT_DOMAIN = "cluster.local"  # the cluster domain when none is given or read
 
 _LABEL = re.compile(r"[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?")  # fullmatch: `$` would let a "\n" through
 
@@ -42,6 +43,14 @@ def validate_qname(name: str) -> str:
                 "and may not start or end with '-'"
             )
     return text
+
+
+def parse_cluster_domain(domain: str) -> str:
+    """--cluster-domain as given, without its trailing dot; one BadInput line when it is no DNS name."""
+    try:
+        return validate_qname(domain).strip(".")
+    except BadInput:
+        raise BadInput(f"invalid --cluster-domain {domain!r}: not a DNS name") from None
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,12 @@ Discovery specification (and CoreDNS, which implements it) derives from the API 
   `pods insecure|verified`; with `pods disabled` they must not exist;
 - the cluster's `dns-version.<domain>` TXT record (§2.2), owned by no Service.
 
+What-if runs (`dns --offline -f`) ask nothing and read the same records from the files' Services and
+the EndpointSlices their controller will write: an address allocated only once an object runs (a
+planned pod's IP, the cluster IP of a Service whose file gives none) is a stand-in
+(`<IPv4 of pod db-0>`, `<cluster IPv4>`; `inspector.model.snapshot`), and so are the names made of
+it (`<IPv4 of pod web-0, dashed>`, `<cluster IPv4, reversed>.in-addr.arpa.`): `Record.pending`.
+
 Pure: Services and EndpointSlices in, records out; answers are compared in the form of `answers`.
 """
 
@@ -29,7 +35,14 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from inspector.dns.answers import CNAME_PREFIX, UNKNOWN, Answer
-from inspector.model.snapshot import EndpointSlice, Service, ServiceType
+from inspector.model.snapshot import (
+    EndpointSlice,
+    Service,
+    ServiceType,
+    cluster_ip_stand_in,
+    is_stand_in,
+    stand_in_family,
+)
 
 
 class Kind(StrEnum):
@@ -62,6 +75,11 @@ class Record:
     def rcode(self) -> str:
         return "NOERROR" if self.answers else "NXDOMAIN"
 
+    @property
+    def pending(self) -> bool:
+        """Its name or an answer holds an address not allocated yet (what-if runs): known once applied."""
+        return "<" in self.qname or any("<" in a for a in self.answers)
+
 
 def service_fqdn(service: Service, domain: str) -> str:
     return f"{service.name}.{service.namespace}.svc.{_zone(domain)}.".lower()
@@ -72,12 +90,23 @@ def _zone(domain: str) -> str:
 
 
 def _rrtype(ip: str) -> str:
+    if is_stand_in(ip):
+        return "AAAA" if stand_in_family(ip) == "IPv6" else "A"
     return "AAAA" if ":" in ip else "A"
 
 
 def dashed(ip: str) -> str:
     """CoreDNS's name for an endpoint without hostname: 10.244.0.5 -> 10-244-0-5."""
+    if is_stand_in(ip):
+        return f"<{ip[1:-1]}, dashed>"
     return ip.replace(".", "-").replace(":", "-")
+
+
+def endpoint_label(hostname: str | None, address: str) -> str:
+    """A headless endpoint's name below its Service: its hostname, else its dashed IP."""
+    if hostname:
+        return hostname.lower()
+    return dashed(address) if is_stand_in(address) else dashed(address).lower()
 
 
 def _by_family(ips: Iterable[str]) -> dict[str, tuple[str, ...]]:
@@ -89,6 +118,8 @@ def _by_family(ips: Iterable[str]) -> dict[str, tuple[str, ...]]:
 
 def reverse_name(ip: str) -> str:
     """The PTR name of an address: 10.96.0.10 -> 10.0.96.10.in-addr.arpa., IPv6 as ip6.arpa nibbles."""
+    if is_stand_in(ip):
+        return f"<{ip[1:-1]}, reversed>.{'ip6' if stand_in_family(ip) == 'IPv6' else 'in-addr'}.arpa."
     return ipaddress.ip_address(ip).reverse_pointer.lower() + "."
 
 
@@ -150,6 +181,8 @@ def _service_records(service: Service, slices: tuple[EndpointSlice, ...], domain
     named = [p for p in service.ports if p.name]
     if not service.headless:
         ips = list(service.cluster_ips or ((service.cluster_ip,) if service.cluster_ip else ()))
+        if not ips and service.source is not None:  # of the files, not applied yet: allocated on apply
+            ips = [cluster_ip_stand_in(f) for f in service.ip_families or ("IPv4",)]
         if not ips:
             return []
         out = [Record(key, fqdn, t, v, Kind.SERVICE) for t, v in _by_family(ips).items()]
@@ -171,7 +204,7 @@ def _service_records(service: Service, slices: tuple[EndpointSlice, ...], domain
                 continue
             for address in e.addresses:
                 ready.setdefault(address, e.hostname)
-                target = f"{(e.hostname or dashed(address)).lower()}.{fqdn}"
+                target = f"{endpoint_label(e.hostname, address)}.{fqdn}"
                 for sp in s.ports:
                     if sp.name and sp.port is not None:
                         srv.setdefault((sp.name, sp.protocol), set()).add(f"{sp.port} {target}")
@@ -180,13 +213,13 @@ def _service_records(service: Service, slices: tuple[EndpointSlice, ...], domain
     out = [Record(key, fqdn, t, v, Kind.SERVICE) for t, v in _by_family(ready).items()]
     hostnames: dict[str, list[str]] = {}  # the endpoint's name: its hostname, else its dashed IP
     for address, hostname in ready.items():
-        hostnames.setdefault((hostname or dashed(address)).lower(), []).append(address)
+        hostnames.setdefault(endpoint_label(hostname, address), []).append(address)
     for hostname, addresses in sorted(hostnames.items()):
         out += [
             Record(key, f"{hostname}.{fqdn}", t, v, Kind.HOSTNAME) for t, v in _by_family(addresses).items()
         ]
     out += [
-        _ptr(key, address, f"{(hostname or dashed(address)).lower()}.{fqdn}")
+        _ptr(key, address, f"{endpoint_label(hostname, address)}.{fqdn}")
         for address, hostname in sorted(ready.items())
     ]
     for p in named:

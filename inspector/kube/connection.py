@@ -206,25 +206,37 @@ class Client:
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             raise self.connection_error(exc) from None
 
-    def unanswered(self, timeout: float) -> str | None:
-        """Whether the API server answers at all: one GET of `/version` (served from memory, open to
-        every client), not retried, bounded by `timeout`. None when it answered; otherwise why not."""
+    def get_once(self, path: str, timeout: float, accept: str = "application/json") -> tuple[int, bytes]:
+        """One GET of `path`, not retried, bounded by `timeout`: its status and body, whatever the
+        status. TimeoutError when nothing answered in time; a connection that fails (refused
+        included, which urllib3 files under timeouts) as our errors."""
         _, url, headers, _, _ = self.api.param_serialize(
-            method="GET", resource_path="/version", header_params={"Accept": "application/json"},
-            auth_settings=["BearerToken"],
-        )  # fmt: skip
+            method="GET", resource_path=path, header_params={"Accept": accept}, auth_settings=["BearerToken"]
+        )
+        log.debug("GET %s (once, within %gs)", url, timeout)
         try:
             resp = self.api.rest_client.pool_manager.request(
                 "GET", url, headers=headers, retries=False, timeout=timeout, preload_content=True
             )
         except urllib3.exceptions.NewConnectionError as exc:  # refused: a subclass of the timeout
-            return str(self.connection_error(exc))
+            raise self.connection_error(exc) from None
         except urllib3.exceptions.TimeoutError:
-            return f"the API server {self.server} did not answer /version within {timeout:g}s"
+            raise TimeoutError(f"no answer within {timeout:g}s") from None
         except (urllib3.exceptions.HTTPError, OSError) as exc:
-            return str(self.connection_error(exc))
-        if resp.status >= 500:
-            return f"the API server {self.server} answered {resp.status} to /version"
+            raise self.connection_error(exc) from None
+        return resp.status, bytes(resp.data or b"")
+
+    def unanswered(self, timeout: float) -> str | None:
+        """Whether the API server answers at all: one GET of `/version` (served from memory, open to
+        every client), not retried, bounded by `timeout`. None when it answered; otherwise why not."""
+        try:
+            status, _ = self.get_once("/version", timeout)
+        except TimeoutError:
+            return f"the API server {self.server} did not answer /version within {timeout:g}s"
+        except InspectorError as exc:
+            return str(exc)
+        if status >= 500:
+            return f"the API server {self.server} answered {status} to /version"
         return None
 
     def starting(self) -> str | None:

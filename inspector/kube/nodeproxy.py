@@ -14,10 +14,7 @@ retried: a node that does not answer is the finding, and the caller asks every n
 from __future__ import annotations
 
 import json
-import logging
 from dataclasses import dataclass
-
-import urllib3
 
 from inspector.errors import Forbidden
 from inspector.kube.connection import Client
@@ -38,26 +35,17 @@ def node_get(
 ) -> NodeAnswer:
     """GET http://NODE:PORT/PATH through the API server; Forbidden without `nodes/proxy`."""
     resource = f"/api/v1/nodes/{node}:{port}/proxy/{path.lstrip('/')}"
-    logging.getLogger("inspector.fetching").debug("GET %s", resource)
-    _, url, headers, _, _ = client.api.param_serialize(
-        method="GET", resource_path=resource, header_params={"Accept": "*/*"}, auth_settings=["BearerToken"]
-    )
     try:
-        resp = client.api.rest_client.pool_manager.request(
-            "GET", url, headers=headers, retries=False, timeout=timeout, preload_content=True
-        )
-    except urllib3.exceptions.TimeoutError:
-        return NodeAnswer(False, 0, b"", f"no answer within {timeout:g}s")
-    except (urllib3.exceptions.HTTPError, OSError) as exc:
-        raise client.connection_error(exc) from None
-    body = bytes(resp.data or b"")
+        code, body = client.get_once(resource, timeout, accept="*/*")
+    except TimeoutError as exc:
+        return NodeAnswer(False, 0, b"", str(exc))
     status = _api_status(body)
-    if resp.status == 403 and status is not None:
+    if code == 403 and status is not None:
         raise Forbidden(f"forbidden: {status.get('message') or 'nodes/proxy'}")
-    if status is not None and resp.status >= 400:
+    if status is not None and code >= 400:
         # the API server's own Status object: it did not reach the node's port
-        return NodeAnswer(False, resp.status, body, str(status.get("message") or resp.reason))
-    return NodeAnswer(True, resp.status, body)
+        return NodeAnswer(False, code, body, str(status.get("message") or f"HTTP {code}"))
+    return NodeAnswer(True, code, body)
 
 
 def _api_status(body: bytes) -> dict[str, object] | None:

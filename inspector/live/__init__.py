@@ -8,6 +8,7 @@ for `-w` (`following.py`), keeping a report current for `serve` (`serving.py`), 
 DNS where it is found (`asking.py`), `why`'s run with its probe (`troubleshooting.py`) or with one
 probe per node (`acrossnodes.py`), what-if runs: the files of `-f` read (`manifests.py`) and judged
 offline or laid over the cluster (`planning.py`), and a fleet: one run asked of several kubeconfig
-contexts in parallel, each through its own connection (`fleet.py`). It decides what to read and ask,
+contexts in parallel, each through its own connection (`fleet.py`), and `serve` watching several
+contexts in one process (`fleetserving.py`). It decides what to read and ask,
 never what the answers mean (diagnosis, dns) nor how they look (output).
 """

@@ -28,7 +28,14 @@ from inspector.dns import querying
 from inspector.dns.answers import Answer, Failure, Outcome
 from inspector.dns.corefile import cluster_domain_from_corefile, corefile_findings, kubernetes_plugin
 from inspector.dns.oracle import RecordCheck, Resolution, check_records, judge, nothing_answered
-from inspector.dns.querynames import DNS_PORT, Nameserver, parse_nameserver, validate_qname
+from inspector.dns.querynames import (
+    DEFAULT_DOMAIN,
+    DNS_PORT,
+    Nameserver,
+    parse_cluster_domain,
+    parse_nameserver,
+    validate_qname,
+)
 from inspector.dns.records import (
     CLUSTER,
     Record,
@@ -57,7 +64,6 @@ DIRECT = "direct, UDP (TCP on truncation)"
 DIRECT_TCP = "direct, DNS over TCP"
 FORWARDED = "port-forward through the API server, DNS over TCP"
 COREDNS_CONFIG_MAP = "coredns"
-DEFAULT_DOMAIN = "cluster.local"
 DEFAULT_TIMEOUT_S = 2.0
 
 
@@ -93,10 +99,7 @@ class DNSOptions:
             raise BadInput(f"invalid --retries {retries}: must be 0 or more")
         zone, given = DEFAULT_DOMAIN, False
         if domain is not None:
-            try:
-                zone, given = validate_qname(domain).strip("."), True
-            except BadInput:
-                raise BadInput(f"invalid --cluster-domain {domain!r}: not a DNS name") from None
+            zone, given = parse_cluster_domain(domain), True
         return cls(
             server or None,
             via,

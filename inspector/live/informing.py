@@ -23,6 +23,7 @@ from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType, TracebackType
 
+from inspector import collector
 from inspector.errors import Forbidden, NotFound
 from inspector.kube.connection import Client
 from inspector.kube.listing import list_with_version
@@ -161,11 +162,13 @@ class Informer:
     def load(self) -> None:
         """Lists every stream. A kind we may not read (403) or the API does not serve (404) is left
         out when it only sharpens the verdict; for a required kind that is the error raised, as is
-        any other failure (an empty store must never stand for a LIST that failed)."""
+        any other failure (an empty store must never stand for a LIST that failed). Each LIST is
+        bounded in time as the re-lists are: a frozen API server (connections accepted, nothing
+        answered) is an error within RELIST_TIMEOUT_S, not a watcher silent for ever."""
         for stream in self.streams:
             store = Store(stream.resource.kind)
             try:
-                store.reset(*self._listed(stream))
+                store.reset(*self._listed(stream, bounded(self.client)))
             except (Forbidden, NotFound) as exc:
                 if stream.resource in self.required:
                     raise
@@ -186,12 +189,19 @@ class Informer:
         """Every watch is following (none interrupted), as far as the events taken so far say."""
         return not self._away
 
+    @property
+    def interruption(self) -> str:
+        """Why the watches are interrupted (the last failure of an interrupted stream); "" while
+        every watch follows."""
+        return self._why if self._away else ""
+
     def snapshot(self, namespaces: tuple[str, ...] | None, before: Sequence[Snapshot] = ()) -> Snapshot:
         """What the stores hold now, after the `before` parts (objects read once, not followed)."""
         kept = (one for store in self.stores.values() for one in store.built.values())
         return merged([*before, *kept], namespaces)
 
     def __enter__(self) -> Informer:
+        collector.following()  # the CLI paused the cycle collector for the lists; a long life needs it
         self._watch = Watch(self.client, self.watch_seconds)
         for stream, store in self.stores.items():
             self._watch.follow(stream, store.version)

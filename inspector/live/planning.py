@@ -6,6 +6,7 @@ Why it exists: `diff`, `services`, `dns` and `reach` judge manifests before `kub
 over the cluster, the namespaces the files touch are read (only read: nothing is written) and the
 files' objects replace or join the live ones (`inspector.model.overlaying`). Which namespaces: those
 the files' objects land in (an object without one in -n, else the context's), -n's, or all with -A.
+`dns --offline -f` lists the records the files' Services will have (`offline_dns`): nothing is asked.
 """
 
 from __future__ import annotations
@@ -16,9 +17,13 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TextIO
 
+from inspector.diagnosis.endpoints import SliceIndex
+from inspector.diagnosis.expectations import expected_slices
 from inspector.diagnosis.policyverdicts import PolicyClient
 from inspector.diagnosis.reach import DNS_NAMESPACE, Reachability, client_findings
 from inspector.diagnosis.report import Report, inspect_snapshot
+from inspector.dns.querynames import DEFAULT_DOMAIN, parse_cluster_domain
+from inspector.dns.records import Record, expected_records, version_record
 from inspector.errors import BadInput, NotFound
 from inspector.live.manifests import read_manifests
 from inspector.model.overlaying import Manifest, what_if
@@ -73,6 +78,36 @@ def offline_report(files: Files, scope: Scope, stdin: TextIO | None = None) -> R
     snapshot = offline_snapshot(files, scope.namespace, stdin)
     report = inspect_snapshot(snapshot, _in_scope(scope))
     return _found(report, scope, "the files")
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedDNS:
+    """dns --offline -f: the files' report, and the records the cluster DNS should serve once they
+    are applied (the cluster's dns-version last); nothing was asked."""
+
+    report: Report
+    records: tuple[Record, ...]
+    domain: str
+
+
+def planned_records(report: Report, domain: str) -> list[Record]:
+    """Every record of the report's Services, from the EndpointSlices their controller will write
+    (a Service without selector: the slices of the files that name it), then the cluster's dns-version record. Pod
+    records are left out: whether they exist is the Corefile's to say, which no file holds."""
+    files = SliceIndex(report.snapshot.slices)
+    out: list[Record] = []
+    for sr in report.services:
+        svc = sr.service
+        slices = expected_slices(sr.expectation) if svc.selects_pods else files.for_service(svc)
+        out += expected_records(svc, slices, domain)
+    return [*out, version_record(domain)]
+
+
+def offline_dns(files: Files, scope: Scope, domain: str | None, stdin: TextIO | None = None) -> PlannedDNS:
+    """The records the files' Services will have, in --cluster-domain (else cluster.local)."""
+    zone = parse_cluster_domain(domain) if domain is not None else DEFAULT_DOMAIN
+    report = offline_report(files, scope, stdin)
+    return PlannedDNS(report, tuple(planned_records(report, zone)), zone)
 
 
 def namespaces_of(manifests: Iterable[Manifest], *more: str | None) -> list[str]:

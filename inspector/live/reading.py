@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 
 from inspector.errors import Forbidden, NotFound
 from inspector.kube.connection import Client
-from inspector.kube.listing import list_objects
+from inspector.kube.listing import list_objects, prefetched_pages
 from inspector.kube.resources import (
     ENDPOINTS,
     ENDPOINTSLICES,
@@ -31,7 +31,8 @@ from inspector.kube.resources import (
     Resource,
 )
 from inspector.model.building import SnapshotBuilder
-from inspector.model.snapshot import Snapshot
+from inspector.model.pages import pods_of_page, services_of_page, slices_of_page
+from inspector.model.snapshot import EndpointSlice, Pod, Service, Snapshot
 
 log = logging.getLogger("inspector.reading")
 
@@ -68,9 +69,9 @@ def read_snapshot(client: Client, namespace: str | None) -> Snapshot:
     for scope in scopes:
         try:
             _concurrently(
-                lambda: builder.add(list_objects(client, SERVICES, scope)),  # noqa: B023 (joined in the loop)
-                lambda: builder.add(list_objects(client, PODS, scope)),  # noqa: B023
-                lambda: builder.add(_slices(client, scope)),  # noqa: B023
+                lambda: builder.add_built(_straight(client, SERVICES, scope)),  # noqa: B023 (joined in the loop)
+                lambda: builder.add_built(_straight(client, PODS, scope)),  # noqa: B023
+                lambda: _add_slices(client, scope, builder),  # noqa: B023
             )
         except Forbidden as exc:
             if namespace is not None:
@@ -209,12 +210,30 @@ def _readable_scopes(client: Client, notes: list[str]) -> list[str | None]:
     return list(names)
 
 
-def _slices(client: Client, scope: str | None) -> Iterator[JSON]:
-    """The EndpointSlices; where discovery.k8s.io/v1 is not served, the legacy Endpoints instead."""
+# the kinds nearly all of a snapshot is made of: their pages are decoded straight into its types
+STRAIGHT: dict[Resource, Callable[[bytes, str, str], Sequence[Service | EndpointSlice | Pod]]] = {
+    SERVICES: services_of_page,
+    ENDPOINTSLICES: slices_of_page,
+    PODS: pods_of_page,
+}
+
+
+def _straight(
+    client: Client, resource: Resource, scope: str | None
+) -> Iterator[Service | EndpointSlice | Pod]:
+    """One paginated LIST of a kind of STRAIGHT, its objects built page by page."""
+    decode, path = STRAIGHT[resource], resource.path(scope)
+    for data in prefetched_pages(client, resource, scope):
+        yield from decode(data, client.server, path)
+
+
+def _add_slices(client: Client, scope: str | None, builder: SnapshotBuilder) -> None:
+    """The EndpointSlices; where discovery.k8s.io/v1 is not served, the legacy Endpoints instead
+    (the first request tells, before any slice is added)."""
     try:
-        yield from list_objects(client, ENDPOINTSLICES, scope)
+        builder.add_built(_straight(client, ENDPOINTSLICES, scope))
     except NotFound:
-        yield from list_objects(client, ENDPOINTS, scope)
+        builder.add(list_objects(client, ENDPOINTS, scope))
 
 
 def readable(

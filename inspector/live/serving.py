@@ -28,6 +28,7 @@ from inspector.errors import DNSUnreachable, InspectorError
 from inspector.kube.connection import Client
 from inspector.kube.recording import record_event
 from inspector.kube.resources import SERVICES, Resource
+from inspector.kube.watching import bounded
 from inspector.live.asking import DNSInspection, DNSOptions, inspect_dns, with_cluster_domain
 from inspector.live.following import FOLLOWED
 from inspector.live.informing import Informer, Notify, merged, stream
@@ -60,6 +61,7 @@ class Served:
         default_factory=dict
     )  # by kind (plural): watches started again from a fresh list
     last_change: float = 0.0  # Unix time of the last change of the report (its first judgement included)
+    interrupted: str = ""  # while not ready: the last failure of an interrupted watch
 
 
 class Keeper:
@@ -278,7 +280,7 @@ def serve(
     tell: Notify = notify or (lambda line: log.warning("%s", line))
     namespace = scope.namespace_in(client)
     if namespace is not None:
-        check_namespace(client, namespace)
+        check_namespace(bounded(client), namespace)  # bounded as the lists are
     namespaces = None if namespace is None else (namespace,)
     keeper = Keeper()
     informer = Informer(
@@ -315,6 +317,7 @@ def serve(
                 informer.healthy,
                 _restarts(informer),
                 changed_at,
+                informer.interruption,
             )
             publish(served)
 

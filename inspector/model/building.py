@@ -544,6 +544,14 @@ class SnapshotBuilder:
                 self._routes.append(route_from_api(obj))
         return self
 
+    def add_built(self, objects: Iterable[Service | EndpointSlice | Pod]) -> SnapshotBuilder:
+        """Services, EndpointSlices and pods built already: decoded straight from LIST pages
+        (`pages.py`)."""
+        lists: dict[type, list[Any]] = {Service: self._services, EndpointSlice: self._slices, Pod: self._pods}
+        for obj in objects:
+            lists[type(obj)].append(obj)
+        return self
+
     def build(self, namespaces: tuple[str, ...] | None = None, notes: Iterable[str] = ()) -> Snapshot:
         return Snapshot(
             services=tuple(self._services),

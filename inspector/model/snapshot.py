@@ -103,6 +103,30 @@ class Pod:
         return self.phase in TERMINAL_PHASES
 
 
+# --------------------------------------------------------------------------- addresses not allocated yet
+
+
+def pod_ip_stand_in(pod: str, family: str = "IPv4") -> str:
+    """What stands, in a what-if run (-f), for the IP a planned pod gets only once it runs:
+    `<IPv4 of pod db-0>`. Never an IP; no name the API accepts holds its brackets."""
+    return f"<{family} of pod {pod}>"
+
+
+def cluster_ip_stand_in(family: str = "IPv4") -> str:
+    """... and for the cluster IP of a Service not applied yet (none written in its file): `<cluster IPv4>`."""
+    return f"<cluster {family}>"
+
+
+def is_stand_in(address: str) -> bool:
+    """An address (or a name made of one) that is not allocated yet: see `pod_ip_stand_in`."""
+    return address.startswith("<") and address.endswith(">")
+
+
+def stand_in_family(address: str) -> str:
+    """The IP family a stand-in is of (IPv4 unless it says IPv6)."""
+    return "IPv6" if "IPv6" in address else "IPv4"
+
+
 @dataclass(frozen=True, slots=True)
 class ProbeEvent:
     """The latest `Unhealthy` event of a pod: a readiness, liveness or startup probe that failed."""

@@ -1,4 +1,5 @@
-"""Rendering of the DNS commands: `resolve` (every query of the search walk) and `dns` (the oracle).
+"""Rendering of the DNS commands: `resolve` (every query of the search walk), `dns` (the oracle) and
+`dns --offline -f` (the records the files will have, nothing asked).
 
 Why it exists: the decisions are made in `inspector.dns.oracle`; this module only lays them out, as text and
 as the JSON the README documents (`resolve -o json`: name, fromNamespace, searchList, ndots, attempts,
@@ -14,12 +15,13 @@ from inspector.diagnosis.report import Report
 from inspector.dns.answers import Answer
 from inspector.dns.oracle import RecordCheck, Resolution
 from inspector.dns.querynames import Nameserver
+from inspector.dns.records import CLUSTER, Record
 from inspector.dns.replicas import Replica
 from inspector.dns.resolvconf import ndots_explanation
 from inspector.model.findings import Finding, Severity
-from inspector.output.documents import finding_json
+from inspector.output.documents import finding_json, what_if_json
 from inspector.output.tables import table
-from inspector.output.text import clip, findings_text
+from inspector.output.text import clip, findings_text, what_if_rows
 
 
 def answer_json(a: Answer) -> dict[str, Any]:
@@ -230,3 +232,76 @@ def dns_text(
     s = dns_summary(report, checks, others)
     blocks.append(f"{s['services']} service(s), {s['records']} record(s): {s['errors']} error(s)")
     return "\n\n".join(blocks)
+
+
+# --------------------------------------------------------------------------- dns --offline -f
+
+
+PLANNED_HEADERS = ["SERVICE", "NAME", "TYPE", "EXPECTED"]
+
+
+def _planned_record_json(r: Record) -> dict[str, Any]:
+    return {
+        "qname": r.qname,
+        "qtype": r.qtype,
+        "kind": r.kind.value,
+        "expected": {"rcode": r.rcode, "answers": list(r.answers)},
+        "pending": r.pending,
+    }
+
+
+def planned_summary(report: Report, records: Sequence[Record]) -> dict[str, int]:
+    return {
+        "services": len(report.services),
+        "records": len(records),
+        "pending": sum(1 for r in records if r.pending),
+    }
+
+
+def planned_dns_json(report: Report, records: Sequence[Record], domain: str) -> dict[str, Any]:
+    """`dns --offline -f -o json`: per Service of the files its expected records, nothing asked."""
+    by_service: dict[str, list[Record]] = {}
+    for r in records:
+        by_service.setdefault(r.service, []).append(r)
+    what_if = report.snapshot.what_if
+    return {
+        "whatIf": what_if_json(what_if) if what_if is not None else None,
+        "domain": domain,
+        "services": [
+            {
+                "namespace": sr.service.namespace,
+                "name": sr.service.name,
+                "type": sr.service.type.value,
+                "headless": sr.service.headless,
+                "source": sr.service.source,
+                "records": [_planned_record_json(r) for r in by_service.get(sr.service.key, [])],
+            }
+            for sr in report.services
+        ],
+        "cluster": {"records": [_planned_record_json(r) for r in by_service.get(CLUSTER, [])]},
+        "summary": planned_summary(report, records),
+    }
+
+
+def planned_dns_text(report: Report, records: Sequence[Record], wide: bool = False) -> str:
+    """`dns --offline -f`: what the files hold, then one row per expected record (answers clipped
+    unless wide), then the count."""
+    what_if = report.snapshot.what_if
+    count = len(what_if.objects) if what_if is not None else 0
+    head = [
+        f"Expected DNS records once {count} object(s) of the files are applied, offline: nothing was "
+        "asked (no cluster, no DNS server); <...> is an address allocated once applied:",
+        *(what_if_rows(what_if) if what_if is not None else []),
+    ]
+
+    def expected(r: Record) -> str:
+        text = _answers(r.answers) if r.answers else "NXDOMAIN"
+        return text if wide else clip(text, 2 * ANSWERS_WIDTH)
+
+    rows = [[r.service or "(cluster)", r.qname, r.qtype, expected(r)] for r in records]
+    s = planned_summary(report, records)
+    tail = (
+        f"{s['services']} service(s), {s['records']} expected record(s), {s['pending']} pending "
+        "(their addresses are allocated once applied); pod records are the Corefile's to decide: not listed"
+    )
+    return "\n\n".join(["\n".join(head), table(rows, PLANNED_HEADERS) or "No records.", tail])

@@ -81,6 +81,11 @@ def what_if_text(what_if: WhatIf) -> str:
             f"What if {len(what_if.objects)} object(s) of the files were applied to the cluster "
             f"(nothing is written); {len(what_if.touched)} Service(s) touched, judged on manifests only"
         )
+    return "\n".join([head + ":", *what_if_rows(what_if)])
+
+
+def what_if_rows(what_if: WhatIf) -> list[str]:
+    """One line per object of the files (the first LISTED_OBJECTS): what it does, and where it is."""
     rows = [
         f"  {o.action:<9} {o.kind} {o.namespace + '/' if o.namespace else ''}{o.name}   "
         f"{o.source} (document {o.document})"
@@ -88,7 +93,7 @@ def what_if_text(what_if: WhatIf) -> str:
     ]
     if len(what_if.objects) > LISTED_OBJECTS:
         rows.append(f"  ... and {len(what_if.objects) - LISTED_OBJECTS} more")
-    return "\n".join([head + ":", *rows])
+    return rows
 
 
 def wait_explanation(result: WaitResult) -> str:
