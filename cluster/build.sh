@@ -36,6 +36,8 @@ k8s_commands=(
     cmd/kube-apiserver cmd/kube-controller-manager cmd/kube-scheduler cmd/kubectl
     cmd/kubelet cmd/kube-proxy test/images/agnhost
 )
+# kind's nodes run kubeadm too (cluster/build.sh kind)
+[[ ${1:-} == kind ]] && k8s_commands+=(cmd/kubeadm)
 
 build_kubernetes() {
     local missing=() pkg
@@ -174,8 +176,38 @@ build_real_node() {
 # stamped in, so krew counts as a development build and never asks GitHub for a newer release.
 KREW_VERSION=${KREW_VERSION:-v0.4.4}
 krew_dir=$cache/bin/krew-$KREW_VERSION
+kind_dir=$cache/bin/kind-$KIND_VERSION
 build_krew() {
     go_install krew "$krew_dir" "$KREW_VERSION" sigs.k8s.io/krew/cmd/krew sigs.k8s.io/krew/cmd/validate-krew-manifest
+}
+
+# Debian packages for kind: Docker 20.10 (docker.io; its service is never started: cluster/kind/dockerd.sh
+# runs dockerd), debootstrap for the node image's root, jq for the runc wrapper. Root only.
+kind_packages() {
+    local want=(dockerd:docker.io debootstrap:debootstrap jq:jq) missing=() entry
+    for entry in "${want[@]}"; do command -v "${entry%%:*}" >/dev/null 2>&1 || missing+=("${entry#*:}"); done
+    ((${#missing[@]})) || return 0
+    [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null || die "kind: ${missing[*]} missing; installing them needs root and apt-get"
+    say "installing Debian packages for kind: ${missing[*]}"
+    local log=$cache/src/apt-kind.log
+    mkdir -p "$cache/src"
+    # no service may start from a package's install script (there is no systemd; dockerd is ours)
+    local policy=/usr/sbin/policy-rc.d added=0
+    if [[ ! -e $policy ]]; then printf '#!/bin/sh\nexit 101\n' >"$policy"; chmod +x "$policy"; added=1; fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" >"$log" 2>&1 \
+        || { apt-get update >>"$log" 2>&1; DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" >>"$log" 2>&1; } \
+        || { ((added)) && rm -f "$policy"; die "kind: apt-get could not install ${missing[*]} (see $log)"; }
+    ((added)) && rm -f "$policy"
+    return 0
+}
+
+build_kind_image() {
+    local started=0 image
+    bash "$here/kind/dockerd.sh" status || started=1
+    eval "$(bash "$here/kind/dockerd.sh" start)"
+    image=$(bash "$here/kind/nodeimage.sh") || { ((started)) && bash "$here/kind/dockerd.sh" stop; die "the kind node image could not be built"; }
+    ((started)) && bash "$here/kind/dockerd.sh" stop
+    say "kind node image: $image"
 }
 
 # Prometheus and promtool, for serve: promtool checks deploy/serve/alerts.yaml (unit tests) and
@@ -203,12 +235,25 @@ case "${1:-all}" in
     kwok) go_install kwok "$kwok_dir" "$KWOK_VERSION" sigs.k8s.io/kwok/cmd/kwok ;;
     coredns) go_install coredns "$coredns_dir" "$COREDNS_VERSION" github.com/coredns/coredns ;;
     real-node) build_real_node ;;
+    kind)
+        # everything `make e2e-kind` needs: Docker, kind, kubeadm, the binaries its node image packs,
+        # Prometheus (serve's tests), and the node image itself (in dockerd's data-root, started here
+        # if it is not running)
+        kind_packages
+        build_etcd
+        build_kubernetes
+        go_install kind "$kind_dir" "$KIND_VERSION" sigs.k8s.io/kind
+        go_install coredns "$coredns_dir" "$COREDNS_VERSION" github.com/coredns/coredns
+        build_real_node
+        build_prometheus
+        build_kind_image
+        ;;
     krew) build_krew; printf '%s\n' "$krew_dir" ;; # prints where the binaries are
     paths)
-        printf 'KUBE_BIN=%s\nETCD_BIN=%s\nKWOK_BIN=%s\nCOREDNS_BIN=%s\nCNI_BIN=%s\nCRICTL_BIN=%s\nPAUSE_BIN=%s\nKUBE_ROUTER_BIN=%s\nPROMETHEUS_BIN=%s\n' \
-            "$k8s_dir" "$etcd_dir" "$kwok_dir" "$coredns_dir" "$cni_dir" "$crictl_dir" "$pause_dir" "$kube_router_dir" "$prometheus_dir"
+        printf 'KUBE_BIN=%s\nETCD_BIN=%s\nKWOK_BIN=%s\nCOREDNS_BIN=%s\nCNI_BIN=%s\nCRICTL_BIN=%s\nPAUSE_BIN=%s\nKUBE_ROUTER_BIN=%s\nPROMETHEUS_BIN=%s\nKIND_BIN=%s\n' \
+            "$k8s_dir" "$etcd_dir" "$kwok_dir" "$coredns_dir" "$cni_dir" "$crictl_dir" "$pause_dir" "$kube_router_dir" "$prometheus_dir" "$kind_dir"
         exit 0
         ;;
-    *) die "usage: build.sh [all|etcd|kubernetes|kwok|coredns|real-node|prometheus|paths]" ;;
+    *) die "usage: build.sh [all|etcd|kubernetes|kwok|coredns|real-node|prometheus|kind|krew|paths]" ;;
 esac
 say "binaries ready under $cache/bin"

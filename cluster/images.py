@@ -270,3 +270,64 @@ def serve_image(site: Path) -> Image:
         user="65534:65534",
         mtimes=True,  # with the bytecode compiled when installed: a start reads it, compiles nothing
     )
+
+
+# kind's node image (cluster/kind/nodeimage.sh): the images kubeadm asks for (`kubeadm config images
+# list`), packed the same way from the binaries cluster/build.sh built. Every name must be exact: a
+# node that lacks one would try to pull it. kube-proxy needs iptables and nft, so nodeimage.sh builds
+# it on the node's own Debian root instead; CoreDNS is ours under its own tag (kind.yaml sets it).
+def kind_images(bins: dict[str, Path], k8s_version: str, etcd_version: str) -> list[Image]:
+    components = ("kube-apiserver", "kube-controller-manager", "kube-scheduler")
+    out = [
+        Image(
+            f"registry.k8s.io/{name}:{k8s_version}",
+            entrypoint=(f"/usr/local/bin/{name}",),
+            files={f"usr/local/bin/{name}": bins["kube"] / name},
+        )
+        for name in components
+    ]
+    # kubeadm's etcd image tag: the version without its v, and kubeadm's own build suffix
+    etcd = Image(
+        f"registry.k8s.io/etcd:{etcd_version.removeprefix('v')}-0",
+        entrypoint=("/usr/local/bin/etcd",),
+        files={"usr/local/bin/etcd": bins["etcd"] / "etcd"},
+        dirs=("tmp", "var/lib/etcd"),
+    )
+    pods = {"pause": bins["pause"], "agnhost": bins["kube"] / "agnhost", "coredns": bins["coredns"]}
+    return [*out, etcd, *images(pods)]
+
+
+def main(argv: list[str]) -> int:
+    """`images.py kind OUTDIR`: writes kind's node images (see kind_images) as archives under OUTDIR,
+    from the binaries `cluster/build.sh paths` names; prints one archive path per line."""
+    if len(argv) != 2 or argv[0] != "kind":
+        print("usage: images.py kind OUTDIR", flush=True)
+        return 2
+    here = Path(__file__).resolve().parent
+    paths = dict(
+        line.split("=", 1)
+        for line in subprocess.run(
+            ["bash", str(here / "build.sh"), "paths"], capture_output=True, text=True, check=True
+        ).stdout.split()
+    )
+    versions = dict(
+        line.split("=", 1)
+        for line in (here / "versions.env").read_text().splitlines()
+        if line and not line.startswith("#")
+    )
+    bins = {
+        "kube": Path(paths["KUBE_BIN"]),
+        "etcd": Path(paths["ETCD_BIN"]),
+        "pause": Path(paths["PAUSE_BIN"]) / "pause",
+        "coredns": Path(paths["COREDNS_BIN"]) / "coredns",
+    }
+    out = Path(argv[1])
+    for image in kind_images(bins, versions["K8S_VERSION"], versions["ETCD_VERSION"]):
+        print(written(image, out))
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main(sys.argv[1:]))

@@ -74,6 +74,11 @@ class Cluster:
     nodes: list[RealNode] = field(default_factory=list)
     api_ip: str | None = None
     proxy_mode: str | None = None
+    # the kind cluster of make e2e-kind (E2E_KIND=1): its nodes are containers, not the local
+    # cluster's network namespaces and processes
+    kind: bool = False
+    # where the pods that really run get their addresses (CNI's range; kwok's pods have others)
+    pod_cidr: str = "10.88.0.0/16"
 
     @property
     def env(self) -> dict[str, str]:
@@ -301,6 +306,20 @@ def pods_on_every_node(cluster: Cluster, namespace: str, prefix: str = "web") ->
     return out
 
 
+def cluster_dns(cluster: Cluster) -> str:
+    """kube-dns's ClusterIP: the address kubelets write into pods' resolv.conf (10.96.0.10 on the local
+    cluster, 10.97.0.10 on make e2e-kind's)."""
+    return str(cluster.get_json("service", "kube-dns", "-n", "kube-system")["spec"]["clusterIP"])
+
+
+def apply_dns_clients(cluster: Cluster, namespace: str) -> None:
+    """e2e/manifests/dns/clients.yaml, with the cluster's DNS address where a pod names its own
+    nameservers (dnsPolicy None): the file holds the placeholder CLUSTER_DNS, not one cluster's address."""
+    text = (MANIFESTS / "dns" / "clients.yaml").read_text()
+    assert "CLUSTER_DNS" in text, "clients.yaml: the placeholder CLUSTER_DNS is gone"
+    apply(cluster, namespace, text.replace("CLUSTER_DNS", cluster_dns(cluster)))
+
+
 def wait_pod_ready(cluster: Cluster, namespace: str, pod: str, timeout: float = 90) -> None:
     cluster.kubectl(
         "wait", "-n", namespace, "--for=condition=Ready", f"pod/{pod}", f"--timeout={int(timeout)}s"
@@ -311,6 +330,46 @@ def http_get(url: str, timeout: float = 5) -> str:
     """GET from the host to an address on this machine (pod, Service, node port on the bridge)."""
     with urllib.request.urlopen(url, timeout=timeout) as resp:
         return str(resp.read().decode())
+
+
+# --------------------------------------------------------------------------- make e2e-kind's nodes
+
+
+def kind_exec(
+    node: str, *command: str, check: bool = False, stdin: Path | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """A command in a kind node's container (`docker exec`, through the dockerd of
+    cluster/kind/dockerd.sh, which e2e/kind.sh names in KIND_DOCKER_HOST); `stdin` a file fed to it."""
+    env = os.environ | {"DOCKER_HOST": os.environ["KIND_DOCKER_HOST"]}
+    with stdin.open("rb") if stdin else open(os.devnull, "rb") as feed:
+        res = subprocess.run(
+            ["docker", "exec", "-i", node, *command],
+            stdin=feed,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=timeout,
+            check=False,
+        )
+    if check and res.returncode:
+        raise AssertionError(f"docker exec {node} {' '.join(command)} failed: {res.stderr.strip()}")
+    return res
+
+
+def kind_nodes(cluster: Cluster, selector: str = "") -> list[str]:
+    """The kind cluster's node names (each the name of its container), `selector` a label selector."""
+    found = cluster.get_json("nodes", *(["-l", selector] if selector else []))["items"]
+    return [str(n["metadata"]["name"]) for n in found]
+
+
+def kind_load(cluster: Cluster, archive: Path) -> None:
+    """An image archive (docker-archive, as cluster/images.py writes) imported into every kind node's
+    containerd, as `kind load image-archive` does: nothing is pulled, the pods use it as it is."""
+    for node in kind_nodes(cluster):
+        kind_exec(
+            node, "ctr", "--namespace=k8s.io", "images", "import", "--all-platforms", "--digests", "-",
+            stdin=archive, check=True,
+        )  # fmt: skip
 
 
 # --------------------------------------------------------------------------- a fleet of clusters

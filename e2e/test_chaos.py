@@ -2,7 +2,10 @@
 the watcher's permission revoked across a restart. Each with an exact expectation: `-w` never goes
 silent (the interruption line, the resumption line, then what changed), `wait` completes after the
 restart, a revoked permission is one line and exit 3. Every test that stops the API server starts
-it again and waits until it is ready, pass or fail (in CI this is the shared e2e cluster)."""
+it again and waits until it is ready, pass or fail (in CI this is the shared e2e cluster). On make
+e2e-kind's cluster the API server and etcd are the control-plane node's static pods, stopped as on any
+kubeadm node (their manifests moved aside) and frozen inside the node; what needs the local cluster's
+audit log or its PKI stays local."""
 
 from __future__ import annotations
 
@@ -20,7 +23,17 @@ from pathlib import Path
 import pytest
 import yaml
 
-from e2e.harness import INSPECT, LOCAL_STATE, WEB_SVC, Cluster, apply, deploy_web, wait_until
+from e2e.harness import (
+    INSPECT,
+    LOCAL_STATE,
+    WEB_SVC,
+    Cluster,
+    apply,
+    deploy_web,
+    kind_exec,
+    kind_nodes,
+    wait_until,
+)
 from e2e.test_guarantees import token_kubeconfig, watched_in
 from e2e.test_nodes import local
 from e2e.test_wait import Lines, web
@@ -35,15 +48,57 @@ def local_only(cluster: Cluster) -> None:
         pytest.skip("needs the local cluster's processes")
 
 
+def control_plane_faults(cluster: Cluster) -> None:
+    """The API server and etcd can be stopped and frozen: the local cluster's processes, or the
+    static pods of make e2e-kind's control-plane node. Skips on any other cluster."""
+    if not (cluster.local or cluster.kind):
+        pytest.skip("needs the local cluster's processes or make e2e-kind's control-plane node")
+
+
+def kind_control_plane(cluster: Cluster) -> str:
+    (node,) = kind_nodes(cluster, "node-role.kubernetes.io/control-plane")
+    return node
+
+
+@contextmanager
+def kind_static_pod_stopped(cluster: Cluster, component: str) -> Iterator[None]:
+    """On make e2e-kind's cluster: a control-plane component (kube-apiserver, etcd: static pods)
+    stopped as on any kubeadm node, its manifest moved out of the kubelet's manifest directory, until
+    its container is gone; moved back after the block, whatever happens (the kubelet starts it)."""
+    node = kind_control_plane(cluster)
+    manifest, aside = (
+        f"/etc/kubernetes/manifests/{component}.yaml",
+        f"/etc/kubernetes/{component}.yaml.stopped",
+    )
+
+    def running() -> bool:
+        return bool(
+            kind_exec(node, "crictl", "ps", "-q", "--name", f"^{component}$", check=True).stdout.strip()
+        )
+
+    kind_exec(node, "mv", manifest, aside, check=True)
+    try:
+        wait_until(lambda: not running(), what=f"{component} stopped on {node}", timeout=90)
+        yield
+    finally:
+        kind_exec(node, "mv", aside, manifest, check=True)
+
+
 @contextmanager
 def api_server_stopped(cluster: Cluster, component: str = "kube-apiserver") -> Iterator[None]:
     """The API server (or `component`) stopped for the block; started again after it, whatever
     happens, and the API server ready (its /readyz checks etcd too)."""
-    subprocess.run([*LOCAL, "stop-component", component], check=True)
     try:
-        yield
+        if cluster.kind:
+            with kind_static_pod_stopped(cluster, component):
+                yield
+        else:
+            subprocess.run([*LOCAL, "stop-component", component], check=True)
+            try:
+                yield
+            finally:
+                subprocess.run([*LOCAL, "start-component", component], check=True)
     finally:
-        subprocess.run([*LOCAL, "start-component", component], check=True)
         wait_until(
             lambda: cluster.kubectl("get", "--raw", "/readyz", check=False) == "ok",
             what="API ready",
@@ -105,7 +160,7 @@ RESUMED = ["watch resumed: the API server answers again; what changed meanwhile 
 def test_dash_w_tells_the_api_server_away_and_back_then_shows_a_service_created_after(
     cluster: Cluster, namespace: str
 ):
-    local_only(cluster)
+    control_plane_faults(cluster)
     told_after, code, lines = followed_through(cluster, namespace, lambda: api_server_stopped(cluster))
 
     assert told_after < NOTICE_S, f"the interruption was told {told_after:.1f}s after the stop"
@@ -142,7 +197,7 @@ def test_wait_completes_after_the_api_server_is_back(cluster: Cluster, namespace
 def test_dash_w_whose_rolebinding_is_deleted_ends_in_one_line_and_exit_3_after_a_restart(
     cluster: Cluster, namespace: str, tmp_path: Path
 ):
-    local_only(cluster)
+    control_plane_faults(cluster)
     rbac = ROOT / "deploy" / "rbac.yaml"
     cluster.kubectl("apply", "-f", str(rbac))
     role = next(d for d in yaml.safe_load_all(rbac.read_text()) if d and d["kind"] == "ClusterRole")
@@ -183,7 +238,7 @@ def test_dash_w_whose_rolebinding_is_deleted_ends_in_one_line_and_exit_3_after_a
 def test_diff_while_the_api_server_restarts_is_one_line_and_exit_3_or_succeeds(
     cluster: Cluster, namespace: str
 ):
-    local_only(cluster)
+    control_plane_faults(cluster)
     apply(cluster, namespace, WEB_SVC)
     with api_server_stopped(cluster):
         differ = subprocess.Popen(
@@ -204,7 +259,14 @@ def test_diff_while_the_api_server_restarts_is_one_line_and_exit_3_or_succeeds(
 
 
 def test_etcd_stopped_is_one_line_and_exit_3(cluster: Cluster, namespace: str):
-    local_only(cluster)
+    if cluster.kind:
+        # seen on make e2e-kind: the API server restarted 2.5 min after etcd came back, and the
+        # test's 2 min wait for it to be ready ran out
+        pytest.skip(
+            "kind: with etcd away the kubelet's liveness probe restarts the API server, whose "
+            "crash-loop back-off then outlasts etcd's return"
+        )
+    control_plane_faults(cluster)
     apply(cluster, namespace, WEB_SVC)
     with api_server_stopped(cluster, "etcd"):
         started_at = time.monotonic()
@@ -219,8 +281,17 @@ def test_etcd_stopped_is_one_line_and_exit_3(cluster: Cluster, namespace: str):
 
 
 @contextmanager
-def api_server_frozen() -> Iterator[None]:
-    """The API server stopped with SIGSTOP (connections accepted, nothing answered) for the block."""
+def api_server_frozen(cluster: Cluster) -> Iterator[None]:
+    """The API server stopped with SIGSTOP (connections accepted, nothing answered) for the block:
+    the local cluster's process, or the one in make e2e-kind's control-plane node."""
+    if cluster.kind:
+        node = kind_control_plane(cluster)
+        kind_exec(node, "pkill", "-STOP", "-x", "kube-apiserver", check=True)
+        try:
+            yield
+        finally:
+            kind_exec(node, "pkill", "-CONT", "-x", "kube-apiserver", check=True)
+        return
     pid = int((LOCAL_STATE / "pids" / "kube-apiserver.pid").read_text().split()[0])
     os.kill(pid, signal.SIGSTOP)
     try:
@@ -234,8 +305,8 @@ def test_dash_w_tells_a_frozen_api_server_within_the_bound_and_goes_on_when_it_t
 ):
     """Frozen: no watch ever fails by itself. The liveness check notices, within the issue's 15 s,
     and `-w` goes on once the API server thaws."""
-    local_only(cluster)
-    told_after, code, lines = followed_through(cluster, namespace, api_server_frozen)
+    control_plane_faults(cluster)
+    told_after, code, lines = followed_through(cluster, namespace, lambda: api_server_frozen(cluster))
 
     assert told_after < NOTICE_S, f"the interruption was told {told_after:.1f}s after the freeze"
     assert code == 130, lines

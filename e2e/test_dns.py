@@ -16,7 +16,15 @@ from typing import Any
 
 import pytest
 
-from e2e.harness import MANIFESTS, Cluster, fresh_namespace, inspect_with_env, ready_pod_ips, wait_until
+from e2e.harness import (
+    MANIFESTS,
+    Cluster,
+    apply_dns_clients,
+    fresh_namespace,
+    inspect_with_env,
+    ready_pod_ips,
+    wait_until,
+)
 
 DNS = MANIFESTS / "dns"
 DOMAIN = "cluster.local"
@@ -175,7 +183,7 @@ def test_named_port_srv_record_answers(cluster: Cluster, namespace: str) -> None
 
 def test_from_pod_uses_its_dns_config(cluster: Cluster, namespace: str, other_namespace: str) -> None:
     ip = deploy_redis(cluster, namespace)
-    deploy(cluster, other_namespace, "clients.yaml")
+    apply_dns_clients(cluster, other_namespace)
     # ndots 1: a name with one dot is tried as is first (and fails: it is not absolute), then searched
     result, code = resolve(
         cluster, f"redis-master.{namespace}", other_namespace, "--from-pod", "client-ndots1"

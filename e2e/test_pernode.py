@@ -26,9 +26,9 @@ from e2e.harness import (
     wait_until,
     web_pod_on,
 )
-from e2e.test_nodes import clients_on_every_node, hostnames, local, several, web_service
+from e2e.test_nodes import clients_on_every_node, hostnames, local, nodes_here, several, web_service
 
-__all__ = ["several"]  # the fixture, for the tests below
+__all__ = ["nodes_here", "several"]  # the fixtures, for the tests below
 
 PROBES = "app.kubernetes.io/component=why-probe"
 ROOT = Path(__file__).resolve().parent.parent
@@ -71,8 +71,9 @@ def service(cluster: Cluster, namespace: str, name: str, spec: str, endpoints: i
 
 
 def test_a_healthy_service_passes_from_every_real_node_and_leaves_no_probe(
-    several: Cluster, namespace: str
+    nodes_here: Cluster, namespace: str
 ) -> None:
+    several = nodes_here
     pods_on_every_node(several, namespace)
     web_service(several, namespace, "web-svc")
 
@@ -84,8 +85,11 @@ def test_a_healthy_service_passes_from_every_real_node_and_leaves_no_probe(
         row = by_node[node.name]
         assert row["ok"] is True and row["state"] == "probed", row
         assert row["cells"] == {"dns": "ok", "endpoints": "ok", "cluster-ip": "ok", "node-ports": "n/a"}
+    # kwok's nodes (the local cluster's two; kind has none) are skipped, said so
     simulated = [r for r in doc["nodes"] if r["node"] not in {n.name for n in several.nodes}]
-    assert simulated and all(r["state"] == "skipped" and "simulated" in r["reason"] for r in simulated)
+    kwok = several.get_json("nodes", "-l", "type=kwok")["items"]
+    assert sorted(r["node"] for r in simulated) == sorted(n["metadata"]["name"] for n in kwok), simulated
+    assert all(r["state"] == "skipped" and "simulated" in r["reason"] for r in simulated)
     assert doc["failedNodes"] == []
     assert "works from every node probed" in doc["verdict"]
     no_probe_left(several, namespace)
@@ -126,8 +130,9 @@ def test_kube_proxy_stopped_on_one_node_fails_that_node_alone_at_the_cluster_ip(
 
 
 def test_internal_traffic_policy_local_connects_only_from_the_endpoints_node(
-    several: Cluster, namespace: str
+    nodes_here: Cluster, namespace: str
 ) -> None:
+    several = nodes_here
     home = several.nodes[0]
     one_pod_on(several, namespace, home.name)
     service(several, namespace, "itp", "  internalTrafficPolicy: Local\n", endpoints=1)
@@ -167,8 +172,9 @@ def _connects(address: str, port: int) -> bool:
 
 
 def test_external_traffic_policy_local_node_ports_answer_only_where_the_endpoint_is(
-    several: Cluster, namespace: str
+    nodes_here: Cluster, namespace: str
 ) -> None:
+    several = nodes_here
     home = several.nodes[0]
     one_pod_on(several, namespace, home.name)
     svc = service(
@@ -205,8 +211,9 @@ def test_external_traffic_policy_local_node_ports_answer_only_where_the_endpoint
 
 
 def test_prefer_same_zone_each_node_reaches_the_endpoints_the_node_model_predicts(
-    several: Cluster, namespace: str
+    nodes_here: Cluster, namespace: str
 ) -> None:
+    several = nodes_here
     if len(several.nodes) < 3:
         pytest.skip("a zone without endpoints needs three nodes")
     a, b = several.nodes[0], several.nodes[1]
@@ -261,7 +268,7 @@ def test_a_cut_node_is_named_as_the_node_whose_probe_could_not_run(several: Clus
 
 
 def test_nodes_needs_only_the_why_role_and_node_health_its_own(
-    several: Cluster, namespace: str, tmp_path: Path
+    nodes_here: Cluster, namespace: str, tmp_path: Path
 ) -> None:
     """As the least-privileged ServiceAccount: with deploy/rbac.yaml and the why role bound in the
     namespace, `--nodes` probes every node (its only writes: the probe pods) and says it could not read
@@ -269,6 +276,7 @@ def test_nodes_needs_only_the_why_role_and_node_health_its_own(
     from e2e.test_guarantees import run as run_as
     from e2e.test_guarantees import token_kubeconfig
 
+    several = nodes_here
     pods_on_every_node(several, namespace)
     web_service(several, namespace, "web-svc")
     several.kubectl("apply", "-f", str(ROOT / "deploy" / "rbac.yaml"))

@@ -11,7 +11,7 @@ connects for real (agnhost connect, 2 s timeout), polled until it agrees (polici
 moment after they are created), bounded: a cell that never agrees fails the test. DNS likewise:
 the client's `reach` DNS verdict against a real lookup through kube-dns, UDP and TCP.
 
-Traffic goes only to pod IPs (10.88.0.0/16) from pods on this machine. The namespaces are ours,
+Traffic goes only to pod IPs (the cluster's pod range) from pods on this machine. The namespaces are ours,
 labelled by us, and deleted afterwards; policies live in them only.
 """
 
@@ -40,9 +40,19 @@ from e2e.harness import (
 PORTS = (8080, 8081)
 
 
-def enforcer_running() -> bool:
-    """kube-router's controllers, one per real node: every pid file names a live process (on the
-    local cluster)."""
+def enforcer_running(cluster: Cluster) -> bool:
+    """kube-router's controllers, one per real node: on the local cluster, every pid file names a
+    live process; on make e2e-kind's cluster, its DaemonSet (e2e/manifests/kind-kube-router.yaml) is
+    ready on every node."""
+    if cluster.kind:
+        ds = json.loads(
+            cluster.kubectl("get", "daemonset", "kube-router", "-n", "kube-system", "-o", "json", check=False)
+            or "{}"
+        )
+        status = ds.get("status") or {}
+        return bool(status.get("desiredNumberScheduled")) and status.get("numberReady") == status.get(
+            "desiredNumberScheduled"
+        )
     pid_files = list((LOCAL_STATE / "pids").glob("kube-router@*.pid"))
     try:
         for pid_file in pid_files:
@@ -99,7 +109,7 @@ def pod_ip(cluster: Cluster, namespace: str, pod: str) -> str:
 
 @pytest.fixture(scope="module")
 def scenario(cluster: Cluster) -> Iterator[Scenario]:
-    if not cluster.real_pods or not enforcer_running():
+    if not cluster.real_pods or not enforcer_running(cluster):
         reason = "no NetworkPolicy enforcer (kube-router) on the local cluster's real node"
         unavailable(reason)
     tag = uuid.uuid4().hex[:5]
@@ -121,7 +131,7 @@ def scenario(cluster: Cluster) -> Iterator[Scenario]:
         for ns, pod in pods:
             wait_pod_ready(cluster, ns, pod, timeout=120)
         ips = {f"{ns}/{pod}": pod_ip(cluster, ns, pod) for ns, pod in pods}
-        apply(cluster, srv, policies(ips[f"{web}/client"], ips[f"{srv}/stranger"]))
+        apply(cluster, srv, policies(ips[f"{web}/client"], ips[f"{srv}/stranger"], cluster.pod_cidr))
         apply(cluster, egress, egress_policy(srv))
         clients = {k: v for k, v in ips.items() if k != f"{srv}/api"}
         yield Scenario(srv, ips[f"{srv}/api"], clients)
@@ -130,7 +140,7 @@ def scenario(cluster: Cluster) -> Iterator[Scenario]:
             next(g, None)
 
 
-def policies(web_ip: str, stranger_ip: str) -> str:
+def policies(web_ip: str, stranger_ip: str, pod_cidr: str) -> str:
     return f"""
 apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
@@ -163,7 +173,7 @@ metadata: {{name: allow-pod-network}}
 spec:
   podSelector: {{matchLabels: {{app: api}}}}
   ingress:
-    - from: [{{ipBlock: {{cidr: 10.88.0.0/16, except: [{web_ip}/32, {stranger_ip}/32]}}}}]
+    - from: [{{ipBlock: {{cidr: {pod_cidr}, except: [{web_ip}/32, {stranger_ip}/32]}}}}]
       ports: [{{port: 8081}}]
 """
 
@@ -244,7 +254,7 @@ def test_the_expected_cells_of_the_matrix(cluster: Cluster, scenario: Scenario) 
         "friend": {8080: False, 8081: True},  # endPort range from a pod selector
         "stranger": {8080: False, 8081: False},  # in ipBlock's except
         "web": {8080: True, 8081: False},  # named port http from team=web; 8081: in except
-        "other": {8080: False, 8081: True},  # ipBlock 10.88.0.0/16
+        "other": {8080: False, 8081: True},  # ipBlock: the pod range (10.88.0.0/16 on the local cluster)
         "egress": {8080: True, 8081: False},  # its own egress admits only 8080
     }
 

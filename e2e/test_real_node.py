@@ -8,6 +8,7 @@ The safety tests prove the fences without sending anything off the machine.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 import subprocess
@@ -25,7 +26,9 @@ from e2e.harness import (
     WEB_SVC,
     Cluster,
     apply,
+    apply_dns_clients,
     client_pod,
+    cluster_dns,
     deploy_web,
     fresh_namespace,
     http_get,
@@ -360,7 +363,7 @@ def test_a_rollout_with_a_prestop_delay_shows_serving_terminating_endpoints_the_
 def test_a_pods_resolv_conf_is_what_resolve_from_pod_emulates(
     real_node: Cluster, namespace: str, pod: str
 ) -> None:
-    real_node.kubectl("apply", "-n", namespace, "-f", str(MANIFESTS / "dns" / "clients.yaml"))
+    apply_dns_clients(real_node, namespace)
     apply(real_node, namespace, client_pod("client-default"))
     real_node.kubectl("apply", "-n", namespace, "-f", str(MANIFESTS / "dns" / "redis-master.yaml"))
     wait_pod_ready(real_node, namespace, pod)
@@ -369,7 +372,8 @@ def test_a_pods_resolv_conf_is_what_resolve_from_pod_emulates(
     options = " ".join(line for line in conf.splitlines() if line.startswith("options"))
     ndots = int(m.group(1)) if (m := re.search(r"ndots:(\d+)", options)) else 1
     nameservers = [line.split()[1] for line in conf.splitlines() if line.startswith("nameserver")]
-    assert nameservers == ["10.96.0.10"]
+    # the cluster's DNS: from the kubelet, or from the pod's own dnsConfig (client-none)
+    assert nameservers == [cluster_dns(real_node)]
 
     name = "redis-master" if pod != "client-none" else f"redis-master.{namespace}"
     res = real_node.inspect("resolve", name, "-n", namespace, "--from-pod", pod, "-o", "json")
@@ -431,7 +435,8 @@ def test_headless_dns_answers_the_real_pod_ips(real_node: Cluster, namespace: st
     ips = wait_until(
         lambda: len(i := ready_pod_ips(real_node, namespace, "app=web")) == 3 and i, what="3 ready pods"
     )
-    assert all(ip.startswith("10.88.") for ip in ips)  # CNI's addresses, not kwok's
+    pods = ipaddress.ip_network(real_node.pod_cidr)
+    assert all(ipaddress.ip_address(ip) in pods for ip in ips)  # CNI's addresses, not kwok's
     apply(real_node, namespace, client_pod("client"))
     wait_pod_ready(real_node, namespace, "client")
 
@@ -454,7 +459,10 @@ def test_the_in_cluster_dns_path_uses_the_kube_dns_cluster_ip(real_node: Cluster
     real_node.kubectl("apply", "-n", namespace, "-f", str(MANIFESTS / "dns" / "redis-master.yaml"))
     env = real_node.env
     env.pop("INSPECTOR_DNS_SERVER", None)
-    env["KUBERNETES_SERVICE_HOST"] = "10.96.0.1"  # what a pod has; the kubeconfig still names the API
+    # what a pod has (the kubernetes Service's ClusterIP); the kubeconfig still names the API
+    env["KUBERNETES_SERVICE_HOST"] = real_node.get_json("service", "kubernetes", "-n", "default")["spec"][
+        "clusterIP"
+    ]
     args = ["resolve", "redis-master", "--from-namespace", namespace]
     res = wait_until(
         lambda: (

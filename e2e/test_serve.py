@@ -7,8 +7,9 @@ serve's /readyz answers 503, Prometheus' SvcInspectNotReady fires, and once the 
 /readyz answers 200 and /report is what `diff -o json` says.
 
 serve runs on the host in most tests (any cluster: kwok-only included), and as a pod on a real node
-in one (the image built by cluster/images.py, the manifests of deploy/serve/), scraped through its
-pod IP, which the host reaches through the node bridge: the restart and the broken Service again,
+in one (the image built by cluster/images.py, loaded into the local cluster's real nodes or make
+e2e-kind's; the manifests of deploy/serve/), scraped through its pod IP, which the host reaches
+through the node network: the restart and the broken Service again,
 the probes of deploy/serve/serve.yaml answered inside the pod. `--events` and `--dns` are tested on
 the host, against the cluster's own RBAC and DNS.
 """
@@ -33,8 +34,8 @@ from typing import Any
 import pytest
 import yaml
 
-from e2e.harness import INSPECT, WEB_SVC, Cluster, apply, deploy_web, unavailable, wait_until
-from e2e.test_chaos import api_server_stopped, local_only
+from e2e.harness import INSPECT, WEB_SVC, Cluster, apply, deploy_web, kind_load, unavailable, wait_until
+from e2e.test_chaos import api_server_stopped, control_plane_faults
 from e2e.test_guarantees import token_kubeconfig
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -386,7 +387,7 @@ def test_serve_is_not_ready_while_the_api_server_is_stopped_and_right_again_afte
     prometheus: list[Prometheus],
     tmp_path: Path,
 ) -> None:
-    local_only(cluster)
+    control_plane_faults(cluster)
     web_with_service(cluster, namespace)
     _, address = served
     prom = Prometheus(tmp_path / "prometheus", [address])
@@ -420,18 +421,34 @@ def serve_manifests(namespace: str, watched: str) -> str:
     return yaml.safe_dump_all(docs)
 
 
-def test_serve_as_a_pod_on_a_real_node_scraped_through_its_pod_ip_through_a_restart_and_a_broken_service(
-    real_nodes: Cluster, namespace: str, prometheus: list[Prometheus], tmp_path: Path
-) -> None:
-    cluster = real_nodes
-    loaded = subprocess.run(
-        [sys.executable, str(ROOT / "cluster" / "localcluster.py"), "serve-image", "--load"],
+def load_serve_image(cluster: Cluster) -> None:
+    """serve's image built from this work tree and imported into every real node: the local
+    cluster's containerds (`localcluster.py serve-image --load`), or make e2e-kind's nodes (the
+    archive it builds, imported as `kind load image-archive` does)."""
+    if not (cluster.local and cluster.nodes) and not cluster.kind:
+        unavailable("serve's image can be loaded into the local cluster's real nodes or make e2e-kind's only")
+    built = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "cluster" / "localcluster.py"),
+            "serve-image",
+            *(["--load"] * cluster.local),
+        ],
         capture_output=True,
         text=True,
         check=False,
     )
-    if loaded.returncode != 0:
-        unavailable(f"the serve image could not be built or imported: {loaded.stderr.strip()}")
+    if built.returncode != 0:
+        unavailable(f"the serve image could not be built or imported: {built.stderr.strip()}")
+    if cluster.kind:
+        kind_load(cluster, Path(built.stdout.split()[-1]))
+
+
+def test_serve_as_a_pod_on_a_real_node_scraped_through_its_pod_ip_through_a_restart_and_a_broken_service(
+    real_node: Cluster, namespace: str, prometheus: list[Prometheus], tmp_path: Path
+) -> None:
+    cluster = real_node
+    load_serve_image(cluster)
     web_with_service(cluster, namespace)
     cluster.kubectl("apply", "-f", str(ROOT / "deploy" / "rbac.yaml"))
     cluster.kubectl("apply", "-f", "-", stdin=serve_manifests(namespace, namespace))

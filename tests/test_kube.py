@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from inspector.errors import ClusterUnreachable, NotFound
-from inspector.kube.connection import Client
+from inspector.errors import ClusterUnreachable, Forbidden, NotFound
+from inspector.kube.connection import RETRIES, Client
 from inspector.kube.listing import list_objects
 from inspector.kube.resources import PODS, SERVICES
 from inspector.kube.watching import Change, Reset, Stream, Watch
@@ -200,6 +200,62 @@ def test_the_fields_the_snapshot_does_not_read_are_not_decoded(api: FakeAPI, cli
         "metadata": {"name": "web-1", "namespace": "shop"},
         "spec": {"containers": [{"name": "app", "ports": [{"containerPort": 80}]}]},
     }
+
+
+def test_a_403_while_the_api_server_is_not_ready_is_sent_again_then_unreachable_not_forbidden(
+    api: FakeAPI, client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 403 from a starting API server (its authorization not loaded yet: /readyz 500, or /readyz
+    itself refused, as kind's was for 0.1 s after a restart) is sent again on the retry schedule;
+    still not ready after it, exit 3's 'cannot reach', not a missing permission."""
+    monkeypatch.setattr("inspector.kube.connection.BACKOFF_S", 0.01)
+    api.script["/api/v1/services"] = [forbidden("services")]
+    api.script["/readyz"] = [Reply(500, b"readyz check failed")]
+    with pytest.raises(ClusterUnreachable) as unready:
+        client.get_json("/api/v1/services")
+    assert str(unready.value) == (
+        f"cannot reach the API server {client.server}: it is not ready yet (/readyz answered 500) "
+        "and refuses requests until its authorization has loaded (403: services is forbidden)"
+    )
+    assert [p for _, p, _ in api.seen].count("/api/v1/services") == RETRIES + 1
+
+
+def test_a_403_from_an_api_server_that_becomes_ready_is_answered_by_the_next_try(
+    api: FakeAPI, client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As kind's after a restart: the list and /readyz refused, then /readyz 500, then ready."""
+    monkeypatch.setattr("inspector.kube.connection.BACKOFF_S", 0.01)
+    api.script["/api/v1/services"] = [
+        forbidden("services"),
+        forbidden("services"),
+        Reply(body=b'{"items": []}'),
+    ]
+    api.script["/readyz"] = [forbidden("/readyz"), Reply(500, b"readyz check failed"), Reply(body=b"ok")]
+    assert client.get_json("/api/v1/services") == {"items": []}
+
+
+@pytest.mark.parametrize("readyz", ["ready", "refused for good", "absent"])
+def test_a_403_from_a_ready_api_server_or_one_not_granting_readyz_is_a_missing_permission(
+    api: FakeAPI, client: Client, monkeypatch: pytest.MonkeyPatch, readyz: str
+) -> None:
+    monkeypatch.setattr("inspector.kube.connection.BACKOFF_S", 0.01)
+    answer = {"ready": Reply(body=b"ok"), "refused for good": forbidden("/readyz"), "absent": Reply(404, b"")}
+    api.script["/api/v1/services"] = [forbidden("services")]
+    api.script["/readyz"] = [answer[readyz]]
+    with pytest.raises(Forbidden) as refused:
+        client.get_json("/api/v1/services")
+    assert str(refused.value) == "forbidden: services is forbidden"
+    sent = [p for _, p, _ in api.seen].count("/api/v1/services")
+    assert sent == (RETRIES + 1 if readyz == "refused for good" else 1)
+
+
+def test_a_burst_of_403s_from_a_ready_api_server_asks_readyz_once(api: FakeAPI, client: Client) -> None:
+    api.script["/api/v1/services"] = [forbidden("services")]
+    api.script["/readyz"] = [Reply(body=b"ok")]
+    for _ in range(5):
+        with pytest.raises(Forbidden):
+            client.get_json("/api/v1/services")
+    assert [p for _, p, _ in api.seen].count("/readyz") == 1
 
 
 def test_without_cluster_wide_reads_a_snapshot_is_read_namespace_by_namespace_with_notes(

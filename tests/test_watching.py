@@ -288,6 +288,53 @@ def test_credentials_or_permission_lost_on_reconnect_end_the_watch_naming_what_i
     assert str(caught.value) == message.format(server=client.server)
 
 
+def test_a_403_from_an_api_server_still_starting_is_an_interruption_and_the_watch_goes_on(
+    api: FakeAPI, client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """kube-apiserver answers before its RBAC caches are loaded and refuses requests until then (seen
+    on kind after a restart): while /readyz says it is not ready, a 403 is retried, not the end."""
+    monkeypatch.setattr("inspector.live.informing.NOTICE_AFTER_S", 0.0)
+    refused = status(403, 'forbidden: User "kubernetes-admin" cannot get path "/readyz"')
+    not_ready = Reply(500, b"[-]poststarthook/rbac/bootstrap-roles failed: not finished\nreadyz check failed")
+    api.script["/readyz"] = [refused, not_ready, Reply(body=b"ok")]  # as kind's, after a restart
+    starting = status(403, 'pods is forbidden: User "kubernetes-admin" cannot list resource "pods"')
+    api.script[PODS_PATH] = [
+        listed(bare_pod("web-1")),
+        CUT,
+        starting,  # the re-list, /readyz not ready
+        starting,  # again, still not ready
+        listed(bare_pod("web-1"), bare_pod("web-2"), version="9"),
+        HELD,
+    ]
+    told: list[str] = []
+    informer = Informer(client, [Stream(PODS, "shop")], notify=told.append)
+    informer.load()
+
+    with informer:
+        changed = informer.burst(timeout=10)
+
+    assert changed == 1
+    assert sorted(informer.stores[Stream(PODS, "shop")].objects) == ["shop/web-1", "shop/web-2"]
+    assert told[0].startswith(f"watch interrupted: cannot reach the API server {client.server}"), told
+    assert told[-1] == "watch resumed: the API server answers again; what changed meanwhile follows"
+    assert [p for _, p, _ in api.seen].count("/readyz") == 2
+
+
+def test_a_403_from_a_ready_api_server_still_ends_the_watch(api: FakeAPI, client: Client) -> None:
+    api.script["/readyz"] = [Reply(body=b"ok")]
+    api.script[PODS_PATH] = [listed(bare_pod("web-1")), CUT, status(403, "pods is forbidden")]
+    informer = Informer(client, [Stream(PODS, "shop")])
+    informer.load()
+
+    with informer, pytest.raises(Forbidden) as caught:
+        informer.burst(timeout=10)
+
+    assert "the permission to list and watch pods is missing (forbidden: pods is forbidden)" in str(
+        caught.value
+    )
+    assert [p for _, p, _ in api.seen].count("/readyz") == 1
+
+
 @pytest.mark.timeout(60)
 def test_dash_w_whose_permission_is_revoked_ends_in_one_line_and_exit_3(
     api: FakeAPI, tmp_path: Path, capsys: pytest.CaptureFixture[str]

@@ -6,6 +6,16 @@ parse time), retries 429 and 5xx answers and refused connections with urllib3's 
 honours the `Retry-After` that API Priority and Fairness sends with every 429, up to a bound), and
 turns every failure into an `InspectorError`, so nothing above this package knows a status code.
 It only ever reads: GET (LIST and WATCH are GETs).
+
+A 403 is a missing permission, except from an API server still starting: kube-apiserver serves
+requests before its RBAC caches have loaded, and refuses them until then (kubernetes#121635). Seen on
+kind, whose admin is bound by RBAC (kubeadm 1.29+), for about 0.1 s after an API server restart: a list
+and `/readyz` itself both 403, then /readyz 500, then ready. So a 403 is checked against `/readyz`
+(every authenticated client may read it, by the default binding system:public-info-viewer): while it
+is not ready (5xx, no answer) or refuses the path too, the GET is sent again on the retry schedule.
+What is left after the retries: /readyz still not ready is the API server not reachable yet (exit 3;
+`-w`, `wait` and `serve` go on retrying); /readyz refused all along is a cluster that does not grant
+it, and the 403 is taken at its word, as it is from a ready API server or one without /readyz.
 """
 
 from __future__ import annotations
@@ -14,6 +24,7 @@ import json
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -47,6 +58,9 @@ RETRIES = 4
 BACKOFF_S = 0.25  # before the first retry, doubling (0.25, 0.5, 1, 2)
 BACKOFF_MAX_S = 4.0
 RETRY_AFTER_MAX_S = 10  # a Retry-After longer than this is waited only this long
+READYZ_TIMEOUT_S = 3.0  # how long /readyz may take to say whether a 403 came from a starting API server
+READY_FRESH_S = 2.0  # a /readyz that said ready is believed this long (403s come in bursts)
+REFUSED = ("/readyz answered 401", "/readyz answered 403")  # what `Client.starting` says of a refusal
 # Loading a kubeconfig writes its certificates to temporary files that the client library remembers in
 # a module-level dict (registered before they are written): contexts connected in parallel (a fleet)
 # load one at a time. Each still gets its own Configuration; nothing else is shared.
@@ -123,6 +137,7 @@ class Client:
     server: str
     request_timeout: float | None = None
     on_request: Callable[[str], None] | None = field(default=None, repr=False)
+    ready_at: float | None = field(default=None, repr=False)  # when /readyz last said ready
 
     def __enter__(self) -> Client:
         return self
@@ -142,19 +157,25 @@ class Client:
         self.api.close()
 
     def get_bytes(self, path: str, query: list[tuple[str, Any]] | None = None) -> bytes:
-        """The body of one GET that answered < 400 (retried as `retry_policy` says), or our error."""
-        resp = self.send(path, query or [], self.request_timeout)
-        try:
-            data: bytes = resp.read()
-        except (urllib3.exceptions.HTTPError, OSError) as exc:
-            raise self.connection_error(exc) from None
-        finally:
-            # back to the pool, which close() empties: a response read without preloading keeps its
-            # connection until it is collected, and pages read in threads are collected late
-            resp.response.release_conn()
-        if resp.status >= 400:
-            raise self._translate(_HTTPError(resp.status, _status_message(data) or str(resp.reason), path))
-        return data
+        """The body of one GET that answered < 400 (retried as `retry_policy` says, and a 403 while
+        the API server is still starting on the same schedule), or our error."""
+        for attempt in range(RETRIES + 1):
+            resp = self.send(path, query or [], self.request_timeout)
+            try:
+                data: bytes = resp.read()
+            except (urllib3.exceptions.HTTPError, OSError) as exc:
+                raise self.connection_error(exc) from None
+            finally:
+                # back to the pool, which close() empties: a response read without preloading keeps
+                # its connection until it is collected, and pages read in threads are collected late
+                resp.response.release_conn()
+            if resp.status < 400:
+                return data
+            error = _HTTPError(resp.status, _status_message(data) or str(resp.reason), path)
+            if resp.status != 403 or attempt == RETRIES or self.starting() is None:
+                break
+            time.sleep(min(BACKOFF_S * 2**attempt, BACKOFF_MAX_S))
+        raise self._translate(error, retried=attempt == RETRIES)
 
     def get_json(self, path: str, query: list[tuple[str, Any]] | None = None) -> JSON:
         """One GET answered with a JSON object (retried as `retry_policy` says), or our error."""
@@ -221,6 +242,22 @@ class Client:
             return f"the API server {self.server} answered {status} to /version"
         return None
 
+    def starting(self) -> str | None:
+        """Why the API server may not be ready yet, from one GET of `/readyz` (not retried, bounded
+        by READYZ_TIMEOUT_S): it answered 5xx, refused the path (401, 403: so its authorizer may not
+        have loaded either), or did not answer. None when it is ready or has no /readyz (404)."""
+        now = time.monotonic()
+        if self.ready_at is not None and now - self.ready_at < READY_FRESH_S:
+            return None
+        try:
+            status, _ = self.get_once("/readyz", READYZ_TIMEOUT_S, accept="text/plain")
+        except (TimeoutError, InspectorError) as exc:
+            return f"/readyz: {exc}"
+        if status == 200:
+            self.ready_at = now
+            return None
+        return None if status == 404 else f"/readyz answered {status}"
+
     def error_status(self, resp: Any, path: str) -> InspectorError:
         """Our error for a response that answered >= 400."""
         return self._translate(_HTTPError(resp.status, _status_message(resp.read()) or "", path))
@@ -235,13 +272,21 @@ class Client:
             return RequestTimedOut(f"the API server {self.server} did not answer{within}")
         return ClusterUnreachable(f"cannot reach the API server {self.server}: {_reason(exc)}")
 
-    def _translate(self, exc: _HTTPError) -> InspectorError:
+    def _translate(self, exc: _HTTPError, retried: bool = False) -> InspectorError:
+        """Our error for an answer >= 400; `retried`: a 403 already sent again while /readyz said the
+        API server was starting, so /readyz refused still is taken as never granted."""
         if exc.status == 401:
             return AuthFailed(
                 f"the API server {self.server} rejected the credentials of context "
                 f"{self.context!r} (401 Unauthorized)"
             )
         if exc.status == 403:
+            starting = self.starting()
+            if starting is not None and not (retried and starting in REFUSED):
+                return ClusterUnreachable(
+                    f"cannot reach the API server {self.server}: it is not ready yet ({starting}) and "
+                    f"refuses requests until its authorization has loaded (403: {exc.reason})"
+                )
             return Forbidden(f"forbidden: {exc.reason}")
         if exc.status == 404:
             return NotFound(f"not found: {exc.path}")
