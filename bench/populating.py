@@ -249,8 +249,10 @@ def in_bench_namespace(obj: dict[str, Any]) -> bool:
     return str(obj["metadata"].get("namespace", "")).startswith(NAMESPACE_PREFIX)
 
 
-def wait_until(what: str, progress: Callable[[], tuple[bool, str]], timeout: float = 1800) -> None:
-    """Polls `progress` (done?, a status line) every few seconds, printing the line now and then."""
+def wait_until(
+    what: str, progress: Callable[[], tuple[bool, str]], timeout: float = 1800, every: float = 3
+) -> None:
+    """Polls `progress` (done?, a status line) every `every` seconds, printing the line now and then."""
     deadline = time.monotonic() + timeout
     last_print = 0.0
     while True:
@@ -262,7 +264,7 @@ def wait_until(what: str, progress: Callable[[], tuple[bool, str]], timeout: flo
             last_print = time.monotonic()
         if time.monotonic() > deadline:
             raise SystemExit(f"bench: timed out waiting for {what} ({status})")
-        time.sleep(3)
+        time.sleep(every)
 
 
 class Stopwatch:
@@ -311,8 +313,13 @@ def populate(plan: Plan, api: Any, kubeconfig: str, fill: Fill) -> None:
         ),
         fill,
     )
-    created = create_all(kubeconfig, pod_manifests(plan), fill)
-    watch.step(f"{created:,} pods created ({fill.clients} clients x {fill.threads} threads)", rate_of=created)
+    # a kept cluster whose fill stopped part-way (--keep) is filled on from where it stopped
+    present = len(list_json(core.list_pod_for_all_namespaces, label_selector=f"{BENCH_LABEL}=true"))
+    if present < plan.pods:
+        created = create_all(kubeconfig, pod_manifests(plan), fill)
+        watch.step(
+            f"{created:,} pods created ({fill.clients} clients x {fill.threads} threads)", rate_of=created
+        )
 
     def pods_progress() -> tuple[bool, str]:
         pending = list_json(
@@ -322,11 +329,18 @@ def populate(plan: Plan, api: Any, kubeconfig: str, fill: Fill) -> None:
         )
         return not pending, f"{len(pending):,} pods not Running yet"
 
-    wait_until("pods Running", pods_progress)
+    # kwok marks 30-100 pods a second Running here, depending on the load: the wait follows the
+    # plan's size, and its poll (a list of every pod not Running yet) is spaced out to leave the API
+    # server to kwok
+    wait_until(
+        "pods Running", pods_progress, timeout=max(1800, plan.pods / 20), every=max(3, plan.pods / 10000)
+    )
     watch.step("pods Running with IPs (kwok)")
 
-    created = create_all(kubeconfig, service_manifests(plan), fill)
-    watch.step(f"{created:,} Services created", rate_of=created)
+    present = len(list_json(core.list_service_for_all_namespaces, label_selector=f"{BENCH_LABEL}=true"))
+    if present < plan.services:
+        created = create_all(kubeconfig, service_manifests(plan), fill)
+        watch.step(f"{created:,} Services created", rate_of=created)
 
     want_total, want_ready = plan.expected_endpoints()
 
@@ -343,7 +357,9 @@ def populate(plan: Plan, api: Any, kubeconfig: str, fill: Fill) -> None:
             f"{len(endpoints):,}/{want_total:,} endpoints, {ready:,}/{want_ready:,} ready"
         )
 
-    wait_until("EndpointSlices", slices_progress)
+    wait_until(
+        "EndpointSlices", slices_progress, timeout=max(1800, plan.pods / 20), every=max(3, plan.pods / 10000)
+    )
     watch.step("EndpointSlices complete (endpointslice controller)")
 
     # the deprecated Endpoints controller works beside it; let it finish before measuring anything
