@@ -446,8 +446,11 @@ def controller_manager_args(_: OnNode) -> list[str]:
         "--node-cidr-mask-size=24",
         "--use-service-account-credentials=true",
         # kwok-only (the bench's 10,000 Services): the controllers' client at upstream's 20 requests/s
-        # took 78 s to write 2,000 EndpointSlices; the real-node cluster keeps upstream's default
-        *([] if real() else ["--kube-api-qps=200", "--kube-api-burst=400"]),
+        # took 78 s to write 2,000 EndpointSlices; the real-node cluster keeps upstream's default.
+        # And a kwok node is given 5 minutes without a lease renewal, not 50 s: at 100,000 pods on two
+        # loaded cores kwok renewed late, the node lifecycle controller marked 1,779 pods not Ready,
+        # and kwok (whose stages make a pod Ready once) never made them Ready again
+        *([] if real() else ["--kube-api-qps=200", "--kube-api-burst=400", "--node-monitor-grace-period=5m"]),
     ]
 
 
