@@ -9,6 +9,7 @@ cluster); the probe pods are gone afterwards.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +61,46 @@ def one_pod_on(cluster: Cluster, namespace: str, node: str, name: str = "only") 
     return str(cluster.get_json("pod", name, "-n", namespace)["status"]["podIP"])
 
 
+def _time(value: object) -> datetime | None:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")) if isinstance(value, str) and value else None
+
+
+def rules_written(cluster: Cluster, namespace: str, service: str) -> None:
+    """Waits until kube-proxy on every node has finished a sync after the Service's EndpointSlices
+    were last written (its /healthz `lastUpdated`, read through the API server's node proxy, against
+    the slices' managedFields times, which have whole seconds): the Service's rules are then on every
+    node. Without it a probe can run before a loaded node's kube-proxy has seen the Service, and its
+    ClusterIP has no rule there yet (seen on kind, whose nodes have no route for it: 'no route to
+    host' where the policy drops)."""
+    slices = cluster.get_json(
+        "endpointslices", "-n", namespace, "-l", f"kubernetes.io/service-name={service}"
+    )
+    written = max(
+        (
+            t
+            for s in slices["items"]
+            for m in s["metadata"].get("managedFields") or []
+            if (t := _time(m.get("time")))
+        ),
+        default=None,
+    )
+    assert written is not None, slices
+
+    def synced(node: str) -> bool:
+        raw = cluster.kubectl("get", "--raw", f"/api/v1/nodes/{node}:10256/proxy/healthz", check=False)
+        try:
+            last = _time(json.loads(raw).get("lastUpdated"))
+        except (ValueError, AttributeError):
+            return False
+        return last is not None and last > written
+
+    wait_until(
+        lambda: all(synced(n.name) for n in cluster.nodes),
+        what=f"kube-proxy on every node synced after {service}'s EndpointSlices changed ({written})",
+        timeout=90,
+    )
+
+
 def service(cluster: Cluster, namespace: str, name: str, spec: str, endpoints: int) -> dict[str, Any]:
     """web-svc renamed, with `spec` lines added; the Service once `endpoints` ready endpoints are in."""
     apply(cluster, namespace, WEB_SVC.replace("name: web-svc", f"name: {name}") + spec)
@@ -76,6 +117,7 @@ def test_a_healthy_service_passes_from_every_real_node_and_leaves_no_probe(
     several = nodes_here
     pods_on_every_node(several, namespace)
     web_service(several, namespace, "web-svc")
+    rules_written(several, namespace, "web-svc")
 
     code, doc = why_nodes(several, namespace, "web-svc")
 
@@ -137,6 +179,7 @@ def test_internal_traffic_policy_local_connects_only_from_the_endpoints_node(
     one_pod_on(several, namespace, home.name)
     service(several, namespace, "itp", "  internalTrafficPolicy: Local\n", endpoints=1)
     others = sorted(n.name for n in several.nodes[1:])
+    rules_written(several, namespace, "itp")
 
     report = several.inspect_json("diff", "-n", namespace)
     found = [
@@ -183,6 +226,7 @@ def test_external_traffic_policy_local_node_ports_answer_only_where_the_endpoint
     node_port = svc["spec"]["ports"][0]["nodePort"]
     assert svc["spec"]["healthCheckNodePort"]
     others = sorted(n.name for n in several.nodes[1:])
+    rules_written(several, namespace, "etp")
 
     # observed from the host, outside the cluster: only the endpoint's node answers on its node port
     wait_until(lambda: _connects(home.ip, node_port), what=f"node port {node_port} on {home.name}")
@@ -232,6 +276,7 @@ def test_prefer_same_zone_each_node_reaches_the_endpoints_the_node_model_predict
         ),
         what="the EndpointSlice controller's zone hints on near's endpoints",
     )
+    rules_written(several, namespace, "near")
     clients = clients_on_every_node(several, namespace)
     cluster_ip = several.get_json("service", "near", "-n", namespace)["spec"]["clusterIP"]
 
