@@ -73,7 +73,12 @@ def rules_written(cluster: Cluster, namespace: str, service: str) -> None:
     ClusterIP has no rule there yet (seen on kind, whose nodes have no route for it: 'no route to
     host' where the policy drops)."""
     slices = cluster.get_json(
-        "endpointslices", "-n", namespace, "-l", f"kubernetes.io/service-name={service}"
+        "endpointslices",
+        "-n",
+        namespace,
+        "-l",
+        f"kubernetes.io/service-name={service}",
+        "--show-managed-fields",
     )
     written = max(
         (
