@@ -60,7 +60,6 @@ BACKOFF_MAX_S = 4.0
 RETRY_AFTER_MAX_S = 10  # a Retry-After longer than this is waited only this long
 READYZ_TIMEOUT_S = 3.0  # how long /readyz may take to say whether a 403 came from a starting API server
 READY_FRESH_S = 2.0  # a /readyz that said ready is believed this long (403s come in bursts)
-REFUSED = ("/readyz answered 401", "/readyz answered 403")  # what `Client.starting` says of a refusal
 # Loading a kubeconfig writes its certificates to temporary files that the client library remembers in
 # a module-level dict (registered before they are written): contexts connected in parallel (a fleet)
 # load one at a time. Each still gets its own Configuration; nothing else is shared.
@@ -92,6 +91,14 @@ def retry_policy() -> Retry:
         retry_after_max=RETRY_AFTER_MAX_S,
         raise_on_status=False,
     )
+
+
+@dataclass(frozen=True)
+class NotReady:
+    """Why `/readyz` says the API server may not be ready yet; `refused`: it refused the path itself."""
+
+    why: str
+    refused: bool = False
 
 
 class _HTTPError(Exception):
@@ -172,10 +179,13 @@ class Client:
             if resp.status < 400:
                 return data
             error = _HTTPError(resp.status, _status_message(data) or str(resp.reason), path)
-            if resp.status != 403 or attempt == RETRIES or self.starting() is None:
+            if resp.status != 403:
+                raise self._translate(error)
+            not_ready = self.starting()
+            if not_ready is None or attempt == RETRIES:
                 break
             time.sleep(min(BACKOFF_S * 2**attempt, BACKOFF_MAX_S))
-        raise self._translate(error, retried=attempt == RETRIES)
+        raise self._forbidden(error, not_ready, retried=attempt == RETRIES)
 
     def get_json(self, path: str, query: list[tuple[str, Any]] | None = None) -> JSON:
         """One GET answered with a JSON object (retried as `retry_policy` says), or our error."""
@@ -242,7 +252,7 @@ class Client:
             return f"the API server {self.server} answered {status} to /version"
         return None
 
-    def starting(self) -> str | None:
+    def starting(self) -> NotReady | None:
         """Why the API server may not be ready yet, from one GET of `/readyz` (not retried, bounded
         by READYZ_TIMEOUT_S): it answered 5xx, refused the path (401, 403: so its authorizer may not
         have loaded either), or did not answer. None when it is ready or has no /readyz (404)."""
@@ -252,11 +262,11 @@ class Client:
         try:
             status, _ = self.get_once("/readyz", READYZ_TIMEOUT_S, accept="text/plain")
         except (TimeoutError, InspectorError) as exc:
-            return f"/readyz: {exc}"
+            return NotReady(f"/readyz: {exc}")
         if status == 200:
             self.ready_at = now
             return None
-        return None if status == 404 else f"/readyz answered {status}"
+        return None if status == 404 else NotReady(f"/readyz answered {status}", refused=status in (401, 403))
 
     def error_status(self, resp: Any, path: str) -> InspectorError:
         """Our error for a response that answered >= 400."""
@@ -272,22 +282,26 @@ class Client:
             return RequestTimedOut(f"the API server {self.server} did not answer{within}")
         return ClusterUnreachable(f"cannot reach the API server {self.server}: {_reason(exc)}")
 
-    def _translate(self, exc: _HTTPError, retried: bool = False) -> InspectorError:
-        """Our error for an answer >= 400; `retried`: a 403 already sent again while /readyz said the
-        API server was starting, so /readyz refused still is taken as never granted."""
+    def _forbidden(self, exc: _HTTPError, not_ready: NotReady | None, retried: bool) -> InspectorError:
+        """Our error for a 403, given what /readyz said; `retried`: the GET was already sent again
+        while /readyz said the API server was starting, so /readyz refused still is taken as never
+        granted."""
+        if not_ready is not None and not (retried and not_ready.refused):
+            return ClusterUnreachable(
+                f"cannot reach the API server {self.server}: it is not ready yet ({not_ready.why}) and "
+                f"refuses requests until its authorization has loaded (403: {exc.reason})"
+            )
+        return Forbidden(f"forbidden: {exc.reason}")
+
+    def _translate(self, exc: _HTTPError) -> InspectorError:
+        """Our error for an answer >= 400."""
         if exc.status == 401:
             return AuthFailed(
                 f"the API server {self.server} rejected the credentials of context "
                 f"{self.context!r} (401 Unauthorized)"
             )
         if exc.status == 403:
-            starting = self.starting()
-            if starting is not None and not (retried and starting in REFUSED):
-                return ClusterUnreachable(
-                    f"cannot reach the API server {self.server}: it is not ready yet ({starting}) and "
-                    f"refuses requests until its authorization has loaded (403: {exc.reason})"
-                )
-            return Forbidden(f"forbidden: {exc.reason}")
+            return self._forbidden(exc, self.starting(), retried=False)
         if exc.status == 404:
             return NotFound(f"not found: {exc.path}")
         if exc.status == 410:
