@@ -329,12 +329,11 @@ def populate(plan: Plan, api: Any, kubeconfig: str, fill: Fill) -> None:
         )
         return not pending, f"{len(pending):,} pods not Running yet"
 
-    # kwok marks 30-100 pods a second Running here, depending on the load: the wait follows the
-    # plan's size, and its poll (a list of every pod not Running yet) is spaced out to leave the API
-    # server to kwok
-    wait_until(
-        "pods Running", pods_progress, timeout=max(1800, plan.pods / 20), every=max(3, plan.pods / 10000)
-    )
+    # kwok marks 30-100 pods a second Running here, depending on the load: the waits follow the
+    # plan's size, and their polls (a list of every pod not Running yet, of every slice) are spaced
+    # out to leave the API server to kwok and the controllers
+    timeout, every = max(1800, plan.pods / 20), max(3, plan.pods / 10000)
+    wait_until("pods Running", pods_progress, timeout, every)
     watch.step("pods Running with IPs (kwok)")
 
     present = len(list_json(core.list_service_for_all_namespaces, label_selector=f"{BENCH_LABEL}=true"))
@@ -357,9 +356,7 @@ def populate(plan: Plan, api: Any, kubeconfig: str, fill: Fill) -> None:
             f"{len(endpoints):,}/{want_total:,} endpoints, {ready:,}/{want_ready:,} ready"
         )
 
-    wait_until(
-        "EndpointSlices", slices_progress, timeout=max(1800, plan.pods / 20), every=max(3, plan.pods / 10000)
-    )
+    wait_until("EndpointSlices", slices_progress, timeout, every)
     watch.step("EndpointSlices complete (endpointslice controller)")
 
     # the deprecated Endpoints controller works beside it; let it finish before measuring anything
