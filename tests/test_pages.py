@@ -143,3 +143,46 @@ def test_a_page_that_is_not_json_is_one_clear_error() -> None:
     )
     with pytest.raises(ClusterUnreachable, match=wrong_type):
         services_of_page(b'{"items": [{"spec": {"ports": [{"port": "80"}]}}]}', "s", "/api/v1/services")
+
+
+def _ready_pod(name: str, labels: dict[str, str], node: str) -> dict[str, Any]:
+    return {
+        "metadata": {
+            "name": name,
+            "namespace": "shop",
+            "labels": labels,
+            "ownerReferences": [{"kind": "ReplicaSet", "name": "web-7d9", "controller": True}],
+        },
+        "spec": {
+            "nodeName": node,
+            "containers": [{"name": "app", "ports": [{"name": "http", "containerPort": 80}]}],
+        },
+        "status": {
+            "phase": "Running",
+            "podIP": f"10.0.0.{len(name)}",
+            "conditions": [{"type": "Ready", "status": "True"}],
+        },
+    }
+
+
+def test_a_page_s_pods_share_one_copy_of_what_they_repeat_and_keep_their_own_values() -> None:
+    web = {"app": "web", "tier": "front"}
+    data = page(
+        "Pod",
+        [
+            _ready_pod("web-1", web, "node-a"),
+            _ready_pod("web-22", dict(web), "node-a"),
+            _ready_pod("db-1", {"app": "db"}, "node-b"),
+        ],
+    )
+
+    one, two, other = pods_of_page(data, "s", "p")
+
+    assert one.labels is two.labels and one.labels == web  # one mapping for a workload's pods
+    assert other.labels == {"app": "db"} and other.labels is not one.labels
+    assert one.container_ports is two.container_ports and one.owner is two.owner
+    assert one.namespace is two.namespace is other.namespace and one.node is two.node
+    assert (one.node, other.node, one.ip, two.ip) == ("node-a", "node-b", "10.0.0.5", "10.0.0.6")
+    # another page shares nothing with this one: no table outlives the page's objects
+    (again,) = pods_of_page(page("Pod", [_ready_pod("web-1", web, "node-a")]), "s", "p")
+    assert again == one and again.labels is not one.labels
