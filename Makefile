@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 
-.PHONY: help venv cluster-binaries cluster-up cluster-down cluster-status lint unit e2e test demo demo-picture demo-down e2e-kind bench bench-serve dist clean
+.PHONY: help venv cluster-binaries cluster-up cluster-down cluster-status lint unit e2e test demo demo-picture demo-down e2e-kind bench bench-diff bench-serve dist clean
 
 help:
 	@echo "make demo          bring up the local cluster, apply the demo scenarios, show the findings"
@@ -90,9 +90,11 @@ e2e-kind: venv
 	KIND_TESTS="$(if $(filter subset,$(KIND_E2E)),$(KIND_SUBSET),e2e)" bash e2e/kind.sh
 
 bench: venv cluster-binaries
+	$(PY) bench/bench_all.py $(BENCH_ARGS)
+
+# one benchmark at one size (BENCH_ARGS: --small, --preset large, --keep, --compare-with EXE, ...)
+bench-diff: venv cluster-binaries
 	$(PY) bench/bench_diff.py $(BENCH_ARGS)
-	$(PY) bench/bench_why.py
-	$(PY) bench/bench_whatif.py
 
 # serve under churn (issue 24, item 3): 20,000 pods, 5 minutes of pod moves and the EndpointSlice
 # changes they cause; a bench cluster kept by `make bench BENCH_ARGS=--keep` is reused (same plan).

@@ -81,10 +81,12 @@ from measuring import (
     check_fresh_launcher,
     density_ratio,
     dns_oracle,
+    import_profile,
     in_fresh_process,
     linearity,
     measure,
     memory_at_share,
+    memory_profile,
     phases,
     popeye_binary,
     wait_reaction,
@@ -100,15 +102,19 @@ from populating import (
     populate,
 )
 from reporting import (
+    LARGE_PODS,
     Contender,
     issue_targets,
     print_dns,
     print_end_to_end,
+    print_import_profile,
     print_linearity,
     print_memory,
+    print_memory_profile,
     print_phases,
     print_targets,
     print_wait,
+    save_targets,
     say,
 )
 
@@ -190,6 +196,15 @@ def parse_args(argv: list[str]) -> tuple[Plan, argparse.Namespace]:
         "--threads", type=int, default=8, help="connections of each filling client (default 8)"
     )
     parser.add_argument("--keep", action="store_true", help="leave the bench cluster up at the end")
+    parser.add_argument("--stop", action="store_true", help="only stop a bench cluster left up (--keep)")
+    parser.add_argument(
+        "--targets-out",
+        metavar="FILE",
+        help="append the targets as JSON lines (bench/targets.py prints them)",
+    )
+    parser.add_argument(
+        "--dns-repeat", type=int, help="runs of the DNS oracle and its floor (default: --repeat)"
+    )
     parser.add_argument("--dns-only", action="store_true", help="measure only the DNS oracle")
     parser.add_argument(
         "--compare-with",
@@ -210,6 +225,9 @@ def parse_args(argv: list[str]) -> tuple[Plan, argparse.Namespace]:
 
 def main(argv: list[str]) -> int:
     plan, args = parse_args(argv)
+    if args.stop:
+        localcluster("down")
+        return 0
     started = time.monotonic()
     say(
         f"kubectl svc-inspect benchmark: {plan.services:,} Services, {plan.pods:,} pods in "
@@ -307,8 +325,18 @@ def main(argv: list[str]) -> int:
                     "compare-fixed",
                 ),
             ]
-        for c in contenders:  # warm-up: the API server's caches, the page cache
-            measure(c.cmd, env)
+        # warm-up: the API server's watch cache, the page cache, kubectl's discovery cache. At
+        # 100,000 pods the slow peers (minutes each) are not warmed up on their own: the floors'
+        # and diff's warm-up runs list the same objects from the same cache just before
+        slow = {"kubectl", "popeye", "popeye-full", "dns"} if plan.pods >= LARGE_PODS else set()
+        for c in contenders:
+            if c.role not in slow:
+                measure(c.cmd, env)
+        if slow:
+            say(
+                f"  warm-up: every command but {', '.join(sorted(slow))} "
+                "(at this size they list what the floors' warm-up listed)"
+            )
         runs: dict[Contender, list[Run]] = {c: [] for c in contenders}
         phase_runs = []
         for _ in range(args.repeat):
@@ -339,7 +367,9 @@ def main(argv: list[str]) -> int:
         section(
             "DNS oracle",
             lambda: print_dns(
-                in_fresh_process(dns_oracle, kubeconfig, env["INSPECTOR_DNS_SERVER"], args.repeat)
+                in_fresh_process(
+                    dns_oracle, kubeconfig, env["INSPECTOR_DNS_SERVER"], args.dns_repeat or args.repeat
+                )
             ),
             dns_failure,
         )
@@ -350,7 +380,17 @@ def main(argv: list[str]) -> int:
             return reaction
 
         reaction = section("wait", wait_section)
-        print_targets(issue_targets(plan.pods, walls, density, reaction, "; ".join(dns_failure) or None))
+        section("memory profile", lambda: print_memory_profile(in_fresh_process(memory_profile, kubeconfig)))
+        fixed = next(c for c in contenders if c.role == "fixed")
+        section(
+            "import profile",
+            lambda: print_import_profile(import_profile(fixed.cmd, env), f"`diff -n {EMPTY_NAMESPACE}`"),
+        )
+        targets = issue_targets(
+            plan.pods, walls, density, reaction, "; ".join(dns_failure) or None, apart=not args.targets_out
+        )
+        print_targets(targets)
+        save_targets(args.targets_out, f"{plan.pods:,} pods", targets)
     finally:
         if args.keep:
             say(f"\nbench cluster left up (--keep): source {STATE / 'env'}")

@@ -61,7 +61,7 @@ import urllib.request
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -80,7 +80,7 @@ from populating import (
     read_all,
     wait_until,
 )
-from reporting import Target, say
+from reporting import Target, save_targets, say
 
 ROOT = Path(__file__).resolve().parent.parent
 TICK = os.sysconf("SC_CLK_TCK")
@@ -416,6 +416,11 @@ def main(argv: list[str]) -> int:
         "--kubeconfig", help="a cluster that is up already (kwok): no bench cluster of our own"
     )
     parser.add_argument("--keep", action="store_true", help="leave the bench cluster up at the end")
+    parser.add_argument(
+        "--targets-out",
+        metavar="FILE",
+        help="append the targets as JSON lines (bench/targets.py prints them)",
+    )
     args = parser.parse_args(argv)
     preset = PRESETS["small" if args.small else "default"]
     plan = Plan(services=preset["services"], pods=preset["pods"], namespaces=preset["namespaces"])
@@ -642,6 +647,11 @@ def summary(
         figure = f"{t.value:8.1f}{t.unit:<3}" if t.value is not None else f"{'-':>8}{'':<3}"
         verdict = t.verdict() if t.value is not None else "not measured: no row or no change seen"
         say(f"  {t.label:<62} {figure} {verdict}")
+    save_targets(
+        args.targets_out,
+        f"{plan.pods:,} pods, serve",
+        [t if t.value is not None else replace(t, why_not="no row or no change seen") for t in targets],
+    )
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
 from measuring import Run, measure  # noqa: E402
+from reporting import Target, save_targets  # noqa: E402
 
 LOCAL = [sys.executable, str(ROOT / "cluster" / "localcluster.py")]
 INSPECT = str(Path(sys.executable).parent / "kubectl-svc_inspect")
@@ -86,6 +87,9 @@ spec:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5, help="interleaved runs of each command (default 5)")
+    parser.add_argument(
+        "--targets-out", metavar="FILE", help="append the target as a JSON line (bench/targets.py prints it)"
+    )
     args = parser.parse_args()
     started = subprocess.run([*LOCAL, "status"], capture_output=True, check=False).returncode != 0
     if started:
@@ -139,6 +143,8 @@ def main() -> int:
             print(
                 f"  ratio --nodes all / single (median of pairs): {ratio:.2f}x   target <= {TARGET}x: {verdict}"
             )
+            label = f"`why --nodes all` <= {TARGET}x one node's `why` ({len(nodes)} real nodes)"
+            save_targets(args.targets_out, "real nodes", [Target(label, TARGET, "x", ratio)])
         finally:
             kubectl(env, "delete", "namespace", NAMESPACE, "--wait=false")
     finally:

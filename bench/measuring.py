@@ -315,6 +315,67 @@ async def floor_pass(
     return timeouts, unanswered, failed
 
 
+def memory_profile(kubeconfig: str, top: int = 10) -> dict[str, Any]:
+    """Where `diff -A`'s memory is, for a target it misses: the pipeline (read, inspect) under
+    tracemalloc in a fresh process, the live allocations once the report is built grouped by the
+    line that made them, and the live objects counted by type. tracemalloc slows the run and adds
+    its own bookkeeping: the sizes are Python's allocations, not the RSS."""
+    import sys
+    import tracemalloc
+
+    gc.disable()
+    tracemalloc.start(1)
+    snapshot = read_snapshot(connect(kubeconfig), None)
+    after_read = tracemalloc.get_traced_memory()[0]
+    report = inspect_snapshot(snapshot)
+    traced = tracemalloc.take_snapshot().filter_traces((tracemalloc.Filter(False, tracemalloc.__file__),))
+    after_inspect = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    root = str(Path(__file__).resolve().parent.parent) + "/"
+    sites = [
+        {
+            "site": str(st.traceback[0]).replace(root, "").replace(sys.prefix + "/", ""),
+            "mb": st.size / 2**20,
+            "blocks": st.count,
+        }
+        for st in traced.statistics("lineno")[:top]
+    ]
+    types = Counter(type(o).__name__ for o in gc.get_objects())
+    return {
+        "read_mb": after_read / 2**20,
+        "inspected_mb": after_inspect / 2**20,
+        "sites": sites,
+        "types": types.most_common(top),
+        "objects": len(snapshot.services) + len(snapshot.slices) + len(snapshot.pods),
+        "services": len(report.services),
+        "peak_rss": high_water_mb(),
+    }
+
+
+def import_profile(cmd: list[str], env: dict[str, str], runs: int = 5, top: int = 12) -> dict[str, Any]:
+    """Where the fixed cost is: the command run with `-X importtime` (PYTHONPROFILEIMPORTTIME) `runs`
+    times; each module's own import time, the least of the runs, summed by top-level package."""
+    best: dict[str, int] = {}
+    for _ in range(runs):
+        done = subprocess.run(
+            cmd, env={**env, "PYTHONPROFILEIMPORTTIME": "1"}, capture_output=True, text=True, check=False
+        )
+        for line in done.stderr.splitlines():
+            if not line.startswith("import time:") or "self [us]" in line:
+                continue
+            self_us, _, name = (part.strip() for part in line[len("import time:") :].split("|"))
+            best[name] = min(best.get(name, 1 << 62), int(self_us))
+    by_package: Counter[str] = Counter()
+    for name, us in best.items():
+        by_package[name.split(".")[0]] += us
+    return {
+        "modules": len(best),
+        "total_ms": sum(best.values()) / 1000,
+        "packages": [(pkg, us / 1000) for pkg, us in by_package.most_common(top)],
+        "modules_top": [(name, us / 1000) for name, us in Counter(best).most_common(top)],
+    }
+
+
 def in_fresh_process(fn: Callable[..., Any], *args: Any) -> Any:
     """Runs fn in a newly spawned interpreter, so its memory and timings start clean."""
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:

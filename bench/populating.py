@@ -14,6 +14,11 @@ created about 16 pods/s here: 20 minutes for 20,000 pods. Pods come first so eac
 Service's EndpointSlice is written once, complete. There are 200 pods per kwok node at most: the
 controller-manager gives each node a /24 and kwok hands out pod IPs from it, wrapping into the next
 node's range (duplicate IPs) past 255.
+
+A smaller plan with as many Services per namespace and pods per Service is a prefix of a larger one
+(the same namespaces, Services, pods and nodes, by name): Services fill namespaces in order, pods
+fill nodes in blocks of NODE_BLOCK nodes. So `make bench` measures at 20,000 pods, then fills the same
+cluster on to 100,000 (the objects already there are not created again) and measures again.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ from reporting import say
 BENCH_LABEL = "bench.inspector.test/object"  # on every object the bench creates
 NAMESPACE_PREFIX = "bench-"
 PODS_PER_NODE = 200  # a node's /24 holds 254 pod IPs; kwok reuses none of them
+NODE_BLOCK = 10  # consecutive pods are dealt in turn over a block of nodes: a Service's spread out
 NOT_READY = {"kwok.inspector.test/ready": "false"}  # cluster/kwok-stages.yaml: Running, never Ready
 
 PRESETS = {
@@ -49,7 +55,9 @@ EMPTY_NAMESPACE = "bench-empty"  # no object of the plan: what any command costs
 
 @dataclass(frozen=True)
 class Plan:
-    """What to create: Service i lives in namespace i % namespaces and selects its own pods."""
+    """What to create: Services fill the namespaces in order (Service i lives in namespace
+    i // per_namespace), each selecting its own pods; pod k (counted over the Services in order)
+    runs on a node of block k // (NODE_BLOCK * PODS_PER_NODE), dealt in turn within it."""
 
     services: int
     pods: int
@@ -59,8 +67,27 @@ class Plan:
     def nodes(self) -> int:
         return max(1, math.ceil(self.pods / PODS_PER_NODE))
 
+    @property
+    def per_namespace(self) -> int:
+        return math.ceil(self.services / self.namespaces)
+
     def namespace(self, i: int) -> str:
-        return f"{NAMESPACE_PREFIX}{i % self.namespaces:02d}"
+        return f"{NAMESPACE_PREFIX}{i // self.per_namespace:02d}"
+
+    def node_of(self, k: int) -> str:
+        block = k // (NODE_BLOCK * PODS_PER_NODE)
+        width = min(NODE_BLOCK, self.nodes - block * NODE_BLOCK)  # the last block may be narrower
+        return f"bench-node-{block * NODE_BLOCK + k % width:03d}"
+
+    def prefix_of(self, larger: Plan) -> bool:
+        """Whether this plan's objects are the first ones of `larger`, by name and content."""
+        return (
+            self.per_namespace == larger.per_namespace
+            and self.pods * larger.services == larger.pods * self.services
+            and self.pods % self.services == 0
+            and self.services <= larger.services
+            and self.pods % (NODE_BLOCK * PODS_PER_NODE) == 0
+        )
 
     def pods_of(self, i: int) -> int:
         return self.pods // self.services + (i < self.pods % self.services)
@@ -107,7 +134,7 @@ def node_manifest(n: int) -> dict[str, Any]:
 
 
 def pod_manifests(plan: Plan) -> Iterable[dict[str, Any]]:
-    k = 0  # pods are dealt to nodes in turn, so a Service's pods spread over nodes
+    k = 0
     for i in range(plan.services):
         for j in range(plan.pods_of(i)):
             annotations = NOT_READY if j == 0 and plan.has_not_ready_pod(i) else {}
@@ -121,7 +148,7 @@ def pod_manifests(plan: Plan) -> Iterable[dict[str, Any]]:
                     "annotations": annotations,
                 },
                 "spec": {
-                    "nodeName": f"bench-node-{k % plan.nodes:03d}",
+                    "nodeName": plan.node_of(k),
                     "containers": [
                         {
                             "name": "app",
@@ -288,7 +315,17 @@ def populate(plan: Plan, api: Any, kubeconfig: str, fill: Fill) -> None:
     core, discovery = k8s.CoreV1Api(api), k8s.DiscoveryV1Api(api)
     watch = Stopwatch()
 
-    create_all(kubeconfig, (node_manifest(n) for n in range(plan.nodes)), fill)
+    # a kept cluster (filled part-way, or for a smaller plan that is a prefix of this one) is
+    # filled on: only the objects it lacks are created
+    def names(call: Callable[..., Any]) -> set[str]:
+        return {o["metadata"]["name"] for o in list_json(call, label_selector=f"{BENCH_LABEL}=true")}
+
+    have = names(core.list_node)
+    create_all(
+        kubeconfig,
+        (m for n in range(plan.nodes) if (m := node_manifest(n))["metadata"]["name"] not in have),
+        fill,
+    )
 
     def nodes_progress() -> tuple[bool, str]:
         nodes = list_json(core.list_node, label_selector=f"{BENCH_LABEL}=true")
@@ -313,10 +350,11 @@ def populate(plan: Plan, api: Any, kubeconfig: str, fill: Fill) -> None:
         ),
         fill,
     )
-    # a kept cluster whose fill stopped part-way (--keep) is filled on from where it stopped
-    present = len(list_json(core.list_pod_for_all_namespaces, label_selector=f"{BENCH_LABEL}=true"))
-    if present < plan.pods:
-        created = create_all(kubeconfig, pod_manifests(plan), fill)
+    have = names(core.list_pod_for_all_namespaces)
+    if len(have) < plan.pods:
+        created = create_all(
+            kubeconfig, (m for m in pod_manifests(plan) if m["metadata"]["name"] not in have), fill
+        )
         watch.step(
             f"{created:,} pods created ({fill.clients} clients x {fill.threads} threads)", rate_of=created
         )
@@ -336,9 +374,11 @@ def populate(plan: Plan, api: Any, kubeconfig: str, fill: Fill) -> None:
     wait_until("pods Running", pods_progress, timeout, every)
     watch.step("pods Running with IPs (kwok)")
 
-    present = len(list_json(core.list_service_for_all_namespaces, label_selector=f"{BENCH_LABEL}=true"))
-    if present < plan.services:
-        created = create_all(kubeconfig, service_manifests(plan), fill)
+    have = names(core.list_service_for_all_namespaces)
+    if len(have) < plan.services:
+        created = create_all(
+            kubeconfig, (m for m in service_manifests(plan) if m["metadata"]["name"] not in have), fill
+        )
         watch.step(f"{created:,} Services created", rate_of=created)
 
     want_total, want_ready = plan.expected_endpoints()

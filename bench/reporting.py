@@ -7,9 +7,11 @@ Everything the bench prints goes through `say`, flushed at once so progress show
 
 from __future__ import annotations
 
+import json
 import math
 import statistics
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from inspector.kube.listing import PAGE_SIZE
@@ -38,7 +40,7 @@ def print_end_to_end(runs: dict[Contender, list[Run]], repeat: int) -> dict[str,
     """The table of the issue: every command's medians and its ratio to `diff -A`. Returns the
     medians of wall time by role, for the targets."""
     say(
-        f"\nEnd to end: {repeat} runs each, interleaved, after one warm-up run each; stdout to /dev/null; "
+        f"\nEnd to end: {repeat} runs each, interleaved, after the warm-up; stdout to /dev/null; "
         "each command started by /usr/bin/time (its own peak RSS, nothing inherited)"
     )
     width = max(len(c.label) for c in runs)
@@ -90,6 +92,7 @@ def issue_targets(
     density: float | None,
     reaction: list[float] | None,
     dns_failure: str | None,
+    apart: bool = True,
 ) -> list[Target]:
     """Issue 24's targets (and issue 15's that still hold) from this run's figures; None: a section
     that failed, its targets not measured."""
@@ -143,6 +146,8 @@ def issue_targets(
             verdict_only=True,
         )
     )
+    if not apart:  # a whole `make bench`: bench_serve.py and bench_why.py add their own rows
+        return rows
     rows.append(
         Target(
             "`serve` under churn (item 3)",
@@ -163,6 +168,45 @@ def print_targets(targets: list[Target]) -> None:
     for t in targets:
         figure = f"{t.value:8.2f}{t.unit:<3}" if t.value is not None else f"{'-':>8}{'':<3}"
         say(f"  {t.label:<72} {figure} {t.verdict()}")
+
+
+def save_targets(path: str | None, stage: str, targets: list[Target]) -> None:
+    """Appends this run's targets to `path` (JSON lines) for bench/targets.py's one table of a
+    whole `make bench`."""
+    if path:
+        with Path(path).open("a") as out:
+            for t in targets:
+                out.write(json.dumps({"stage": stage, **asdict(t)}) + "\n")
+
+
+def load_targets(path: str) -> list[tuple[str, Target]]:
+    rows = []
+    for line in Path(path).read_text().splitlines():
+        record = json.loads(line)
+        stage = record.pop("stage")
+        rows.append((stage, Target(**record)))
+    return rows
+
+
+def print_memory_profile(profile: dict[str, Any]) -> None:
+    say(
+        f"\nWhere `diff -A`'s memory is (tracemalloc in a fresh process, {profile['objects']:,} objects, "
+        f"{profile['services']:,} Service reports): {profile['read_mb']:.0f} MB allocated once the "
+        f"snapshot is read, {profile['inspected_mb']:.0f} MB once the report is built"
+    )
+    say("  live allocations by the line that made them:")
+    for site in profile["sites"]:
+        say(f"    {site['mb']:8.1f} MB {site['blocks']:>10,} blocks  {site['site']}")
+    say("  live objects by type: " + ", ".join(f"{name} {count:,}" for name, count in profile["types"]))
+
+
+def print_import_profile(profile: dict[str, Any], label: str) -> None:
+    say(
+        f"\nWhere the fixed cost is: {label} with -X importtime, each module's own time (least of the "
+        f"runs): {profile['modules']} modules, {profile['total_ms']:.0f} ms, by top-level package:"
+    )
+    say("  " + ", ".join(f"{pkg} {ms:.0f} ms" for pkg, ms in profile["packages"]))
+    say("  the costliest modules: " + ", ".join(f"{name} {ms:.1f} ms" for name, ms in profile["modules_top"]))
 
 
 def print_memory(by_share: list[dict[str, Any]]) -> None:
