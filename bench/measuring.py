@@ -147,9 +147,11 @@ def phases(kubeconfig: str) -> dict[str, Any]:
 def memory_at_share(kubeconfig: str, fraction: float) -> dict[str, Any]:
     """`diff -A -o json`'s pipeline (read, inspect, render) on the first `fraction` of the bench
     namespaces, in a fresh process: its peak RSS, to see how memory grows with the objects. Each
-    namespace is listed on its own (one paginated LIST per kind), into one snapshot."""
+    namespace is listed on its own (one paginated LIST per kind) and read as `diff` reads it (the
+    pages decoded straight into the snapshot's types), into one snapshot."""
     from inspector.kube.listing import list_objects
-    from inspector.kube.resources import ENDPOINTSLICES, NAMESPACES, PODS, SERVICES
+    from inspector.kube.resources import NAMESPACES, PODS, SERVICES
+    from inspector.live.reading import _add_slices, _straight
     from inspector.model.building import SnapshotBuilder
 
     gc.disable()  # as the CLI does while a command runs
@@ -162,8 +164,9 @@ def memory_at_share(kubeconfig: str, fraction: float) -> dict[str, Any]:
     chosen = names[: max(1, round(len(names) * fraction))]
     builder = SnapshotBuilder()
     for ns in chosen:
-        for kind in (SERVICES, ENDPOINTSLICES, PODS):
-            builder.add(list_objects(cluster, kind, ns))
+        builder.add_built(_straight(cluster, SERVICES, ns))
+        _add_slices(cluster, ns, builder)
+        builder.add_built(_straight(cluster, PODS, ns))
     snapshot = builder.build()
     report = inspect_snapshot(snapshot)
     write_json(report_json(report, lazy=True), lambda piece: None)
@@ -328,6 +331,7 @@ def memory_profile(kubeconfig: str, top: int = 10) -> dict[str, Any]:
     snapshot = read_snapshot(connect(kubeconfig), None)
     after_read = tracemalloc.get_traced_memory()[0]
     report = inspect_snapshot(snapshot)
+    types = Counter(type(o).__name__ for o in gc.get_objects())  # before the snapshot's own tuples
     traced = tracemalloc.take_snapshot().filter_traces((tracemalloc.Filter(False, tracemalloc.__file__),))
     after_inspect = tracemalloc.get_traced_memory()[0]
     tracemalloc.stop()
@@ -340,7 +344,6 @@ def memory_profile(kubeconfig: str, top: int = 10) -> dict[str, Any]:
         }
         for st in traced.statistics("lineno")[:top]
     ]
-    types = Counter(type(o).__name__ for o in gc.get_objects())
     return {
         "read_mb": after_read / 2**20,
         "inspected_mb": after_inspect / 2**20,
