@@ -17,9 +17,9 @@ in an order that fills the bench cluster once:
 then prints every target of the run in one table (bench/targets.py). The bench cluster is stopped at
 the end, whatever happened. A step that fails prints its error and the run goes on; the exit code
 is then 1. `--quick` runs the same steps at a tenth of the size (2,000 then 10,000 pods), to check
-the run end to end in a quarter of an hour.
+the run end to end in about ten minutes.
 
-    make bench                                  # about two hours here
+    make bench                                  # about 80 minutes here
     .venv/bin/python bench/bench_all.py --quick
 """
 
