@@ -128,10 +128,15 @@ def shop(cluster: Cluster, second: Cluster) -> Iterator[str]:
         for _ in fresh_namespace(second, name):
             apply(cluster, name, SHOP.format(label="web") + "---" + ONLY_FIRST)
             apply(second, name, SHOP.format(label="web-v2"))
-            wait_until(
-                lambda: [ready for _, _, ready in slice_addresses(cluster, name, "web")] == [True, True],
-                what="web's two ready endpoints in the first cluster",
-            )
+            # both Services of the first cluster: only-first's slice is written on its own, and a
+            # diff that reads it before the endpointslice controller has is an error finding there
+            for service in ("web", "only-first"):
+                wait_until(
+                    lambda service=service: (
+                        [ready for _, _, ready in slice_addresses(cluster, name, service)] == [True, True]
+                    ),
+                    what=f"{service}'s two ready endpoints in the first cluster",
+                )
             wait_until(
                 lambda: len(ready_pod_ips(second, name, "app=web-v2")) == 2,
                 what="two ready web-v2 pods in the second cluster",
